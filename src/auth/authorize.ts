@@ -1,0 +1,115 @@
+import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
+import { Hono } from "hono";
+import { readConfig } from "../config";
+import { consentPage, escapeHtml, messagePage, NO_PASSWORD_MESSAGE } from "./page";
+import { passwordMatches } from "./password";
+
+/** The only scope: whoever the owner approves may use every tool. */
+export const TOOLKIT_SCOPE = "toolkit";
+
+type AuthEnv = { Bindings: Env & { OAUTH_PROVIDER: OAuthHelpers } };
+
+/**
+ * GET /authorize shows who asks and one password field; POST /authorize checks the owner
+ * password and approves or denies. The authorization request itself stays server-side
+ * (the form carries only the one-time consent handle), and the form posts back to the same
+ * URL, so a wrong password can re-render the page from the original request.
+ */
+export const authorizeRoutes = new Hono<AuthEnv>();
+
+authorizeRoutes.get("/authorize", async (c) => {
+  const password = readConfig(c.env).OWNER_PASSWORD;
+  if (!password) return c.html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
+  return withAuthErrors(async () => {
+    const oauth = c.env.OAUTH_PROVIDER;
+    const request = await oauth.parseAuthRequest(c.req.raw);
+    const details = await oauth.describeConsent(request);
+    const consent = await oauth.beginConsent(request);
+    return html(consentPage({ details, handle: consent.handle }), 200, consent.headers);
+  });
+});
+
+authorizeRoutes.post("/authorize", async (c) => {
+  const password = readConfig(c.env).OWNER_PASSWORD;
+  if (!password) return c.html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
+  return withAuthErrors(async () => {
+    const oauth = c.env.OAUTH_PROVIDER;
+    const form = await c.req.raw.formData();
+    const handle = String(form.get("handle") ?? "");
+    if (form.get("decision") !== "approve") {
+      const denied = await oauth.denyConsent(c.req.raw, handle);
+      return new Response(null, { status: 302, headers: denied.headers });
+    }
+
+    const limiter = attemptsFor(c.env, c.req.header("CF-Connecting-IP") ?? "local");
+    const before = await limiter.check();
+    if (before.blocked) return tooManyAttempts(before.retryAfterSeconds);
+
+    if (!(await passwordMatches(String(form.get("password") ?? ""), password))) {
+      const after = await limiter.recordFailure();
+      if (after.blocked) return tooManyAttempts(after.retryAfterSeconds);
+      // The handle is still unused: show the same request again with the error.
+      const request = await oauth.parseAuthRequest(c.req.raw);
+      const details = await oauth.describeConsent(request);
+      const left = 5 - after.failures;
+      const error = `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for 10 minutes.`;
+      return html(consentPage({ details, handle, error }), 401);
+    }
+
+    await limiter.clear();
+    const approved = await oauth.approveConsent(c.req.raw, handle, { scope: [TOOLKIT_SCOPE] });
+    const { redirectTo } = await oauth.completeAuthorization({
+      request: approved.request,
+      userId: "owner",
+      metadata: { approvedAt: new Date().toISOString() },
+      scope: [TOOLKIT_SCOPE],
+      props: { userId: "owner" },
+    });
+    approved.headers.set("Location", redirectTo);
+    return new Response(null, { status: 302, headers: approved.headers });
+  });
+});
+
+function attemptsFor(env: Env, address: string) {
+  return env.LOGIN_ATTEMPTS.get(env.LOGIN_ATTEMPTS.idFromName(address));
+}
+
+function tooManyAttempts(retryAfterSeconds: number): Response {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  return html(
+    messagePage(
+      "Too many wrong passwords",
+      `Sign-in from this address is locked after 5 wrong passwords in 10 minutes. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+    ),
+    429,
+    new Headers({ "Retry-After": String(retryAfterSeconds) }),
+  );
+}
+
+function html(body: string, status: number, headers = new Headers()): Response {
+  headers.set("Content-Type", "text/html; charset=utf-8");
+  headers.set("Cache-Control", "no-store");
+  // The consent page must never be framed (clickjacking an Approve click).
+  headers.set("X-Frame-Options", "DENY");
+  headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'");
+  return new Response(body, { status, headers });
+}
+
+/**
+ * Errors the OAuth library raises for a bad request: redirect back to the client only when
+ * the library says its redirect URI was verified; otherwise render them here.
+ */
+async function withAuthErrors(handler: () => Promise<Response>): Promise<Response> {
+  try {
+    return await handler();
+  } catch (error) {
+    if (error instanceof AuthorizationError && error.redirectTo) return Response.redirect(error.redirectTo, 302);
+    if (error instanceof AuthorizationError) {
+      return html(messagePage("This sign-in link cannot be used", `${escapeHtml(error.description)}. Start connecting again from your MCP client.`), 400);
+    }
+    if (error instanceof CimdFetchError) {
+      return html(messagePage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."), 400);
+    }
+    throw error;
+  }
+}

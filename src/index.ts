@@ -1,0 +1,60 @@
+import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
+import { Hono } from "hono";
+import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
+import { readConfig } from "./config";
+import { healthResponse } from "./health";
+import { mcpApiHandler } from "./mcp/server";
+
+export { LoginAttempts } from "./auth/attempts";
+
+/** Routes that need no token: the owner's sign-in page and the health check. */
+const publicRoutes = new Hono<{ Bindings: Env }>();
+publicRoutes.route("/", authorizeRoutes);
+publicRoutes.get("/health", (c) => healthResponse(c.env));
+publicRoutes.get("/", (c) =>
+  c.text(`AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`),
+);
+
+/**
+ * Tokens are bound to the resource the client actually connected to (origin + /mcp), so
+ * one build works on workers.dev, a custom domain and `wrangler dev` on any port, unless
+ * MCP_RESOURCE pins it. The provider fixes its resource at construction, so we keep one
+ * provider per resource URL.
+ */
+const providers = new Map<string, OAuthProvider<Env>>();
+
+function providerFor(resource: string): OAuthProvider<Env> {
+  let provider = providers.get(resource);
+  if (!provider) {
+    provider = new OAuthProvider<Env>({
+      apiRoute: "/mcp",
+      apiHandler: mcpApiHandler,
+      defaultHandler: publicRoutes,
+      authorizeEndpoint: "/authorize",
+      tokenEndpoint: "/token",
+      clientRegistrationEndpoint: "/register",
+      scopesSupported: [TOOLKIT_SCOPE],
+      requiredScopes: [TOOLKIT_SCOPE],
+      resourceMetadata: {
+        resource,
+        authorization_servers: [new URL(resource).origin],
+        bearer_methods_supported: ["header"],
+        resource_name: "AI Toolkit (edge MCP)",
+      },
+      // claude.ai identifies itself with a Client ID Metadata Document.
+      clientIdMetadataDocumentEnabled: true,
+    });
+    providers.set(resource, provider);
+  }
+  return provider;
+}
+
+export function resourceFor(request: Request, env: Env): string {
+  return readConfig(env).MCP_RESOURCE ?? `${new URL(request.url).origin}/mcp`;
+}
+
+export default {
+  fetch(request, env, ctx) {
+    return providerFor(resourceFor(request, env)).fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

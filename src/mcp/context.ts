@@ -1,0 +1,18 @@
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { Config } from "../config";
+import type { ToolkitClient } from "../toolkit/client";
+
+/** What every tool group gets: the typed settings, the toolkit client and the bindings. */
+export interface ToolContext {
+  config: Config;
+  toolkit: ToolkitClient;
+  env: Env;
+}
+
+/** A tool group registers its tools on the per-request server. */
+export type ToolGroup = (server: McpServer, context: ToolContext) => void;
+
+/** Shared annotation presets: every tool here talks to one known toolkit, never the open web. */
+export const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
+export const idempotentWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+export const additiveWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;

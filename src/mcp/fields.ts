@@ -1,0 +1,141 @@
+import { z } from "zod";
+
+/**
+ * Validation rules shared by several tools. Each rule is the field's validation, its
+ * TypeScript type and (through the MCP SDK) its published JSON Schema, so a message here is
+ * what a client sees when it sends bad input. Nothing reaches the toolkit unless it passes.
+ */
+
+/** Config, dataset and model names: they become file and folder names on the toolkit. */
+export const safeName = (what: string) =>
+  z
+    .string()
+    .min(1, `${what} must not be empty`)
+    .max(64, `${what} must be at most 64 characters`)
+    .regex(/^[A-Za-z0-9._-]+$/, `${what} may contain only letters, digits, '.', '_' and '-'`)
+    .refine((name) => !name.startsWith("."), `${what} must not start with a dot`);
+
+/** dataset_path must point inside the toolkit's datasets folder, with no way out of it. */
+export const datasetPath = (root: string) =>
+  z
+    .string()
+    .min(1, "dataset_path must not be empty")
+    .max(512, "dataset_path must be at most 512 characters")
+    .refine((path) => path.startsWith("/"), "dataset_path must be an absolute path")
+    .refine((path) => !path.split(/[\\/]/).includes(".."), "dataset_path must not contain '..'")
+    .refine(
+      (path) => path.startsWith(`${root}/`) && path.length > root.length + 1,
+      `dataset_path must be under ${root}/ (for example ${root}/my_dataset)`,
+    );
+
+export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp"] as const;
+export type ImageExtension = (typeof IMAGE_EXTENSIONS)[number];
+
+/** An image file name: no folder part, one of the image extensions the toolkit trains on. */
+export const imageFilename = z
+  .string()
+  .min(1, "filename must not be empty")
+  .max(128, "filename must be at most 128 characters")
+  .refine((name) => !/[\\/]/.test(name), "filename must be a plain file name without any folder part ('/' or '\\')")
+  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "filename must not contain control characters")
+  .refine((name) => !name.startsWith("."), "filename must not start with a dot")
+  .refine(
+    (name) => imageExtension(name) !== undefined,
+    `filename must end in one of: ${IMAGE_EXTENSIONS.map((ext) => `.${ext}`).join(", ")}`,
+  );
+
+export function imageExtension(filename: string): ImageExtension | undefined {
+  const ext = filename.slice(filename.lastIndexOf(".") + 1).toLowerCase();
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(ext) ? (ext as ImageExtension) : undefined;
+}
+
+/** Which image format the first bytes of a file say it is. */
+export function sniffImage(head: Uint8Array): "png" | "jpeg" | "webp" | undefined {
+  const at = (i: number) => head[i] ?? -1;
+  if ([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((byte, i) => at(i) === byte)) return "png";
+  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return "jpeg";
+  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
+  if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  return undefined;
+}
+
+export function extensionMatches(ext: ImageExtension, sniffed: ReturnType<typeof sniffImage>): boolean {
+  return sniffed === (ext === "jpg" ? "jpeg" : ext);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Decoded size of a base64 string, without decoding it. */
+export function base64DecodedLength(data: string): number {
+  const padding = data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0;
+  return (data.length / 4) * 3 - padding;
+}
+
+export function decodeBase64Head(data: string, bytes: number): Uint8Array {
+  const chars = Math.ceil(bytes / 3) * 4;
+  const binary = atob(data.slice(0, Math.min(chars, data.length)));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+/**
+ * An inline image: base64 that decodes, within the size limit, to bytes whose magic number
+ * matches the file's extension. The check reads only the first bytes, so a large image is
+ * never decoded here.
+ */
+export const inlineImage = (maxBytes: number) =>
+  z
+    .object({
+      filename: imageFilename.describe("Plain file name with an image extension (png, jpg, jpeg, webp), no folders"),
+      data: z
+        .string()
+        .min(1, "data must not be empty")
+        .describe("The image's bytes, base64-encoded (standard alphabet, with padding)"),
+      caption: z
+        .string()
+        .max(4000, "caption must be at most 4000 characters")
+        .default("")
+        .describe("Caption written next to the image as <name>.txt; include the trigger word"),
+    })
+    .superRefine((image, ctx) => {
+      const data = image.data.replace(/\s+/g, "");
+      if (data.length % 4 !== 0 || !BASE64.test(data)) {
+        ctx.addIssue({ code: "custom", path: ["data"], message: `data of ${image.filename} is not valid base64` });
+        return;
+      }
+      const size = base64DecodedLength(data);
+      if (size > maxBytes) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["data"],
+          message: `${image.filename} is ${size} bytes, over the ${maxBytes}-byte limit for inline images: use create_dataset_upload for large files`,
+        });
+        return;
+      }
+      const ext = imageExtension(image.filename);
+      const sniffed = sniffImage(decodeBase64Head(data, 12));
+      if (ext && !extensionMatches(ext, sniffed)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["data"],
+          message: `${image.filename} does not contain a ${ext.toUpperCase()} image (its bytes look like ${sniffed ?? "no supported image format"})`,
+        });
+      }
+    });
+
+/** A toolkit job id (a uuid4 from start_training). */
+export const jobId = z
+  .string()
+  .min(1, "job_id must not be empty")
+  .max(64, "job_id must be at most 64 characters")
+  .regex(/^[A-Za-z0-9-]+$/, "job_id must be a job id as returned by start_training (letters, digits and '-')")
+  .describe("The job id returned by start_training");
+
+/** An absolute path on the toolkit's machine that cannot climb out of where it points. */
+export const toolkitPath = (field: string) =>
+  z
+    .string()
+    .min(1, `${field} must not be empty`)
+    .max(512, `${field} must be at most 512 characters`)
+    .refine((path) => path.startsWith("/"), `${field} must be an absolute path on the toolkit's machine`)
+    .refine((path) => !path.split(/[\\/]/).includes(".."), `${field} must not contain '..'`)
+    .refine((path) => !/[\u0000-\u001f]/.test(path), `${field} must not contain control characters`);

@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { datasetPath, safeName } from "../fields";
+import { idempotentWrite, readOnly, type ToolGroup } from "../context";
+import { guarded, ok, plural } from "../result";
+
+/** create_training_config, list_configs, get_config: training configurations (YAML on the toolkit). */
+export const configTools: ToolGroup = (server, { toolkit, config }) => {
+  server.registerTool(
+    "create_training_config",
+    {
+      title: "Create training config",
+      description:
+        "Create (or overwrite) a LoRA training configuration on the toolkit. The dataset must already be on the toolkit (upload_dataset or create_dataset_upload).",
+      inputSchema: z.object({
+        name: safeName("name").describe("Name of the configuration; also the name of the trained LoRA"),
+        model_name: z
+          .string()
+          .min(1, "model_name must not be empty")
+          .max(200, "model_name must be at most 200 characters")
+          .regex(/^[A-Za-z0-9._\/:-]+$/, "model_name must be a model id such as black-forest-labs/FLUX.1-dev")
+          .describe("Base model: a Hugging Face id (e.g. black-forest-labs/FLUX.1-dev) or a path on the toolkit"),
+        dataset_path: datasetPath(config.DATASETS_ROOT).describe(
+          `Absolute path of the dataset folder on the toolkit, under ${config.DATASETS_ROOT}/`,
+        ),
+        resolution: z
+          .number()
+          .int("resolution must be a whole number")
+          .min(256, "resolution must be at least 256")
+          .max(2048, "resolution must be at most 2048")
+          .multipleOf(64, "resolution must be a multiple of 64")
+          .default(512)
+          .describe("Training resolution in pixels (256-2048, multiple of 64)"),
+        steps: z
+          .number()
+          .int("steps must be a whole number")
+          .min(1, "steps must be at least 1")
+          .max(100_000, "steps must be at most 100000")
+          .default(1000)
+          .describe("Number of training steps (1-100000)"),
+        rank: z.number().int("rank must be a whole number").min(1, "rank must be at least 1").max(256, "rank must be at most 256").default(16).describe("LoRA rank (network dim), 1-256"),
+        alpha: z.number().int("alpha must be a whole number").min(1, "alpha must be at least 1").max(256, "alpha must be at most 256").default(16).describe("LoRA alpha, 1-256"),
+        low_vram: z.boolean().default(true).describe("Quantize and offload to fit GPUs with less memory"),
+        trigger_word: z
+          .string()
+          .max(100, "trigger_word must be at most 100 characters")
+          .regex(/^[^\n\r]*$/, "trigger_word must be on one line")
+          .optional()
+          .describe("Word that activates the LoRA in prompts"),
+        test_prompts: z
+          .array(z.string().min(1, "a test prompt must not be empty").max(1000, "a test prompt must be at most 1000 characters"))
+          .max(20, "at most 20 test_prompts")
+          .optional()
+          .describe("Prompts sampled during training to preview progress"),
+      }),
+      annotations: { ...idempotentWrite, title: "Create training config" },
+    },
+    (args) =>
+      guarded(async () => {
+        const result = await toolkit.run("create_training_config", args);
+        return ok(result, `Saved configuration "${result.config}" at ${result.path}.`);
+      }),
+  );
+
+  server.registerTool(
+    "list_configs",
+    {
+      title: "List training configs",
+      description: "List the training configurations saved on the toolkit.",
+      inputSchema: z.object({}),
+      annotations: { ...readOnly, title: "List training configs" },
+    },
+    () =>
+      guarded(async () => {
+        const result = await toolkit.run("list_configs");
+        const names = result.configs;
+        return ok(result, names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.");
+      }),
+  );
+
+  server.registerTool(
+    "get_config",
+    {
+      title: "Get training config",
+      description: "Read one training configuration (the YAML, as an object).",
+      inputSchema: z.object({ name: safeName("name").describe("Name of the configuration") }),
+      annotations: { ...readOnly, title: "Get training config" },
+    },
+    ({ name }) =>
+      guarded(async () => {
+        const result = await toolkit.run("get_config", { name });
+        return ok(result, `Configuration "${name}":\n${JSON.stringify(result.config, null, 2)}`);
+      }),
+  );
+};

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { inlineImage, safeName } from "../fields";
+import { idempotentWrite, readOnly, type ToolGroup } from "../context";
+import { guarded, ok, plural, UserError } from "../result";
+
+/** Inline images travel inside one MCP request; large datasets use upload sessions instead. */
+export const INLINE_IMAGE_MAX_BYTES = 16 * 1024 * 1024;
+export const INLINE_IMAGES_MAX = 200;
+
+/** upload_dataset, list_datasets. */
+export const datasetTools: ToolGroup = (server, { toolkit }) => {
+  server.registerTool(
+    "upload_dataset",
+    {
+      title: "Upload dataset (inline)",
+      description:
+        "Upload training images with captions as base64 inside this call. Fine for a few small images; for large datasets use create_dataset_upload.",
+      inputSchema: z.object({
+        dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
+        images: z
+          .array(inlineImage(INLINE_IMAGE_MAX_BYTES))
+          .min(1, "images must hold at least one image")
+          .max(INLINE_IMAGES_MAX, `images may hold at most ${INLINE_IMAGES_MAX} images per call`)
+          .describe("The images, each with filename, base64 data and caption"),
+      }),
+      annotations: { ...idempotentWrite, title: "Upload dataset (inline)" },
+    },
+    ({ dataset_name, images }) =>
+      guarded(async () => {
+        const names = new Set<string>();
+        for (const image of images) {
+          const key = image.filename.toLowerCase();
+          if (names.has(key)) throw new UserError(`images: ${image.filename} appears twice; file names must be unique`);
+          names.add(key);
+        }
+        const cleaned = images.map((image) => ({ ...image, data: image.data.replace(/\s+/g, "") }));
+        const result = await toolkit.run("upload_dataset", { dataset_name, images: cleaned });
+        const skipped = images.length - result.images_saved;
+        const text =
+          skipped === 0
+            ? `Saved ${plural(result.images_saved, "image")} to ${result.path}.`
+            : `The toolkit saved ${result.images_saved} of ${images.length} images to ${result.path}; ${skipped} were skipped by it.`;
+        return ok({ ...result, images_sent: images.length }, text);
+      }),
+  );
+
+  server.registerTool(
+    "list_datasets",
+    {
+      title: "List datasets",
+      description: "List the datasets on the toolkit with their image counts.",
+      inputSchema: z.object({}),
+      annotations: { ...readOnly, title: "List datasets" },
+    },
+    () =>
+      guarded(async () => {
+        const result = await toolkit.run("list_datasets");
+        const lines = result.datasets.map((d) => `- ${d.name}: ${plural(d.images, "image")}`);
+        return ok(result, lines.length ? `${plural(lines.length, "dataset")}:\n${lines.join("\n")}` : "No datasets yet.");
+      }),
+  );
+};

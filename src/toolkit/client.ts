@@ -1,0 +1,192 @@
+import type { z } from "zod";
+import { ToolkitError, TUNNEL_GUIDE } from "./errors";
+import { unwrapEnvelope } from "./envelope";
+import { operations, type OperationName, type OperationResult } from "./operations";
+import type { ToolkitTransport } from "./transport";
+
+export interface ToolkitHealth {
+  ok: boolean;
+  latencyMs: number;
+  version?: string;
+  server?: string;
+  error?: string;
+}
+
+export interface ExecuteOptions {
+  /** Overrides the configured per-call timeout (long transfers need more). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Speaks the LAN toolkit's protocol (upstream-protocol.md) over one transport. Every answer
+ * is checked here, so the rest of the Worker sees either a typed result or a ToolkitError
+ * whose message says what happened and what to do next.
+ */
+export class ToolkitClient {
+  constructor(
+    readonly transport: ToolkitTransport,
+    readonly timeoutMs: number,
+  ) {}
+
+  /**
+   * Runs one toolkit tool. Read-only operations are retried once after a transport failure
+   * (a dropped tunnel connection is common); operations that change state never are, since
+   * the first attempt may have reached the toolkit.
+   */
+  async run<N extends OperationName>(
+    name: N,
+    args: Record<string, unknown> = {},
+    options: ExecuteOptions = {},
+  ): Promise<OperationResult<N>> {
+    const operation = operations[name];
+    const attempts = operation.reads ? 2 : 1;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const response = await this.post(name, JSON.stringify({ tool: name, arguments: args }), options);
+        const body = await readJson(name, response);
+        const result = unwrapEnvelope(name, body);
+        // Safe: the schema that parsed it is operations[name].result.
+        return parseResult(name, operation.result, result) as OperationResult<N>;
+      } catch (error) {
+        lastError = error;
+        const retryable = error instanceof ToolkitError && (error.kind === "unreachable" || error.kind === "timeout");
+        if (!retryable) throw error;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * Sends a prepared /mcp/execute body (for example a streamed upload) and returns the raw
+   * response once its status is known to be OK. The caller reads the body (for example a
+   * streamed download) and unwraps the envelope itself.
+   */
+  async execute(tool: string, body: BodyInit, options: ExecuteOptions & { contentLength?: number } = {}): Promise<Response> {
+    return this.post(tool, body, options);
+  }
+
+  /** GET /health, timed. Never throws: an unreachable toolkit is a normal answer here. */
+  async health(): Promise<ToolkitHealth> {
+    const started = Date.now();
+    try {
+      const response = await this.request("/health", { method: "GET" }, {}, "health");
+      const body: unknown = await readJson("health", response);
+      const latencyMs = Date.now() - started;
+      const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+      return {
+        ok: record.status === "healthy",
+        latencyMs,
+        version: typeof record.version === "string" ? record.version : undefined,
+        server: typeof record.server === "string" ? record.server : undefined,
+        ...(record.status === "healthy" ? {} : { error: "the toolkit answered /health but does not say it is healthy" }),
+      };
+    } catch (error) {
+      return { ok: false, latencyMs: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private post(tool: string, body: BodyInit, options: ExecuteOptions & { contentLength?: number }): Promise<Response> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (options.contentLength !== undefined) headers["Content-Length"] = String(options.contentLength);
+    return this.request("/mcp/execute", { method: "POST", headers, body }, options, tool);
+  }
+
+  private async request(path: string, init: RequestInit, options: ExecuteOptions, what: string): Promise<Response> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const target = this.transport.target;
+    let response: Response;
+    try {
+      response = await this.transport.fetch(path, { ...init, signal });
+    } catch (error) {
+      if (timeout.aborted) {
+        throw new ToolkitError(
+          "timeout",
+          `the toolkit at ${target} did not answer ${what} within ${formatSeconds(timeoutMs)}: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
+        );
+      }
+      if (options.signal?.aborted) throw error;
+      const cause = error instanceof Error ? error.message : String(error);
+      throw new ToolkitError(
+        "unreachable",
+        `the toolkit at ${target} could not be reached (${cause}): is the tunnel running? ${TUNNEL_GUIDE}`,
+      );
+    }
+    if (!response.ok) throw await httpError(target, what, response);
+    return response;
+  }
+}
+
+async function httpError(target: string, what: string, response: Response): Promise<ToolkitError> {
+  const text = await response.text().catch(() => "");
+  const status = response.status;
+  // Cloudflare answers 530 (error 1033) when the tunnel has no connected cloudflared.
+  if (status === 530 || /error code:?\s*1033/i.test(text)) {
+    return new ToolkitError(
+      "unreachable",
+      `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
+      status,
+    );
+  }
+  if (status === 502 || status === 504) {
+    return new ToolkitError(
+      "unreachable",
+      `the tunnel to ${target} is up but the toolkit behind it did not answer (HTTP ${status}): is the AI Toolkit server running on port 8012? ${TUNNEL_GUIDE}`,
+      status,
+    );
+  }
+  if (status === 422) {
+    return new ToolkitError("http", `the toolkit rejected the ${what} request as malformed (HTTP 422): ${text.slice(0, 300)}`, status);
+  }
+  if (status === 401 || status === 403) {
+    return new ToolkitError(
+      "http",
+      `the toolkit at ${target} refused the Worker (HTTP ${status}): check CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
+      status,
+    );
+  }
+  return new ToolkitError("http", `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}`, status);
+}
+
+async function readJson(what: string, response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Cloudflare Access answers an unauthenticated request with its login page (HTTP 200).
+    if (/cloudflareaccess\.com|cf-access|Cloudflare Access/i.test(text)) {
+      throw new ToolkitError(
+        "protocol",
+        `Cloudflare Access answered ${what} with its login page instead of the toolkit: the service token was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, see tunnel/README.md`,
+      );
+    }
+    throw new ToolkitError(
+      "protocol",
+      `the toolkit's answer to ${what} is not JSON (${describeBody(response, text)}): is it the AI Toolkit server?`,
+    );
+  }
+}
+
+function parseResult<S extends z.ZodType>(tool: string, schema: S, result: unknown): z.infer<S> {
+  const parsed = schema.safeParse(result);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ToolkitError(
+      "protocol",
+      `the toolkit's result for ${tool} has an unexpected shape (${issue ? `${issue.path.join(".") || "result"}: ${issue.message}` : "invalid"}): is it a compatible AI Toolkit server version?`,
+    );
+  }
+  return parsed.data;
+}
+
+function describeBody(response: Response, text: string): string {
+  const type = response.headers.get("content-type") ?? "no content type";
+  return text.length === 0 ? `empty body, ${type}` : `${type}, starts with ${JSON.stringify(text.slice(0, 60))}`;
+}
+
+export function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}

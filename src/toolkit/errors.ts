@@ -1,0 +1,29 @@
+/**
+ * Everything that can go wrong between the Worker and the LAN toolkit, each with a message
+ * that says what happened and what to do next. Tools turn these into `isError` results in
+ * exactly one place (src/mcp/result.ts).
+ */
+export type ToolkitErrorKind =
+  /** The transport could not reach the toolkit at all (DNS, refused, tunnel down). */
+  | "unreachable"
+  /** The toolkit did not answer within the configured timeout. */
+  | "timeout"
+  /** The toolkit (or something in front of it) answered with an HTTP error status. */
+  | "http"
+  /** The answer was not the toolkit's envelope: a login page, HTML, truncated JSON... */
+  | "protocol"
+  /** The toolkit ran the tool and reported a failure (envelope or in-band). */
+  | "tool";
+
+export class ToolkitError extends Error {
+  override name = "ToolkitError";
+  constructor(
+    readonly kind: ToolkitErrorKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const TUNNEL_GUIDE = "see tunnel/README.md";
