@@ -14,9 +14,6 @@ import { trainingTools } from "./tools/training";
 /** Every tool group, in the order tools/list shows them. */
 const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, modelTools, systemTools];
 
-/** Inline uploads (upload_dataset) arrive inside one MCP request; bigger data uses upload sessions. */
-const MAX_MCP_REQUEST_BYTES = 24 * 1024 * 1024;
-
 export function toolContext(env: Env): ToolContext {
   const config = readConfig(env);
   const toolkit = new ToolkitClient(selectTransport(config, env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
@@ -36,14 +33,17 @@ export function buildServer(context: ToolContext): McpServer {
   return server;
 }
 
+/** The Streamable HTTP handler for one request, stateless: a fresh McpServer each time. */
+export function createToolkitMcpHandler(context: ToolContext) {
+  // The SDK's default 4 MiB request limit stays: the handler classifies 2025-era clients by
+  // reading the body under that same bound, so a larger limit would break those clients.
+  // Large data goes through upload sessions instead of one MCP request.
+  return createMcpHandler(() => buildServer(context), { route: "/mcp" });
+}
+
 /** The protected /mcp endpoint: OAuthProvider calls this only with a valid token. */
 export const mcpApiHandler: ExportedHandler<Env> & { fetch: NonNullable<ExportedHandler<Env>["fetch"]> } = {
   fetch(request, env, ctx) {
-    const context = toolContext(env);
-    const handler = createMcpHandler(() => buildServer(context), {
-      route: "/mcp",
-      maxRequestBodySize: MAX_MCP_REQUEST_BYTES,
-    });
-    return handler(request as Request, env, ctx);
+    return createToolkitMcpHandler(toolContext(env))(request as Request, env, ctx);
   },
 };

@@ -21,7 +21,7 @@ export function unwrapEnvelope(tool: string, body: unknown): unknown {
     );
   }
   const failure = inBandFailure(body.result);
-  if (failure !== undefined) throw new ToolkitError("tool", failure);
+  if (failure !== undefined) throw new ToolkitError("tool", `the toolkit answered ${tool} with an error: ${failure}`);
   return body.result;
 }
 

@@ -3,8 +3,11 @@ import { inlineImage, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
 
-/** Inline images travel inside one MCP request; large datasets use upload sessions instead. */
-export const INLINE_IMAGE_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Inline images travel inside one MCP request, which is capped at 4 MiB (base64 adds a
+ * third); large datasets use upload sessions (create_dataset_upload) instead.
+ */
+export const INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
 export const INLINE_IMAGES_MAX = 200;
 
 /** upload_dataset, list_datasets. */

@@ -1,0 +1,162 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { startToolkitServer } from "../../tunnel/toolkit/server.ts";
+import { obtainAccessToken } from "./oauth-flow";
+
+/**
+ * The whole product on loopback: the local toolkit, `wrangler dev` pointed at it, an owner
+ * password, and an OAuth token obtained the way a user would. Every end-to-end suite starts
+ * one of these; nothing here talks to anything but 127.0.0.1.
+ */
+export const OWNER_PASSWORD = "e2e-owner-password-0123456789";
+const ROOT = resolve(import.meta.dirname, "../..");
+
+export interface StackOptions {
+  /** Extra environment for the local toolkit (e.g. TOOLKIT_SIM_STEP_MS, SIM_MODEL_BYTES). */
+  toolkitEnv?: Record<string, string>;
+  /** Extra Worker variables, passed to wrangler dev as --var. */
+  workerVars?: Record<string, string>;
+}
+
+export interface Stack {
+  workerUrl: string;
+  toolkitUrl: string;
+  /** The local toolkit's data folder (config/, datasets/, outputs/). */
+  dataDir: string;
+  accessToken: string;
+  /** PID of wrangler dev (its workerd child is where the Worker runs). */
+  wranglerPid: number;
+  /** A connected MCP SDK 1.x client (what claude.ai and most clients speak today). */
+  connect(): Promise<Client>;
+  /** Stops and restarts the toolkit on the same port: it forgets every job, like the real one. */
+  restartToolkit(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function startToolkit(dataDir: string, port: number, env: Record<string, string>) {
+  // The toolkit reads its knobs from the environment, as its CLI does.
+  Object.assign(process.env, env);
+  return startToolkitServer({ port, host: "127.0.0.1", dataDir });
+}
+
+export async function startWrangler(port: number, vars: Record<string, string>, persistDir: string): Promise<ChildProcess> {
+  const args = [
+    join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--port", String(port),
+    "--ip", "127.0.0.1",
+    "--inspector-port", String(await freePort()),
+    "--persist-to", persistDir,
+    "--show-interactive-dev-session=false",
+    "--log-level", "warn",
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+      if (response.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill("SIGTERM");
+  throw new Error(`wrangler dev did not start within 90 s:\n${output}`);
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((done) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const scratch = await mkdtemp(join(tmpdir(), "ai-toolkit-e2e-"));
+  const dataDir = join(scratch, "toolkit");
+  const toolkitPort = await freePort();
+  const toolkitEnv = { TOOLKIT_SIM_STEP_MS: "20", ...options.toolkitEnv };
+  let toolkit = await startToolkit(dataDir, toolkitPort, toolkitEnv);
+
+  const workerPort = await freePort();
+  const wrangler = await startWrangler(
+    workerPort,
+    {
+      OWNER_PASSWORD,
+      AI_TOOLKIT_HOST: "127.0.0.1",
+      AI_TOOLKIT_PORT: String(toolkitPort),
+      ...options.workerVars,
+    },
+    join(scratch, "wrangler-state"),
+  );
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const accessToken = await obtainAccessToken(workerUrl, OWNER_PASSWORD);
+  const clients: Client[] = [];
+
+  return {
+    workerUrl,
+    get toolkitUrl() {
+      return toolkit.url;
+    },
+    dataDir,
+    accessToken,
+    wranglerPid: wrangler.pid ?? 0,
+    async connect() {
+      const client = new Client({ name: "e2e", version: "1.0.0" });
+      const transport = new StreamableHTTPClientTransport(new URL(`${workerUrl}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${accessToken}` } },
+      });
+      await client.connect(transport);
+      clients.push(client);
+      return client;
+    },
+    async restartToolkit() {
+      await toolkit.close();
+      toolkit = await startToolkit(dataDir, toolkitPort, toolkitEnv);
+    },
+    async stop() {
+      await Promise.allSettled(clients.map((client) => client.close()));
+      await stopProcess(wrangler);
+      await toolkit.close();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls a tool and returns its result, failing the test on a protocol-level error. */
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
+  const result = await client.callTool({ name, arguments: args });
+  return result as { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, unknown> };
+}

@@ -1,0 +1,193 @@
+import { describe, expect, it } from "vitest";
+import { callTool } from "./helpers/mcp";
+import { ScriptedToolkit } from "./helpers/scripted-toolkit";
+import { PNG_BASE64 } from "./fixtures";
+
+/**
+ * Every seed tool through the real MCP handler, against a scripted toolkit: what it sends,
+ * what it answers on success, and that a toolkit-level failure becomes isError with the
+ * toolkit's own message.
+ */
+interface Case {
+  tool: string;
+  args: Record<string, unknown>;
+  /** What the toolkit must receive as arguments (defaults applied). */
+  sent: Record<string, unknown>;
+  result: Record<string, unknown>;
+  text: RegExp;
+  /** An in-band failure the real toolkit gives for this tool. */
+  failure: Record<string, unknown>;
+}
+
+const cases: Case[] = [
+  {
+    tool: "create_training_config",
+    args: { name: "my_lora", model_name: "black-forest-labs/FLUX.1-dev", dataset_path: "/ai-toolkit/datasets/cats" },
+    sent: {
+      name: "my_lora",
+      model_name: "black-forest-labs/FLUX.1-dev",
+      dataset_path: "/ai-toolkit/datasets/cats",
+      resolution: 512,
+      steps: 1000,
+      rank: 16,
+      alpha: 16,
+      low_vram: true,
+    },
+    result: { status: "success", config: "my_lora", path: "/ai-toolkit/config/my_lora.yaml" },
+    text: /Saved configuration "my_lora"/,
+    failure: { error: "Permission denied" },
+  },
+  {
+    tool: "list_configs",
+    args: {},
+    sent: {},
+    result: { configs: ["a", "b"] },
+    text: /2 configurations: a, b/,
+    failure: { error: "disk unreadable" },
+  },
+  {
+    tool: "get_config",
+    args: { name: "my_lora" },
+    sent: { name: "my_lora" },
+    result: { config: { job: "extension" } },
+    text: /"job": "extension"/,
+    failure: { error: "Configuration not found" },
+  },
+  {
+    tool: "upload_dataset",
+    args: { dataset_name: "cats", images: [{ filename: "a.png", data: PNG_BASE64, caption: "a cat" }] },
+    sent: { dataset_name: "cats", images: [{ filename: "a.png", data: PNG_BASE64, caption: "a cat" }] },
+    result: { status: "success", dataset: "cats", images_saved: 1, path: "/ai-toolkit/datasets/cats" },
+    text: /Saved 1 image to \/ai-toolkit\/datasets\/cats/,
+    failure: { error: "No space left on device" },
+  },
+  {
+    tool: "list_datasets",
+    args: {},
+    sent: {},
+    result: { datasets: [{ name: "cats", images: 12 }] },
+    text: /cats: 12 images/,
+    failure: { error: "boom" },
+  },
+  {
+    tool: "start_training",
+    args: { config_name: "my_lora" },
+    sent: { config_name: "my_lora" },
+    result: { status: "success", job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10", pid: 42 },
+    text: /job 0b6a2a4e/,
+    failure: { error: "Configuration not found" },
+  },
+  {
+    tool: "get_training_status",
+    args: { job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10" },
+    sent: { job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10" },
+    result: { status: "running", job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10", progress: 40, config: "my_lora" },
+    text: /running/,
+    failure: { status: "error", message: "Job not found" },
+  },
+  {
+    tool: "stop_training",
+    args: { job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10" },
+    sent: { job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10" },
+    result: { status: "success", job_id: "0b6a2a4e-5d1c-4c3b-9f43-3c1f1a7e9b10" },
+    text: /[Ss]topped/,
+    failure: { error: "Job not found or already stopped" },
+  },
+  {
+    tool: "list_training_jobs",
+    args: {},
+    sent: {},
+    result: { jobs: [{ job_id: "j1", status: "running", config: "my_lora" }] },
+    text: /j1/,
+    failure: { error: "boom" },
+  },
+  {
+    tool: "export_model",
+    args: { model_name: "my_lora", output_path: "/ai-toolkit/exports" },
+    sent: { model_name: "my_lora", output_path: "/ai-toolkit/exports" },
+    result: { status: "success", path: "/ai-toolkit/exports/my_lora.safetensors" },
+    text: /Exported "my_lora"/,
+    failure: { error: "Model not found" },
+  },
+  {
+    tool: "list_exported_models",
+    args: {},
+    sent: {},
+    result: { models: [{ name: "my_lora", path: "/ai-toolkit/outputs/my_lora.safetensors", size: 2_000_000 }] },
+    text: /my_lora: 2\.0 MB/,
+    failure: { error: "boom" },
+  },
+  {
+    tool: "get_system_stats",
+    args: {},
+    sent: {},
+    result: { cpu_percent: 12, memory_percent: 40, disk_usage: 70, gpu: { cuda_available: true, device_name: "RTX 4090", memory_allocated: 1.5, memory_reserved: 2 } },
+    text: /RTX 4090/,
+    failure: { error: "psutil missing" },
+  },
+  {
+    tool: "get_training_logs",
+    args: { job_id: "j1" },
+    sent: { job_id: "j1", lines: 100 },
+    result: { job_id: "j1", logs: ["line one\n", "line two\n"], total_lines: 2 },
+    text: /line one\nline two/,
+    failure: { error: "log unreadable" },
+  },
+  {
+    tool: "get_training_info",
+    args: {},
+    sent: {},
+    result: { total_jobs: 3, active_jobs: 1, configs: 2, datasets: 1, models: 1 },
+    text: /total jobs: 3/,
+    failure: { error: "boom" },
+  },
+];
+
+describe.each(cases)("$tool", ({ tool, args, sent, result, text, failure }) => {
+  it("forwards validated arguments and shapes the result", async () => {
+    const toolkit = new ScriptedToolkit().on(tool, { result });
+    const answer = await callTool(toolkit, tool, args);
+    expect(answer.isError).toBeFalsy();
+    expect(answer.content[0]?.text).toMatch(text);
+    expect(answer.structuredContent).toMatchObject(result);
+    const [call, ...more] = toolkit.callsTo(tool);
+    expect(more).toHaveLength(0);
+    expect(call?.path).toBe("/mcp/execute");
+    expect(call?.body).toEqual({ tool, arguments: sent });
+  });
+
+  it("turns the toolkit's in-band failure into isError with its message", async () => {
+    const toolkit = new ScriptedToolkit().on(tool, { result: failure });
+    const answer = await callTool(toolkit, tool, args);
+    expect(answer.isError).toBe(true);
+    const message = String(failure.error ?? failure.message);
+    expect(answer.content[0]?.text).toContain(message);
+  });
+
+  it("turns an envelope failure (success: false) into isError", async () => {
+    const toolkit = new ScriptedToolkit().on(tool, { envelope: { success: false, result: null, error: "Traceback: KeyError 'x'" } });
+    const answer = await callTool(toolkit, tool, args);
+    expect(answer.isError).toBe(true);
+    expect(answer.content[0]?.text).toContain("KeyError 'x'");
+  });
+});
+
+describe("tools/list", () => {
+  it("publishes all 15 seed tools with a description on every parameter", async () => {
+    const { mcpRequest } = await import("./helpers/mcp");
+    const answer = await mcpRequest(new ScriptedToolkit(), "tools/list", {});
+    const tools = (answer.result as { tools: Array<{ name: string; inputSchema: { properties?: Record<string, { description?: string }> }; annotations?: Record<string, unknown> }> }).tools;
+    const names = tools.map((t) => t.name);
+    for (const seed of cases.map((c) => c.tool).concat("download_model")) expect(names).toContain(seed);
+    for (const tool of tools) {
+      for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        expect(schema.description, `${tool.name}.${field} has no description`).toBeTruthy();
+      }
+      expect(tool.annotations, `${tool.name} has no annotations`).toBeDefined();
+    }
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    expect(byName.list_configs?.annotations?.readOnlyHint).toBe(true);
+    expect(byName.stop_training?.annotations?.destructiveHint).toBe(true);
+    expect(byName.create_training_config?.annotations?.idempotentHint).toBe(true);
+  });
+});
