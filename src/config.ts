@@ -34,6 +34,65 @@ export const configSchema = z.object({
     .regex(/^\/[^\0]*$/, "DATASETS_ROOT must be an absolute path")
     .default("/ai-toolkit/datasets")
     .transform((root) => root.replace(/\/+$/, "")),
+  // Training-job tracking (README.md, "Training jobs").
+  /** Steady interval between two polls of a running job (status + log tail), in milliseconds. */
+  TRAINING_POLL_INTERVAL_MS: positiveInt(10_000),
+  /** Interval right after a start, when config errors and early crashes show up, in milliseconds. */
+  TRAINING_POLL_FAST_MS: positiveInt(2_000),
+  /** How long after a start the fast interval applies, in milliseconds. */
+  TRAINING_POLL_FAST_WINDOW_MS: positiveInt(60_000),
+  /** Ceiling of the back-off between polls while the toolkit is unreachable, in milliseconds. */
+  TRAINING_POLL_MAX_BACKOFF_MS: positiveInt(5 * 60_000),
+  /**
+   * A job's state younger than this is served without asking the toolkit, in milliseconds, so
+   * many concurrent get_training_status calls cost at most one toolkit poll.
+   */
+  TRAINING_STATUS_FRESH_MS: positiveInt(2_000),
+  /** Most loss-history points kept per job; longer runs are thinned evenly (storage stays bounded). */
+  TRAINING_HISTORY_MAX_POINTS: positiveInt(1_000),
+  /** Log lines kept per job, served by get_training_logs when the toolkit cannot answer. */
+  TRAINING_LOG_TAIL_LINES: positiveInt(300),
+  // Dataset upload sessions (README.md, "Uploading datasets").
+  /** How long an upload session's URL works, in hours; its staged files are removed when it expires. */
+  UPLOAD_SESSION_TTL_HOURS: positiveInt(24),
+  /**
+   * Largest /mcp/execute body sent to the toolkit when forwarding a dataset, in bytes. The
+   * toolkit holds each body in memory, and Cloudflare refuses request bodies over 100 MB on a
+   * tunnel hostname, so the default stays below both.
+   */
+  UPLOAD_BATCH_MAX_BYTES: positiveInt(90_000_000),
+  /**
+   * Largest single image, in bytes. An image must fit one batch once base64-encoded (4/3 of
+   * its size plus the JSON envelope), so the effective limit is the smaller of the two.
+   */
+  UPLOAD_FILE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+  /** Largest total of staged images in one session, in bytes. */
+  UPLOAD_SESSION_MAX_BYTES: positiveInt(4 * 1024 * 1024 * 1024),
+  /** Most images in one session (LoRA datasets are typically 10 to 500 images). */
+  UPLOAD_SESSION_MAX_FILES: positiveInt(2000),
+  /** Longest caption, in characters (the same rule as upload_dataset's inline captions). */
+  UPLOAD_CAPTION_MAX_CHARS: positiveInt(4000),
+  /**
+   * How long staged files stay in R2 after the toolkit has confirmed every image, in hours.
+   * 0 removes them at once; keeping them lets a lost dataset be re-sent without re-uploading.
+   */
+  UPLOAD_KEEP_STAGED_HOURS: z.coerce.number().min(0).default(0),
+  /**
+   * Timeout for one download_model call through the tunnel, in milliseconds. The toolkit
+   * sends the whole model in one answer, so a big model takes minutes, not seconds.
+   */
+  MODEL_DOWNLOAD_TIMEOUT_MS: positiveInt(30 * 60_000),
+  /** How long a signed download link stays valid, in seconds (never past the staged copy's expiry). */
+  DOWNLOAD_LINK_TTL_SECONDS: positiveInt(3600),
+  /** Largest model download_model returns inline as base64 (encoding "base64"); bigger ones get only the link. */
+  DOWNLOAD_INLINE_MAX_BYTES: positiveInt(2 * 1024 * 1024),
+  /** How long a model staged in R2 is kept and reused, in seconds; expired copies are deleted on next use. */
+  STAGED_MODEL_TTL_SECONDS: positiveInt(24 * 3600),
+  /**
+   * Secret that signs download links (HMAC-SHA256). Unset: derived from OWNER_PASSWORD with
+   * HKDF, so links work out of the box; changing the password then invalidates every link.
+   */
+  DOWNLOAD_SIGNING_KEY: optionalText,
 });
 
 export type Config = z.infer<typeof configSchema>;
