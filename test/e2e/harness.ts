@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startToolkitServer } from "../../tunnel/toolkit/server.ts";
-import { obtainAccessToken } from "./oauth-flow";
+import { obtainAccessToken } from "../shared/oauth-flow";
 
 /**
  * The whole product on loopback: the local toolkit, `wrangler dev` pointed at it, an owner

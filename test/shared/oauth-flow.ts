@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
-
 /**
  * The OAuth dance an MCP client and its user perform, done the way a browser would:
  * dynamic registration, PKCE S256, the /authorize page (cookies kept, form filled and
- * submitted), then the code swapped for a resource-bound token.
+ * submitted), then the code swapped for a resource-bound token. Web-standard only, so the
+ * same flow runs in Node (end-to-end) and inside workerd (against SELF).
  */
+export type Fetcher = (input: string, init?: RequestInit) => Promise<Response>;
 export interface RegisteredClient {
   clientId: string;
   redirectUri: string;
@@ -18,7 +18,7 @@ export interface AuthorizeAttempt {
   verifier: string;
 }
 
-export async function registerClient(workerUrl: string, name = "e2e client"): Promise<RegisteredClient> {
+export async function registerClient(workerUrl: string, name = "e2e client", fetch: Fetcher = globalThis.fetch): Promise<RegisteredClient> {
   const redirectUri = "http://127.0.0.1:9/callback";
   const response = await fetch(`${workerUrl}/register`, {
     method: "POST",
@@ -36,9 +36,13 @@ export async function registerClient(workerUrl: string, name = "e2e client"): Pr
   return { clientId: body.client_id, redirectUri };
 }
 
-function pkce() {
-  const verifier = randomBytes(32).toString("base64url");
-  const challenge = createHash("sha256").update(verifier).digest("base64url");
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export async function pkce() {
+  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
   return { verifier, challenge };
 }
 
@@ -63,8 +67,9 @@ export async function submitConsent(
   password: string,
   decision: "approve" | "deny" = "approve",
   headers: Record<string, string> = {},
+  fetch: Fetcher = globalThis.fetch,
 ): Promise<AuthorizeAttempt> {
-  const { verifier, challenge } = pkce();
+  const { verifier, challenge } = await pkce();
   const url = authorizeUrl(workerUrl, client, challenge);
   const page = await fetch(url, { headers, redirect: "manual" });
   if (page.status !== 200) throw new Error(`consent page answered ${page.status}: ${await page.text()}`);
@@ -87,6 +92,7 @@ export async function exchangeCode(
   client: RegisteredClient,
   code: string,
   verifier: string,
+  fetch: Fetcher = globalThis.fetch,
 ): Promise<{ access_token: string; refresh_token?: string; token_type: string }> {
   const response = await fetch(`${workerUrl}/token`, {
     method: "POST",
@@ -105,11 +111,11 @@ export async function exchangeCode(
 }
 
 /** The whole flow: a fresh client, the owner approves, a token comes back. */
-export async function obtainAccessToken(workerUrl: string, password: string): Promise<string> {
-  const client = await registerClient(workerUrl);
-  const attempt = await submitConsent(workerUrl, client, password);
+export async function obtainAccessToken(workerUrl: string, password: string, fetch: Fetcher = globalThis.fetch): Promise<string> {
+  const client = await registerClient(workerUrl, "e2e client", fetch);
+  const attempt = await submitConsent(workerUrl, client, password, "approve", {}, fetch);
   const code = attempt.location?.searchParams.get("code");
   if (!code) throw new Error(`approval did not redirect with a code (status ${attempt.response.status})`);
-  const tokens = await exchangeCode(workerUrl, client, code, attempt.verifier);
+  const tokens = await exchangeCode(workerUrl, client, code, attempt.verifier, fetch);
   return tokens.access_token;
 }

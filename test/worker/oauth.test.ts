@@ -1,0 +1,141 @@
+import { SELF, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { MAX_FAILURES } from "../../src/auth/attempts";
+import { authorizeUrl, exchangeCode, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
+
+const ORIGIN = "http://127.0.0.1:8787";
+const PASSWORD = env.OWNER_PASSWORD;
+const fetchSelf: Fetcher = (input, init) => SELF.fetch(input, init);
+/** Each test signs in from its own address, so the attempt limiter does not carry over. */
+let address = 0;
+const fromNewAddress = () => ({ "CF-Connecting-IP": `203.0.113.${++address}` });
+
+describe("discovery", () => {
+  it("publishes protected resource metadata for /mcp bound to the origin the client used", async () => {
+    for (const origin of [ORIGIN, "https://ai-toolkit-mcp.example.workers.dev"]) {
+      const response = await SELF.fetch(`${origin}/.well-known/oauth-protected-resource/mcp`);
+      expect(response.status).toBe(200);
+      const metadata = (await response.json()) as Record<string, unknown>;
+      expect(metadata.resource).toBe(`${origin}/mcp`);
+      expect(metadata.authorization_servers).toEqual([origin]);
+    }
+  });
+
+  it("publishes authorization server metadata: PKCE S256 only, registration, CIMD", async () => {
+    const metadata = (await (await SELF.fetch(`${ORIGIN}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(metadata.code_challenge_methods_supported).toEqual(["S256"]);
+    expect(metadata.registration_endpoint).toBe(`${ORIGIN}/register`);
+    expect(metadata.authorization_endpoint).toBe(`${ORIGIN}/authorize`);
+    expect(metadata.client_id_metadata_document_supported).toBe(true);
+  });
+
+  it("answers /mcp without a token with 401 naming the resource metadata", async () => {
+    const response = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toContain(`resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource/mcp"`);
+  });
+
+  it("refuses a made-up token", async () => {
+    const response = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", body: "{}", headers: { Authorization: "Bearer owner:grant:nope" } });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe("the authorize page", () => {
+  it("shows the client's name and redirect host, escaped, with one password field", async () => {
+    const client = await registerClient(ORIGIN, "<script>alert(1)</script> Inspector", fetchSelf);
+    const { challenge } = await pkce();
+    const response = await SELF.fetch(authorizeUrl(ORIGIN, client, challenge));
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html).toContain("&#60;script&#62;alert(1)&#60;/script&#62; Inspector");
+    expect(html).not.toContain("<script>alert");
+    expect(html).toContain("<strong>127.0.0.1</strong>");
+    expect(html.match(/type="password"/g)).toHaveLength(1);
+    expect(html).toMatch(/value="approve"[\s\S]*value="deny"/);
+    expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+  });
+
+  it("approves with the right password and the code becomes a token for /mcp", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const attempt = await submitConsent(ORIGIN, client, PASSWORD, "approve", fromNewAddress(), fetchSelf);
+    expect(attempt.response.status).toBe(302);
+    expect(attempt.location?.searchParams.get("state")).toBe("e2e-state");
+    const code = attempt.location?.searchParams.get("code") ?? "";
+    const tokens = await exchangeCode(ORIGIN, client, code, attempt.verifier, fetchSelf);
+    const mcp = await SELF.fetch(`${ORIGIN}/mcp`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${tokens.access_token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+        // A real HTTP request always carries Host; the MCP handler validates it.
+        Host: "127.0.0.1:8787",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+    expect(mcp.status, await mcp.clone().text()).toBe(200);
+    expect(await mcp.text()).toContain("create_training_config");
+    // Bound to this resource: the same token is refused on another origin's /mcp.
+    const elsewhere = await SELF.fetch("https://other.example.com/mcp", { method: "POST", body: "{}", headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect(elsewhere.status).toBe(401);
+  });
+
+  it("re-renders the page with an error on a wrong password and issues nothing", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const attempt = await submitConsent(ORIGIN, client, "wrong", "approve", fromNewAddress(), fetchSelf);
+    expect(attempt.response.status).toBe(401);
+    expect(attempt.location).toBeUndefined();
+    const html = await attempt.response.text();
+    expect(html).toContain("Wrong password. 4 tries left");
+    expect(html).toContain('name="handle"');
+  });
+
+  it(`locks an address out after ${MAX_FAILURES} wrong passwords, even with the right one`, async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const headers = fromNewAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < MAX_FAILURES; i++) {
+      statuses.push((await submitConsent(ORIGIN, client, `wrong-${i}`, "approve", headers, fetchSelf)).response.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 429]);
+    const locked = await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf);
+    expect(locked.response.status).toBe(429);
+    expect(Number(locked.response.headers.get("Retry-After"))).toBeGreaterThan(500);
+    // Another address is not affected.
+    const other = await submitConsent(ORIGIN, client, PASSWORD, "approve", fromNewAddress(), fetchSelf);
+    expect(other.response.status).toBe(302);
+  });
+
+  it("redirects with access_denied when the owner denies", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const attempt = await submitConsent(ORIGIN, client, "", "deny", fromNewAddress(), fetchSelf);
+    expect(attempt.response.status).toBe(302);
+    expect(attempt.location?.searchParams.get("error")).toBe("access_denied");
+    expect(attempt.location?.searchParams.get("code")).toBeNull();
+  });
+
+  it("refuses an authorization request without PKCE", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const url = new URL(authorizeUrl(ORIGIN, client, "x"));
+    url.searchParams.delete("code_challenge");
+    url.searchParams.delete("code_challenge_method");
+    const response = await SELF.fetch(url.toString(), { redirect: "manual" });
+    expect([302, 400]).toContain(response.status);
+    if (response.status === 302) expect(response.headers.get("Location")).toContain("error=");
+  });
+});
+
+describe("health", () => {
+  it("answers without a token and reveals no secret", async () => {
+    const response = await SELF.fetch(`${ORIGIN}/health`);
+    const body = (await response.json()) as { worker: { version: string }; toolkit: { transport: string; reachable: boolean } };
+    expect(body.worker.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(body.toolkit.transport).toBe("direct");
+    expect(body.toolkit.reachable).toBe(false);
+    expect(response.status).toBe(503);
+    expect(JSON.stringify(body)).not.toContain(PASSWORD);
+    expect(JSON.stringify(body)).not.toContain("127.0.0.1");
+  });
+});
