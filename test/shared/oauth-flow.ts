@@ -76,7 +76,9 @@ export async function submitConsent(
   const html = await page.text();
   const handle = /name="handle" value="([^"]+)"/.exec(html)?.[1];
   if (!handle) throw new Error("the consent page has no handle field");
-  const cookies = page.headers.getSetCookie().map((cookie) => cookie.split(";")[0]).join("; ");
+  // getSetCookie exists in Node and workerd alike; the workers types just do not declare it.
+  const setCookies = (page.headers as Headers & { getSetCookie(): string[] }).getSetCookie();
+  const cookies = setCookies.map((cookie) => cookie.split(";")[0]).join("; ");
   const response = await fetch(url, {
     method: "POST",
     headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded", Cookie: cookies },
