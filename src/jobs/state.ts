@@ -1,0 +1,207 @@
+import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, type TqdmUpdate } from "./tqdm";
+
+/**
+ * The life of one training job as the Worker records it, and the pure rules that move it
+ * forward from what the toolkit answers. No I/O here: the TrainingJob Durable Object feeds
+ * observations in and stores what comes out, so every transition is testable on its own.
+ */
+
+/** What a user can act on. "lost": the toolkit restarted and forgot the job; the last known state is kept. */
+export type JobStatus = "starting" | "running" | "completed" | "failed" | "stopped" | "lost";
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "stopped", "lost"];
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** How long the run should take, and whether that is measured or a guess. */
+export interface Estimate {
+  seconds: number;
+  secondsPerStep: number;
+  steps: number;
+  /** "history": from earlier runs of the same base model; "guess": a rule of thumb. */
+  basis: "history" | "guess";
+  note: string;
+}
+
+export interface JobRecord {
+  jobId: string;
+  config: string;
+  status: JobStatus;
+  createdAt: number;
+  baseModel?: string;
+  estimate?: Estimate;
+  step: number;
+  totalSteps?: number;
+  /** 0-100, from step/total when the log shows tqdm, else the toolkit's own figure. */
+  progress: number;
+  /** Steps per second as tqdm last showed it. */
+  rate?: number;
+  elapsedSeconds?: number;
+  remainingSeconds?: number;
+  lr?: number;
+  losses: Record<string, number>;
+  /** When the toolkit last answered about this job (the age of everything above). */
+  lastContactAt?: number;
+  /** When the Worker last asked, answered or not. */
+  lastPolledAt?: number;
+  unreachableSince?: number;
+  unreachableError?: string;
+  /** Consecutive polls that could not reach the toolkit (drives the back-off). */
+  failedPolls: number;
+  toolkitStatus?: string;
+  finishedAt?: number;
+  /** Why a job failed or was lost, in words, and the traceback excerpt when the log had one. */
+  reason?: string;
+  traceback?: string;
+  stoppedBy?: string;
+  stoppedAt?: number;
+  /** Lines of the toolkit's log already seen (its total_lines at the last poll). */
+  logLinesSeen: number;
+}
+
+/** One poll's worth of answers from the toolkit. */
+export type Observation =
+  | { kind: "answer"; status: string; progress: number; config?: string; logs: readonly string[]; totalLines?: number }
+  | { kind: "not_found" }
+  | { kind: "unreachable"; message: string };
+
+export interface PollOutcome {
+  record: JobRecord;
+  /** Log segments not seen before, oldest first (for the stored tail). */
+  newSegments: string[];
+  /** tqdm updates among them that carry loss terms (for the history). */
+  updates: TqdmUpdate[];
+}
+
+export function newRecord(init: { jobId: string; config: string; createdAt: number; baseModel?: string; totalSteps?: number; estimate?: Estimate }): JobRecord {
+  return {
+    jobId: init.jobId,
+    config: init.config,
+    status: "starting",
+    createdAt: init.createdAt,
+    ...(init.baseModel === undefined ? {} : { baseModel: init.baseModel }),
+    ...(init.totalSteps === undefined ? {} : { totalSteps: init.totalSteps }),
+    ...(init.estimate === undefined ? {} : { estimate: init.estimate }),
+    step: 0,
+    progress: 0,
+    losses: {},
+    failedPolls: 0,
+    logLinesSeen: 0,
+  };
+}
+
+export function applyObservation(previous: JobRecord, observation: Observation, now: number): PollOutcome {
+  const record: JobRecord = { ...previous, lastPolledAt: now };
+  if (observation.kind === "unreachable") {
+    record.unreachableSince ??= now;
+    record.unreachableError = observation.message;
+    record.failedPolls += 1;
+    return { record, newSegments: [], updates: [] };
+  }
+  record.lastContactAt = now;
+  delete record.unreachableSince;
+  delete record.unreachableError;
+  record.failedPolls = 0;
+
+  if (observation.kind === "not_found") {
+    if (!isTerminal(record.status)) {
+      record.status = "lost";
+      record.finishedAt = now;
+      record.reason =
+        "the toolkit no longer knows this job (it answers \"Job not found\"): it was restarted, which ends its runs. Everything last known is kept here; start the training again to resume work.";
+    }
+    return { record, newSegments: [], updates: [] };
+  }
+
+  const allSegments = splitLog(observation.logs);
+  const fresh = freshLines(observation.logs, observation.totalLines, previous.logLinesSeen);
+  const newSegments = splitLog(fresh);
+  if (observation.totalLines !== undefined) record.logLinesSeen = observation.totalLines;
+
+  const latest = latestUpdate(allSegments);
+  if (latest && latest.step >= record.step) {
+    record.step = latest.step;
+    record.totalSteps = latest.total;
+    record.elapsedSeconds = latest.elapsedSeconds;
+    if (latest.remainingSeconds === undefined) delete record.remainingSeconds;
+    else record.remainingSeconds = latest.remainingSeconds;
+    if (latest.rate !== undefined) record.rate = latest.rate;
+    if (latest.lr !== undefined) record.lr = latest.lr;
+    if (Object.keys(latest.losses).length > 0) record.losses = latest.losses;
+  }
+  record.progress =
+    record.totalSteps && record.totalSteps > 0 ? round1((100 * record.step) / record.totalSteps) : observation.progress;
+  record.toolkitStatus = observation.status;
+
+  if (!isTerminal(record.status)) settle(record, observation.status, findTraceback(allSegments), now);
+  return { record, newSegments, updates: tqdmUpdates(newSegments).filter((u) => Object.keys(u.losses).length > 0) };
+}
+
+/** Moves a live job to the state the toolkit's answer and the log imply. */
+function settle(record: JobRecord, toolkitStatus: string, traceback: string | undefined, now: number): void {
+  if (traceback !== undefined) {
+    record.status = "failed";
+    record.traceback = traceback;
+    record.reason = `the trainer crashed at step ${record.step}: ${exceptionLine(traceback)}`;
+    record.finishedAt = now;
+    return;
+  }
+  if (toolkitStatus === "stopped") {
+    record.status = "stopped";
+    record.finishedAt = now;
+    record.stoppedAt ??= now;
+    return;
+  }
+  if (toolkitStatus === "completed") {
+    // The toolkit says "completed" whenever the process exits, whatever its exit code.
+    const total = record.totalSteps;
+    if (record.stoppedAt !== undefined) record.status = "stopped";
+    else if (total === undefined || record.step === 0) {
+      record.status = "failed";
+      record.reason = "the training process ended before logging any training step: see get_training_logs";
+    } else if (record.step < total) {
+      record.status = "failed";
+      record.reason = `the training process ended at step ${record.step} of ${total}, before the last step: see get_training_logs`;
+    } else record.status = "completed";
+    record.finishedAt = now;
+    return;
+  }
+  record.status = record.step > 0 ? "running" : "starting";
+}
+
+/**
+ * The toolkit's log lines not seen at the previous poll. `total_lines` counts the whole log, so
+ * the tail's last (total - seen) lines are new; without it (or after the log shrank) all are.
+ */
+export function freshLines(logs: readonly string[], totalLines: number | undefined, seen: number): readonly string[] {
+  if (totalLines === undefined || totalLines < seen) return logs;
+  const count = Math.min(logs.length, totalLines - seen);
+  return count <= 0 ? [] : logs.slice(logs.length - count);
+}
+
+export interface PollSettings {
+  /** Steady interval while the job runs. */
+  intervalMs: number;
+  /** Interval right after the start, when a config error or crash shows up quickly. */
+  fastIntervalMs: number;
+  /** How long after the start the fast interval applies. */
+  fastWindowMs: number;
+  /** Ceiling of the back-off while the toolkit is unreachable. */
+  maxBackoffMs: number;
+}
+
+/** Milliseconds until the next poll, or undefined when the job needs no more polling. */
+export function nextPollDelay(record: JobRecord, now: number, settings: PollSettings): number | undefined {
+  if (isTerminal(record.status)) return undefined;
+  const base = now - record.createdAt < settings.fastWindowMs ? settings.fastIntervalMs : settings.intervalMs;
+  if (record.failedPolls === 0) return base;
+  // Doubling from the steady interval: a tunnel that is down for hours costs a few polls an hour.
+  const backoff = settings.intervalMs * 2 ** Math.min(record.failedPolls, 16);
+  return Math.min(Math.max(base, backoff), settings.maxBackoffMs);
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,128 @@
+import { isTerminal, type JobRecord, type JobStatus } from "./state";
+
+/**
+ * What callers see of a job: the fields the original README promised for get_training_status
+ * (status, progress, current_step, total_steps, loss, estimated_time_remaining) plus rate,
+ * elapsed time, the time of the last update and how fresh all of it is.
+ */
+export interface JobView {
+  job_id: string;
+  config: string;
+  status: JobStatus;
+  progress: number;
+  current_step: number;
+  total_steps: number | null;
+  /** The main loss term ("loss" when present), null before the first one is logged. */
+  loss: number | null;
+  losses: Record<string, number>;
+  learning_rate: number | null;
+  estimated_time_remaining: number | null;
+  /** Steps per second. */
+  rate: number | null;
+  elapsed_seconds: number | null;
+  started_at: string;
+  last_update: string | null;
+  /** Seconds since the toolkit last answered about this job. */
+  age_seconds: number | null;
+  /** "live": just asked; "recent": within the freshness window; "stale": the toolkit could not be asked; "final": the job is over. */
+  freshness: "live" | "recent" | "stale" | "final";
+  toolkit_reachable: boolean;
+  notice: string | null;
+  reason: string | null;
+  traceback: string | null;
+  stopped_by: string | null;
+  stopped_at: string | null;
+  finished_at: string | null;
+  estimated_time: JobRecord["estimate"] | null;
+}
+
+export function viewOf(record: JobRecord, now: number, options: { live: boolean; freshMs: number }): JobView {
+  const age = record.lastContactAt === undefined ? null : Math.max(0, Math.round((now - record.lastContactAt) / 1000));
+  const reachable = record.unreachableSince === undefined;
+  const recent = record.lastContactAt !== undefined && now - record.lastContactAt <= options.freshMs;
+  const freshness: JobView["freshness"] = isTerminal(record.status)
+    ? "final"
+    : !reachable
+      ? "stale"
+      : options.live
+        ? "live"
+        : recent
+          ? "recent"
+          : "stale";
+  return {
+    job_id: record.jobId,
+    config: record.config,
+    status: record.status,
+    progress: record.progress,
+    current_step: record.step,
+    total_steps: record.totalSteps ?? null,
+    loss: mainLoss(record.losses),
+    losses: record.losses,
+    learning_rate: record.lr ?? null,
+    estimated_time_remaining: isTerminal(record.status) ? null : (record.remainingSeconds ?? null),
+    rate: record.rate ?? null,
+    elapsed_seconds: record.elapsedSeconds ?? null,
+    started_at: iso(record.createdAt),
+    last_update: record.lastContactAt === undefined ? null : iso(record.lastContactAt),
+    age_seconds: age,
+    freshness,
+    toolkit_reachable: reachable,
+    notice: noticeOf(record, age),
+    reason: record.reason ?? null,
+    traceback: record.traceback ?? null,
+    stopped_by: record.stoppedBy ?? null,
+    stopped_at: record.stoppedAt === undefined ? null : iso(record.stoppedAt),
+    finished_at: record.finishedAt === undefined ? null : iso(record.finishedAt),
+    estimated_time: record.estimate ?? null,
+  };
+}
+
+function noticeOf(record: JobRecord, age: number | null): string | null {
+  if (record.unreachableSince !== undefined) {
+    const since = iso(record.unreachableSince);
+    const known = age === null ? "nothing is known yet" : `this is the last known state, ${age} s old`;
+    return `toolkit unreachable since ${since}: ${known}. ${record.unreachableError ?? ""}`.trim();
+  }
+  if (record.status === "lost") return `job lost: ${record.reason ?? "the toolkit forgot it"}`;
+  return null;
+}
+
+export function mainLoss(losses: Record<string, number>): number | null {
+  if (losses.loss !== undefined) return losses.loss;
+  const first = Object.values(losses)[0];
+  return first ?? null;
+}
+
+/** One line for people: "running, step 450/1000 (45%), loss 0.391, 1.44 it/s, ~6 min left". */
+export function describeJob(view: JobView): string {
+  const parts = [`Job ${view.job_id} (${view.config}) is ${view.status}`];
+  if (view.total_steps !== null) parts.push(`step ${view.current_step}/${view.total_steps} (${view.progress}%)`);
+  if (view.loss !== null) parts.push(`loss ${view.loss.toPrecision(4)}`);
+  if (view.rate !== null && !isTerminal(view.status)) parts.push(formatRate(view.rate));
+  if (view.estimated_time_remaining !== null) parts.push(`about ${formatDuration(view.estimated_time_remaining)} left`);
+  let text = `${parts.join(", ")}.`;
+  if (view.reason) text += ` ${capitalize(view.reason)}.`;
+  if (view.stopped_by) text += ` Stopped by ${view.stopped_by} at ${view.stopped_at}.`;
+  if (view.notice && view.status !== "lost") text += ` ${capitalize(view.notice)}`;
+  if (view.traceback) text += `\n\nTraceback excerpt:\n${view.traceback}`;
+  return text;
+}
+
+export function formatRate(stepsPerSecond: number): string {
+  return stepsPerSecond >= 1 ? `${stepsPerSecond.toFixed(2)} it/s` : `${(1 / stepsPerSecond).toFixed(2)} s/it`;
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
