@@ -51,9 +51,15 @@ export async function freePort(): Promise<number> {
 }
 
 async function startToolkit(dataDir: string, port: number, env: Record<string, string>) {
-  // The toolkit reads its knobs from the environment, as its CLI does.
-  Object.assign(process.env, env);
-  return startToolkitServer({ port, host: "127.0.0.1", dataDir });
+  // Same knobs as the toolkit's CLI: TOOLKIT_SIM_STEP_MS, and SIM_* for the simulated trainer.
+  const { TOOLKIT_SIM_STEP_MS, ...simulatedEnv } = env;
+  return startToolkitServer({
+    port,
+    host: "127.0.0.1",
+    dataDir,
+    simulatedStepMs: TOOLKIT_SIM_STEP_MS ? Number(TOOLKIT_SIM_STEP_MS) : undefined,
+    simulatedEnv,
+  });
 }
 
 export async function startWrangler(port: number, vars: Record<string, string>, persistDir: string): Promise<ChildProcess> {
