@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "LoginAttempts";
+		durableNamespaces: "LoginAttempts" | "TrainingJob" | "JobIndex";
 	}
 	interface Env {
 		OAUTH_KV: KVNamespace;
@@ -18,6 +18,8 @@ declare namespace Cloudflare {
 		TOOLKIT_TIMEOUT_MS: string;
 		DATASETS_ROOT: string;
 		LOGIN_ATTEMPTS: DurableObjectNamespace<import("./src/index").LoginAttempts>;
+		TRAINING_JOB: DurableObjectNamespace<import("./src/index").TrainingJob>;
+		JOB_INDEX: DurableObjectNamespace<import("./src/index").JobIndex>;
 	}
 }
 interface Env extends Cloudflare.Env {}

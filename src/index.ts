@@ -6,6 +6,8 @@ import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
 
 export { LoginAttempts } from "./auth/attempts";
+export { TrainingJob } from "./jobs/training-job";
+export { JobIndex } from "./jobs/job-index";
 
 /** Routes that need no token: the owner's sign-in page and the health check. */
 const publicRoutes = new Hono<{ Bindings: Env }>();

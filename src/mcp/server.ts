@@ -10,9 +10,10 @@ import { datasetTools } from "./tools/datasets";
 import { modelTools } from "./tools/models";
 import { systemTools } from "./tools/system";
 import { trainingTools } from "./tools/training";
+import { trainingProgressTools } from "./tools/training-progress";
 
 /** Every tool group, in the order tools/list shows them. */
-const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, modelTools, systemTools];
+const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, trainingProgressTools, modelTools, systemTools];
 
 export function toolContext(env: Env): ToolContext {
   const config = readConfig(env);

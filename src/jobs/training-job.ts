@@ -1,0 +1,221 @@
+import { DurableObject } from "cloudflare:workers";
+import { readConfig, type Config } from "../config";
+import { ToolkitClient } from "../toolkit/client";
+import { ToolkitError } from "../toolkit/errors";
+import { selectTransport } from "../toolkit/transport";
+import { jobIndexFor, type IndexEntry } from "./job-index";
+import { JobStore } from "./job-store";
+import { buildSeries, type MetricsSeries } from "./metrics";
+import { applyObservation, isTerminal, newRecord, nextPollDelay, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
+import { viewOf, type JobView } from "./view";
+
+/** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
+const POLL_LOG_LINES = 300;
+
+export interface JobStart {
+  jobId: string;
+  config: string;
+  startedAt: number;
+  baseModel?: string;
+  totalSteps?: number;
+  estimate?: Estimate;
+}
+
+/** A job lookup: errors cannot cross RPC with their kind, so "not found" is an answer. */
+export type JobLookup = { found: true; job: JobView } | { found: false; reason: string };
+
+export interface JobMetrics {
+  job: JobView;
+  series: MetricsSeries;
+  stored_points: number;
+  /** Steps between two stored points (1 until the history had to be thinned). */
+  stored_stride: number;
+}
+
+/**
+ * The record of one training job (one object per job id, SQLite storage). It is where a job's
+ * life is kept: while the job runs it polls the toolkit by alarm, reads the tqdm log, and keeps
+ * status, loss history and log tail, so all of it outlives a toolkit restart or a dropped tunnel.
+ */
+export class TrainingJob extends DurableObject<Env> {
+  /** How the toolkit is reached; tests put a scripted toolkit here. */
+  toolkit: ToolkitClient;
+  private readonly config: Config;
+  private readonly store: JobStore;
+  /** The poll in flight, shared by every caller: at most one toolkit poll per job at a time. */
+  private polling: Promise<void> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = readConfig(env);
+    this.toolkit = new ToolkitClient(selectTransport(this.config, env.TOOLKIT), this.config.TOOLKIT_TIMEOUT_MS);
+    this.store = new JobStore(ctx.storage);
+  }
+
+  /** Records a job start_training has just started, and starts polling it. */
+  async begin(start: JobStart): Promise<JobView> {
+    const existing = await this.store.record();
+    if (existing) return this.view(existing, false);
+    const record = newRecord({ ...start, createdAt: start.startedAt });
+    await this.store.save(record);
+    await this.publish(record);
+    await this.schedule(record, Date.now());
+    return this.view(record, false);
+  }
+
+  /**
+   * The job's state, asking the toolkit only when what is stored is older than `maxAgeMs`
+   * (default TRAINING_STATUS_FRESH_MS). A job the Worker never saw start (started before it
+   * was deployed, or by another client) is adopted if the toolkit knows it.
+   */
+  async status(jobId: string, options: { maxAgeMs?: number } = {}): Promise<JobLookup> {
+    const maxAge = options.maxAgeMs ?? this.config.TRAINING_STATUS_FRESH_MS;
+    let record = await this.store.record();
+    if (!record) return this.adopt(jobId);
+    const now = Date.now();
+    const fresh = record.lastPolledAt !== undefined && now - record.lastPolledAt < maxAge;
+    if (isTerminal(record.status) || fresh) return { found: true, job: this.view(record, false) };
+    await this.refresh();
+    record = (await this.store.record()) ?? record;
+    return { found: true, job: this.view(record, true) };
+  }
+
+  /** Notes who stopped the job and when (the toolkit does not), then reads the outcome. */
+  async markStopped(by: string, at: number): Promise<JobLookup> {
+    const record = await this.store.record();
+    if (!record) return { found: false, reason: "the Worker has no record of this job" };
+    if (!isTerminal(record.status)) {
+      await this.store.save({ ...record, stoppedBy: by, stoppedAt: at });
+      await this.refresh();
+    }
+    const after = (await this.store.record()) ?? record;
+    return { found: true, job: this.view(after, true) };
+  }
+
+  async storedLogs(count: number): Promise<{ lines: string[]; stored: number; job: JobView | null }> {
+    const record = await this.store.record();
+    return { ...this.store.logs(count), job: record ? this.view(record, false) : null };
+  }
+
+  async metrics(maxPoints: number): Promise<JobMetrics | null> {
+    const record = await this.store.record();
+    if (!record) return null;
+    return {
+      job: this.view(record, false),
+      series: buildSeries(this.store.history(), maxPoints),
+      stored_points: this.store.historyCount(),
+      stored_stride: await this.store.historyStride(),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.refresh();
+  }
+
+  private refresh(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    const before = await this.store.record();
+    if (!before || isTerminal(before.status)) return;
+    const observation = await this.observe(before.jobId);
+    const now = Date.now();
+    // Re-read: markStopped may have written while the toolkit was being asked.
+    const current = (await this.store.record()) ?? before;
+    const { record, newSegments, updates } = applyObservation(current, observation, now);
+    await this.store.save(record);
+    this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
+    await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
+    await this.publish(record, current.status !== record.status && record.status === "completed");
+    await this.schedule(record, now);
+  }
+
+  /** One poll: status first, then the log, so a "completed" is never judged on an older log. */
+  private async observe(jobId: string): Promise<Observation> {
+    try {
+      const status = await this.toolkit.run("get_training_status", { job_id: jobId });
+      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES });
+      return {
+        kind: "answer",
+        status: status.status,
+        progress: status.progress,
+        config: status.config,
+        logs: logs.logs,
+        totalLines: logs.total_lines,
+      };
+    } catch (error) {
+      if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message)) return { kind: "not_found" };
+      return { kind: "unreachable", message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private async adopt(jobId: string): Promise<JobLookup> {
+    const observation = await this.observe(jobId);
+    if (observation.kind === "not_found") return { found: false, reason: `neither the Worker nor the toolkit knows a job ${jobId}` };
+    if (observation.kind === "unreachable") {
+      return { found: false, reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}` };
+    }
+    const now = Date.now();
+    const config = observation.config ?? "unknown";
+    const { record, newSegments, updates } = applyObservation(newRecord({ jobId, config, createdAt: now }), observation, now);
+    await this.store.save(record);
+    this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
+    await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
+    await this.publish(record);
+    await this.schedule(record, now);
+    return { found: true, job: this.view(record, true) };
+  }
+
+  private async schedule(record: JobRecord, now: number): Promise<void> {
+    const delay = nextPollDelay(record, now, this.pollSettings());
+    if (delay === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(now + delay);
+  }
+
+  /** Keeps the toolkit's job index current; a failure there must not stop the polling. */
+  private async publish(record: JobRecord, finished = false): Promise<void> {
+    const index = jobIndexFor(this.env, this.toolkit.transport.target);
+    const entry: IndexEntry = {
+      job_id: record.jobId,
+      config: record.config,
+      status: record.status,
+      current_step: record.step,
+      total_steps: record.totalSteps ?? null,
+      progress: record.progress,
+      base_model: record.baseModel ?? null,
+      started_at: record.createdAt,
+      updated_at: record.lastContactAt ?? record.createdAt,
+    };
+    try {
+      await index.upsert(entry);
+      if (finished && record.baseModel && record.step > 0) {
+        const secondsPerStep = record.elapsedSeconds ? record.elapsedSeconds / record.step : record.rate ? 1 / record.rate : 0;
+        await index.recordRun(record.jobId, record.baseModel, record.step, secondsPerStep, record.finishedAt ?? Date.now());
+      }
+    } catch (error) {
+      console.error("could not update the job index", error);
+    }
+  }
+
+  private view(record: JobRecord, live: boolean): JobView {
+    return viewOf(record, Date.now(), { live, freshMs: this.config.TRAINING_STATUS_FRESH_MS });
+  }
+
+  private pollSettings(): PollSettings {
+    return {
+      intervalMs: this.config.TRAINING_POLL_INTERVAL_MS,
+      fastIntervalMs: this.config.TRAINING_POLL_FAST_MS,
+      fastWindowMs: this.config.TRAINING_POLL_FAST_WINDOW_MS,
+      maxBackoffMs: this.config.TRAINING_POLL_MAX_BACKOFF_MS,
+    };
+  }
+}
+
+/** The Durable Object that records one job. */
+export function trainingJobFor(env: Env, jobId: string): DurableObjectStub<TrainingJob> {
+  return env.TRAINING_JOB.get(env.TRAINING_JOB.idFromName(jobId));
+}
