@@ -4,14 +4,17 @@ import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
 import { readConfig } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
+import { downloadRoutes } from "./staging/models";
 
 export { LoginAttempts } from "./auth/attempts";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";
 
-/** Routes that need no token: the owner's sign-in page and the health check. */
+/** Routes that need no token: the owner's sign-in page, the health check and signed downloads. */
 const publicRoutes = new Hono<{ Bindings: Env }>();
 publicRoutes.route("/", authorizeRoutes);
+// Staged models behind signed links: the link is the credential, so no OAuth token is needed.
+publicRoutes.route("/", downloadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));
 publicRoutes.get("/", (c) =>
   c.text(`AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`),

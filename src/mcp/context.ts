@@ -7,6 +7,11 @@ export interface ToolContext {
   config: Config;
   toolkit: ToolkitClient;
   env: Env;
+  /**
+   * The origin the client reached the Worker on (e.g. https://mcp.example.com): download
+   * links point there. Unset outside a real request; links are then relative (/downloads/...).
+   */
+  origin?: string;
 }
 
 /** A tool group registers its tools on the per-request server. */

@@ -15,10 +15,10 @@ import { trainingProgressTools } from "./tools/training-progress";
 /** Every tool group, in the order tools/list shows them. */
 const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, trainingProgressTools, modelTools, systemTools];
 
-export function toolContext(env: Env): ToolContext {
+export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);
   const toolkit = new ToolkitClient(selectTransport(config, env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
-  return { config, toolkit, env };
+  return { config, toolkit, env, ...(origin ? { origin } : {}) };
 }
 
 /** One McpServer per request: the handler is stateless, so nothing leaks between callers. */
@@ -45,6 +45,6 @@ export function createToolkitMcpHandler(context: ToolContext) {
 /** The protected /mcp endpoint: OAuthProvider calls this only with a valid token. */
 export const mcpApiHandler: ExportedHandler<Env> & { fetch: NonNullable<ExportedHandler<Env>["fetch"]> } = {
   fetch(request, env, ctx) {
-    return createToolkitMcpHandler(toolContext(env))(request as Request, env, ctx);
+    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin))(request as Request, env, ctx);
   },
 };

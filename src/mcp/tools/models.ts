@@ -1,25 +1,44 @@
 import { z } from "zod";
+import { createBase64EncodeStream } from "../../staging/codecs";
+import {
+  downloadLink,
+  listStaged,
+  SigningKeyMissing,
+  stageModel,
+  type DownloadLink,
+  type StagedModel,
+} from "../../staging/models";
 import { safeName, toolkitPath } from "../fields";
-import { idempotentWrite, readOnly, type ToolGroup } from "../context";
-import { guarded, ok, plural } from "../result";
+import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
+import { guarded, ok, plural, UserError } from "../result";
 
 /** export_model, list_exported_models, download_model. */
-export const modelTools: ToolGroup = (server, { toolkit }) => {
+export const modelTools: ToolGroup = (server, context) => {
+  const { toolkit, config, env } = context;
+
   server.registerTool(
     "export_model",
     {
       title: "Export model",
-      description: "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a path on the toolkit's machine.",
+      description:
+        "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a path on the toolkit's machine; with stage: true, also stage it in R2 and return a signed download link.",
       inputSchema: z.object({
         model_name: safeName("model_name").describe("Name of the trained model (the configuration's name)"),
         output_path: toolkitPath("output_path").describe("Absolute destination path on the toolkit's machine"),
+        stage: z
+          .boolean()
+          .default(false)
+          .describe("Also bring the model home: stage it in R2 and return a signed download link (as download_model does)"),
       }),
       annotations: { ...idempotentWrite, title: "Export model" },
     },
-    (args) =>
+    ({ model_name, output_path, stage }) =>
       guarded(async () => {
-        const result = await toolkit.run("export_model", args);
-        return ok(result, `Exported "${args.model_name}" to ${result.path}.`);
+        const result = await toolkit.run("export_model", { model_name, output_path });
+        const exported = `Exported "${model_name}" to ${result.path}.`;
+        if (!stage) return ok(result, exported);
+        const staged = await stageAndLink(context, model_name);
+        return ok({ ...result, staged: describeStaged(staged) }, `${exported}\n${stagedText(staged)}`);
       }),
   );
 
@@ -27,15 +46,35 @@ export const modelTools: ToolGroup = (server, { toolkit }) => {
     "list_exported_models",
     {
       title: "List models",
-      description: "List the trained models on the toolkit with their sizes.",
+      description:
+        "List the trained models on the toolkit with their sizes, marking those already staged in R2 (with a fresh download link and when the staged copy expires).",
       inputSchema: z.object({}),
       annotations: { ...readOnly, title: "List models" },
     },
     () =>
       guarded(async () => {
         const result = await toolkit.run("list_exported_models");
-        const lines = result.models.map((m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB`);
-        return ok(result, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
+        const now = Date.now();
+        const staged = await listStaged(env.STAGING, now);
+        const models = await Promise.all(
+          result.models.map(async (model) => {
+            const copy = staged.get(model.name);
+            // A copy of a different size is an older file: download_model will replace it.
+            if (!copy || copy.size !== model.size) return { ...model, staged: false };
+            const link = await linkOrUndefined(context, copy, now);
+            return {
+              ...model,
+              staged: true,
+              staged_until: copy.expiresAt,
+              ...(copy.sha256 ? { sha256: copy.sha256 } : {}),
+              ...(link ? { download_url: link.url, link_expires_at: link.expiresAt } : {}),
+            };
+          }),
+        );
+        const lines = models.map(
+          (m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${m.staged ? ` (staged, link valid until ${"link_expires_at" in m ? m.link_expires_at : "?"})` : ""}`,
+        );
+        return ok({ ...result, models }, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
       }),
   );
 
@@ -43,17 +82,97 @@ export const modelTools: ToolGroup = (server, { toolkit }) => {
     "download_model",
     {
       title: "Download model",
-      description: "Download a trained model's file.",
+      description:
+        "Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and safetensors metadata. With encoding \"base64\", small models also come inline.",
       inputSchema: z.object({
         model_name: safeName("model_name").describe("Name of the trained model"),
-        encoding: z.enum(["base64", "raw"]).default("base64").describe("How to return the file"),
+        encoding: z
+          .enum(["base64", "raw"])
+          .default("base64")
+          .describe(
+            `"base64": also put the file inline in the result when it is small (DOWNLOAD_INLINE_MAX_BYTES, default 2 MiB); "raw": link only`,
+          ),
       }),
-      annotations: { ...readOnly, title: "Download model" },
+      // Not read-only any more: it writes the staged copy to R2.
+      annotations: { ...additiveWrite, idempotentHint: true, title: "Download model" },
     },
     ({ model_name, encoding }) =>
       guarded(async () => {
-        const result = await toolkit.run("download_model", { model_name, encoding });
-        return ok(result, `Model "${model_name}": ${result.size} bytes (base64 in structuredContent.data).`);
+        const staged = await stageAndLink(context, model_name);
+        const structured: Record<string, unknown> = { status: "success", model: model_name, ...describeStaged(staged) };
+        let text = stagedText(staged);
+        if (encoding === "base64") {
+          const size = staged.model.size;
+          if (size <= config.DOWNLOAD_INLINE_MAX_BYTES) {
+            structured.data = await readBase64(env.STAGING, staged.model.key);
+            structured.encoding = "base64";
+            text += "\nThe file is also inline as base64 in structuredContent.data.";
+          } else {
+            const why = `the model is ${size} bytes, over the ${config.DOWNLOAD_INLINE_MAX_BYTES}-byte limit for inline base64 (DOWNLOAD_INLINE_MAX_BYTES): download it from the link instead`;
+            structured.encoding = "link";
+            structured.inline_skipped = why;
+            text += `\nNot inline: ${why}.`;
+          }
+        } else {
+          structured.encoding = "link";
+        }
+        return ok(structured, text);
       }),
   );
 };
+
+interface StagedWithLink {
+  model: StagedModel;
+  reused: boolean;
+  link: DownloadLink;
+}
+
+async function stageAndLink(context: ToolContext, name: string): Promise<StagedWithLink> {
+  const { model, reused } = await stageModel({ bucket: context.env.STAGING, toolkit: context.toolkit, config: context.config }, name);
+  try {
+    return { model, reused, link: await downloadLink(context.config, context.origin ?? "", model, Date.now()) };
+  } catch (error) {
+    if (error instanceof SigningKeyMissing) throw new UserError(`The model is staged, but ${error.message}.`);
+    throw error;
+  }
+}
+
+async function linkOrUndefined(context: ToolContext, copy: { key: string; expiresAt: string }, now: number) {
+  try {
+    return await downloadLink(context.config, context.origin ?? "", copy, now);
+  } catch (error) {
+    if (error instanceof SigningKeyMissing) return undefined;
+    throw error;
+  }
+}
+
+function describeStaged({ model, reused, link }: StagedWithLink): Record<string, unknown> {
+  return {
+    filename: model.filename,
+    size: model.size,
+    sha256: model.sha256,
+    download_url: link.url,
+    link_expires_at: link.expiresAt,
+    staged_until: model.expiresAt,
+    reused,
+    ...(model.safetensors ? { safetensors: model.safetensors } : {}),
+  };
+}
+
+function stagedText({ model, reused, link }: StagedWithLink): string {
+  const mb = (model.size / 1e6).toFixed(1);
+  const how = reused ? "already staged (unchanged on the toolkit, nothing re-sent)" : "staged";
+  const tensors = model.safetensors ? `, safetensors with ${plural(model.safetensors.tensors, "tensor")}` : "";
+  return [
+    `Model "${model.name}" (${model.filename}, ${mb} MB${tensors}) ${how}.`,
+    `SHA-256: ${model.sha256}`,
+    `Download (resumable, valid until ${link.expiresAt}): ${link.url}`,
+  ].join("\n");
+}
+
+/** Only ever called for files under DOWNLOAD_INLINE_MAX_BYTES, so the text fits in memory. */
+async function readBase64(bucket: R2Bucket, key: string): Promise<string> {
+  const object = await bucket.get(key);
+  if (!object) throw new UserError("The staged model disappeared before it could be read (it was replaced meanwhile): call download_model again.");
+  return new Response(object.body.pipeThrough(createBase64EncodeStream())).text();
+}
