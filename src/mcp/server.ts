@@ -6,6 +6,7 @@ import { selectTransport } from "../toolkit/transport";
 import { WORKER_NAME, WORKER_VERSION } from "../version";
 import type { ToolContext, ToolGroup } from "./context";
 import { configTools } from "./tools/configs";
+import { connectionTools } from "./tools/connection";
 import { datasetTools } from "./tools/datasets";
 import { modelTools } from "./tools/models";
 import { systemTools } from "./tools/system";
@@ -13,7 +14,7 @@ import { trainingTools } from "./tools/training";
 import { trainingProgressTools } from "./tools/training-progress";
 
 /** Every tool group, in the order tools/list shows them. */
-const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, trainingProgressTools, modelTools, systemTools];
+const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, trainingProgressTools, modelTools, systemTools, connectionTools];
 
 export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);

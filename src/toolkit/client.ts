@@ -10,6 +10,8 @@ export interface ToolkitHealth {
   version?: string;
   server?: string;
   error?: string;
+  /** The failure itself, for diagnosis (kind and HTTP status). */
+  failure?: ToolkitError;
 }
 
 export interface ExecuteOptions {
@@ -83,7 +85,12 @@ export class ToolkitClient {
         ...(record.status === "healthy" ? {} : { error: "the toolkit answered /health but does not say it is healthy" }),
       };
     } catch (error) {
-      return { ok: false, latencyMs: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
+      return {
+        ok: false,
+        latencyMs: Date.now() - started,
+        error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof ToolkitError ? { failure: error } : {}),
+      };
     }
   }
 
