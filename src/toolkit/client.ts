@@ -116,7 +116,7 @@ export class ToolkitClient {
         );
       }
       if (options.signal?.aborted) throw error;
-      const cause = error instanceof Error ? error.message : String(error);
+      const cause = describeNetworkError(error);
       throw new ToolkitError(
         "unreachable",
         `the toolkit at ${target} could not be reached (${cause}): is the tunnel running? ${TUNNEL_GUIDE}`,
@@ -187,6 +187,17 @@ function parseResult<S extends z.ZodType>(tool: string, schema: S, result: unkno
     );
   }
   return parsed.data;
+}
+
+/** Node's fetch hides the real reason (ECONNREFUSED, ENOTFOUND...) one level down. */
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause: unknown = error.cause;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    return `${error.message}: ${typeof code === "string" ? `${code} ` : ""}${cause.message}`.trim();
+  }
+  return error.message;
 }
 
 function describeBody(response: Response, text: string): string {

@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startToolkitServer } from "../../../tunnel/toolkit/server.ts";
+import { hasVpcBinding, wranglerVars } from "../../../scripts/doctor";
+import { freePort } from "../../e2e/harness";
+
+const root = path.resolve(import.meta.dirname, "../../..");
+const run = promisify(execFile);
+
+async function doctor(env: Record<string, string>, args: string[] = []) {
+  const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs");
+  try {
+    const { stdout } = await run(process.execPath, [tsx, "scripts/doctor.ts", ...args], { cwd: root, env: { ...process.env, ...env } });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string };
+    return { code: failed.code, stdout: failed.stdout };
+  }
+}
+
+describe("npm run doctor", () => {
+  let scratch = "";
+  let toolkit: Awaited<ReturnType<typeof startToolkitServer>>;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "doctor-"));
+    toolkit = await startToolkitServer({ port: 0, dataDir: scratch });
+  });
+  afterAll(async () => {
+    await toolkit.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("walks every hop to a healthy toolkit and exits 0", async () => {
+    const result = await doctor({ AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: String(toolkit.port) });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ok {3}configuration: direct address http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.stdout).toMatch(/ok {3}toolkit: AI Toolkit MCP Server 2\.0\.0 answered \/health in \d+ ms/);
+  });
+
+  it("names the broken hop, its fix, and exits 1", async () => {
+    const result = await doctor({ AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: String(await freePort()) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL reach: .*ECONNREFUSED/);
+    expect(result.stdout).toMatch(/fix: No TOOLKIT binding and no AI_TOOLKIT_URL/);
+  });
+
+  it("reports an invalid setting as a configuration failure", async () => {
+    const result = await doctor({ AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "not-a-port" });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL configuration: .*AI_TOOLKIT_PORT/);
+  });
+});
+
+describe("reading wrangler.toml", () => {
+  it("reads [vars] and ignores other tables", () => {
+    const toml = 'name = "x"\n[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\nAI_TOOLKIT_PORT = "8012"\n[[kv_namespaces]]\nbinding = "OAUTH_KV"\n';
+    expect(wranglerVars(toml)).toEqual({ AI_TOOLKIT_HOST: "192.168.0.152", AI_TOOLKIT_PORT: "8012" });
+  });
+
+  it("sees a VPC binding only when the block is uncommented", () => {
+    expect(hasVpcBinding('# [[vpc_services]]\n# binding = "TOOLKIT"\n')).toBe(false);
+    expect(hasVpcBinding('[[vpc_services]]\nbinding = "TOOLKIT"\nservice_id = "abc"\n')).toBe(true);
+  });
+});
