@@ -1,0 +1,154 @@
+// The `upload_dataset` request body, produced as a stream.
+//
+// The toolkit takes a dataset only as one JSON body with every image inlined as base64:
+//   {"tool":"upload_dataset","arguments":{"dataset_name":N,"images":[{"filename":F,"caption":C,"data":"<base64>"},...]}}
+// Images are staged in R2, so the body is assembled on demand: each image is opened only
+// when the reader gets to it (never two open at once), encoded slice by slice, and the
+// exact length is known before the first byte, for Content-Length and for planning batches.
+
+import { Base64Encoder, base64EncodedLength, encodeInSlices } from "./base64-encode";
+
+/** What a batch planner knows about an image before opening it. */
+export interface UploadImageInfo {
+  filename: string;
+  caption: string;
+  /** Exact byte length of the image; the body length is computed from it. */
+  size: number;
+}
+
+export interface UploadImageSource extends UploadImageInfo {
+  /** Opens the image's bytes. Called only when the body reaches this image. */
+  open: () => Promise<ReadableStream<Uint8Array>>;
+}
+
+export interface UploadBody {
+  body: ReadableStream<Uint8Array>;
+  /** Exact byte length of `body`. */
+  length: number;
+}
+
+/** An image whose bytes do not match its declared size: the body would be corrupt. */
+export class UploadBodyError extends Error {
+  override readonly name = "UploadBodyError";
+}
+
+const utf8 = new TextEncoder();
+const IMAGE_END = utf8.encode('"}');
+const BODY_END = utf8.encode("]}}");
+
+interface Framing {
+  /** Everything before the first image. */
+  head: Uint8Array;
+  /** Everything before each image's base64, starting with "," after the first image. */
+  imageHeads: Uint8Array[];
+  length: number;
+}
+
+/**
+ * The JSON around the base64 strings. JSON.stringify does the escaping: quotes,
+ * backslashes, control characters and lone surrogates are escaped, other text is UTF-8.
+ */
+function frame(datasetName: string, images: readonly UploadImageInfo[]): Framing {
+  const head = utf8.encode(`{"tool":"upload_dataset","arguments":{"dataset_name":${JSON.stringify(datasetName)},"images":[`);
+  let length = head.length + BODY_END.length;
+  const imageHeads = images.map((image, k) => {
+    if (!Number.isSafeInteger(image.size) || image.size < 0) {
+      throw new RangeError(`${describe(image, k, images.length)} has an invalid size: ${String(image.size)}`);
+    }
+    const separator = k === 0 ? "" : ",";
+    const imageHead = utf8.encode(
+      `${separator}{"filename":${JSON.stringify(image.filename)},"caption":${JSON.stringify(image.caption)},"data":"`,
+    );
+    length += imageHead.length + base64EncodedLength(image.size) + IMAGE_END.length;
+    return imageHead;
+  });
+  return { head, imageHeads, length };
+}
+
+/** Exact byte length of the upload_dataset body for these images, without opening any. */
+export function uploadBodyLength(datasetName: string, images: readonly UploadImageInfo[]): number {
+  return frame(datasetName, images).length;
+}
+
+/**
+ * Streams the upload_dataset body. The body errors with UploadBodyError if an image
+ * yields more or fewer bytes than its `size`, and with the image's own error if opening
+ * or reading it fails. Cancelling the body cancels the image being read.
+ */
+export function createUploadDatasetBody(datasetName: string, images: readonly UploadImageSource[]): UploadBody {
+  const framing = frame(datasetName, images);
+  let reading: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let cancelled = false;
+
+  async function* produce(): AsyncGenerator<Uint8Array> {
+    yield framing.head;
+    for (const [k, image] of images.entries()) {
+      yield framing.imageHeads[k] ?? new Uint8Array(0);
+      const reader = (await image.open()).getReader();
+      reading = reader;
+      let complete = false;
+      try {
+        const encoder = new Base64Encoder();
+        let seen = 0;
+        for (;;) {
+          const next = await reader.read();
+          if (cancelled) return;
+          if (next.done) break;
+          seen += next.value.byteLength;
+          if (seen > image.size) {
+            throw new UploadBodyError(
+              `${describe(image, k, images.length)} has more bytes than its declared size of ${image.size}: ` +
+                "the staged file changed since it was measured; upload it again",
+            );
+          }
+          yield* encodeInSlices(encoder, next.value);
+        }
+        complete = true;
+        if (seen !== image.size) {
+          throw new UploadBodyError(
+            `${describe(image, k, images.length)} ended after ${seen} bytes but its declared size is ${image.size}: ` +
+              "the staged file is incomplete; upload it again",
+          );
+        }
+        const last = encoder.finish();
+        const closing = new Uint8Array(last.length + IMAGE_END.length);
+        closing.set(last);
+        closing.set(IMAGE_END, last.length);
+        yield closing;
+      } finally {
+        reading = null;
+        // Stop a source that still has bytes (error or cancel); a finished one is closed.
+        if (!complete) await reader.cancel().catch(() => {});
+        else reader.releaseLock();
+      }
+    }
+    yield BODY_END.slice(); // a fresh copy: a consumer may detach the buffers it is given
+  }
+
+  const chunks = produce();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) {
+          if (!cancelled) controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      },
+      async cancel(reason: unknown) {
+        cancelled = true;
+        // Unblocks a read in progress; then `return` runs the generator's cleanup.
+        await reading?.cancel(reason).catch(() => {});
+        await chunks.return(undefined);
+      },
+    },
+    // Produce only what a reader asks for: nothing is read ahead of the consumer.
+    { highWaterMark: 0 },
+  );
+  return { body, length: framing.length };
+}
+
+function describe(image: UploadImageInfo, index: number, count: number): string {
+  return `image ${JSON.stringify(image.filename)} (${index + 1} of ${count})`;
+}
