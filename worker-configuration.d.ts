@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "LoginAttempts" | "TrainingJob" | "JobIndex";
+		durableNamespaces: "LoginAttempts" | "TrainingJob" | "JobIndex" | "UploadSession";
 	}
 	interface Env {
 		OAUTH_KV: KVNamespace;
@@ -20,6 +20,7 @@ declare namespace Cloudflare {
 		LOGIN_ATTEMPTS: DurableObjectNamespace<import("./src/index").LoginAttempts>;
 		TRAINING_JOB: DurableObjectNamespace<import("./src/index").TrainingJob>;
 		JOB_INDEX: DurableObjectNamespace<import("./src/index").JobIndex>;
+		UPLOAD_SESSIONS: DurableObjectNamespace<import("./src/index").UploadSession>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -4,9 +4,11 @@ import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
 import { readConfig } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
+import { uploadRoutes } from "./staging/uploads/routes";
 import { downloadRoutes } from "./staging/models";
 
 export { LoginAttempts } from "./auth/attempts";
+export { UploadSession } from "./staging/uploads/session";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";
 
@@ -15,6 +17,8 @@ const publicRoutes = new Hono<{ Bindings: Env }>();
 publicRoutes.route("/", authorizeRoutes);
 // Staged models behind signed links: the link is the credential, so no OAuth token is needed.
 publicRoutes.route("/", downloadRoutes);
+// Dataset uploads: the 128-bit token in the URL is the credential (see staging/uploads/routes.ts).
+publicRoutes.route("/uploads", uploadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));
 publicRoutes.get("/", (c) =>
   c.text(`AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`),

@@ -11,10 +11,11 @@ import { datasetTools } from "./tools/datasets";
 import { modelTools } from "./tools/models";
 import { systemTools } from "./tools/system";
 import { trainingTools } from "./tools/training";
+import { uploadTools } from "./tools/uploads";
 import { trainingProgressTools } from "./tools/training-progress";
 
 /** Every tool group, in the order tools/list shows them. */
-const toolGroups: ToolGroup[] = [configTools, datasetTools, trainingTools, trainingProgressTools, modelTools, systemTools, connectionTools];
+const toolGroups: ToolGroup[] = [configTools, datasetTools, uploadTools, trainingTools, trainingProgressTools, modelTools, systemTools, connectionTools];
 
 export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);

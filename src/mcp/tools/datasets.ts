@@ -2,6 +2,8 @@ import { z } from "zod";
 import { inlineImage, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
+import { forwardInline } from "../../staging/uploads/inline";
+import { ToolkitError } from "../../toolkit/errors";
 
 /**
  * Inline images travel inside one MCP request, which is capped at 4 MiB (base64 adds a
@@ -11,7 +13,7 @@ export const INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
 export const INLINE_IMAGES_MAX = 200;
 
 /** upload_dataset, list_datasets. */
-export const datasetTools: ToolGroup = (server, { toolkit }) => {
+export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
   server.registerTool(
     "upload_dataset",
     {
@@ -36,13 +38,20 @@ export const datasetTools: ToolGroup = (server, { toolkit }) => {
           if (names.has(key)) throw new UserError(`images: ${image.filename} appears twice; file names must be unique`);
           names.add(key);
         }
-        const cleaned = images.map((image) => ({ ...image, data: image.data.replace(/\s+/g, "") }));
-        const result = await toolkit.run("upload_dataset", { dataset_name, images: cleaned });
-        const skipped = images.length - result.images_saved;
-        const text =
-          skipped === 0
-            ? `Saved ${plural(result.images_saved, "image")} to ${result.path}.`
-            : `The toolkit saved ${result.images_saved} of ${images.length} images to ${result.path}; ${skipped} were skipped by it.`;
+        const forwarded = await forwardInline(env, dataset_name, images);
+        if (!forwarded.ok) throw new UserError(forwarded.error);
+        const manifest = forwarded.value;
+        if (manifest.state !== "complete") {
+          throw new ToolkitError("tool", manifest.forward.error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
+        }
+        const result = {
+          status: "success",
+          dataset: dataset_name,
+          images_saved: manifest.forward.filesSent,
+          path: manifest.forward.toolkitPath ?? `${config.DATASETS_ROOT}/${dataset_name}`,
+          batches: manifest.forward.batchesTotal,
+        };
+        const text = `Saved ${plural(result.images_saved, "image")} to ${result.path}.`;
         return ok({ ...result, images_sent: images.length }, text);
       }),
   );

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { createUploadSession } from "../../staging/uploads/create";
+import { hashToken, sessionStub, TOKEN_PATTERN } from "../../staging/uploads/token";
+import type { Manifest } from "../../staging/uploads/types";
+import { additiveWrite, readOnly, type ToolGroup } from "../context";
+import { safeName } from "../fields";
+import { failure, guarded, ok, plural } from "../result";
+
+/** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
+export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
+  server.registerTool(
+    "create_dataset_upload",
+    {
+      title: "Create dataset upload",
+      description:
+        "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid for a limited time), a browser page to drag and drop images and edit captions, and a curl example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
+      inputSchema: z.object({
+        dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
+        default_caption: z
+          .string()
+          .max(config.UPLOAD_CAPTION_MAX_CHARS, `default_caption must be at most ${config.UPLOAD_CAPTION_MAX_CHARS} characters`)
+          .default("")
+          .describe("Caption for images that arrive without their own .txt caption"),
+        trigger_word: z
+          .string()
+          .max(64, "trigger_word must be at most 64 characters")
+          .regex(/^[^\r\n]*$/, "trigger_word must be one line")
+          .default("")
+          .describe("Put first in every caption that does not already contain it"),
+      }),
+      annotations: { ...additiveWrite, title: "Create dataset upload" },
+    },
+    ({ dataset_name, default_caption, trigger_word }) =>
+      guarded(async () => {
+        const created = await createUploadSession(env, origin, { datasetName: dataset_name, defaultCaption: default_caption, triggerWord: trigger_word.trim() });
+        const curl = [
+          `curl -T cat_01.png ${created.uploadUrl}/files/cat_01.png`,
+          `curl -T cat_01.txt ${created.uploadUrl}/files/cat_01.txt`,
+          `curl -X POST ${created.uploadUrl}/finalize`,
+        ].join("\n");
+        const text = [
+          `Upload session for dataset ${dataset_name}, valid until ${created.manifest.expires_at}. Keep the URL secret: it is the only key.`,
+          `Browser page (drag and drop, captions, resume): ${created.pageUrl}`,
+          `Upload URL: ${created.uploadUrl}`,
+          `With curl:\n${curl}`,
+          `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 MiB, all the same size), then POST .../files/<name>/complete. Follow progress with get_dataset_upload.`,
+        ].join("\n\n");
+        return ok(
+          { upload_url: created.uploadUrl, page_url: created.pageUrl, expires_at: created.manifest.expires_at, curl_example: curl, limits: created.manifest.limits },
+          text,
+        );
+      }),
+  );
+
+  server.registerTool(
+    "get_dataset_upload",
+    {
+      title: "Get dataset upload",
+      description: "Show an upload session: its files, sizes, captions, refused files and how forwarding to the toolkit is going.",
+      inputSchema: z.object({
+        upload_url: z
+          .string()
+          .min(1, "upload_url must not be empty")
+          .max(512, "upload_url must be at most 512 characters")
+          .describe("The upload URL returned by create_dataset_upload"),
+      }),
+      annotations: { ...readOnly, title: "Get dataset upload" },
+    },
+    ({ upload_url }) =>
+      guarded(async () => {
+        const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
+        if (!TOKEN_PATTERN.test(token)) return failure("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)", { kind: "invalid" });
+        const tokenHash = await hashToken(token);
+        const manifest = await sessionStub(env, tokenHash).manifest(tokenHash);
+        if (!manifest.ok) return failure(manifest.error, { kind: "invalid" });
+        return ok({ ...manifest.value }, describeManifest(manifest.value));
+      }),
+  );
+};
+
+export function describeManifest(m: Manifest): string {
+  const lines = [
+    `Dataset ${m.dataset_name}: ${m.state}; ${plural(m.totals.images, "image")} staged (${(m.totals.staged_bytes / 1e6).toFixed(1)} MB), ${m.totals.receiving} still arriving in parts; expires ${m.expires_at}.`,
+  ];
+  if (m.forward.batchesTotal > 0) lines.push(`Forwarding: batch ${m.forward.batchesDone} of ${m.forward.batchesTotal}, ${plural(m.forward.filesSent, "image")} confirmed by the toolkit.`);
+  if (m.forward.error) lines.push(`Last error: ${m.forward.error}`);
+  if (m.state === "complete") lines.push(`The toolkit lists ${m.forward.toolkitImages ?? "?"} images in ${m.dataset_name}.`);
+  if (m.rejected.length > 0) lines.push(`Refused: ${m.rejected.map((r) => `${r.name} (${r.reason})`).join("; ")}`);
+  if (m.unpaired_captions.length > 0) lines.push(`Captions without an image: ${m.unpaired_captions.join(", ")}`);
+  return lines.join("\n");
+}

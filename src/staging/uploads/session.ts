@@ -1,0 +1,331 @@
+import { DurableObject } from "cloudflare:workers";
+import { readConfig, type Config } from "../../config";
+import { ToolkitClient } from "../../toolkit/client";
+import { selectTransport } from "../../toolkit/transport";
+import { effectiveCaption, type CaptionEntry, type CaptionSource } from "./captions";
+import { countedByEveryToolkit, forwardPending, type ForwardImage } from "./forward";
+import { buildManifest, sessionLimits } from "./manifest";
+import { ACCEPTED_FILES, sanitizeFilename, stagedKey, stemOf, uploadKind, type UploadKind } from "./names";
+import { checkParts } from "./parts";
+import { SessionStore, type PartRow } from "./store";
+import { sameHash } from "./token";
+import { done, refuse, type Manifest, type Outcome, type SessionMeta } from "./types";
+
+export interface NewSession {
+  tokenHash: string;
+  datasetName: string;
+  defaultCaption: string;
+  triggerWord: string;
+}
+
+export interface FileTarget {
+  name: string;
+  kind: UploadKind;
+  key: string;
+  uploadId?: string;
+}
+
+const HOUR = 3600_000;
+
+/**
+ * One dataset upload: which files and parts arrived, their captions, and how forwarding to
+ * the toolkit is going. Bytes never pass through here (routes stream them to R2 directly);
+ * this object only keeps the books, so every request is small and serialised.
+ */
+export class UploadSession extends DurableObject<Env> {
+  private readonly store: SessionStore;
+  /** Multipart uploads being created, so parallel first parts share one upload id. */
+  private readonly creating = new Map<string, Promise<string>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new SessionStore(ctx.storage.sql);
+  }
+
+  async create(init: NewSession): Promise<Manifest> {
+    const config = this.config();
+    const now = Date.now();
+    const meta: SessionMeta = {
+      ...init,
+      prefix: `uploads/${init.tokenHash.slice(0, 32)}/`,
+      createdAt: now,
+      expiresAt: now + config.UPLOAD_SESSION_TTL_HOURS * HOUR,
+      state: "open",
+      forward: { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 },
+    };
+    this.store.saveMeta(meta);
+    await this.ctx.storage.setAlarm(meta.expiresAt);
+    return buildManifest(meta, this.store, config);
+  }
+
+  async manifest(tokenHash: string): Promise<Outcome<Manifest>> {
+    const open = this.open(tokenHash, false);
+    return open.ok ? done(buildManifest(open.value, this.store, this.config())) : open;
+  }
+
+  /** Checks a file before its bytes are accepted and says where they go in R2. */
+  async beginFile(tokenHash: string, rawName: string, size: number, mode: "whole" | "part"): Promise<Outcome<FileTarget>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const meta = open.value;
+    const config = this.config();
+    const limits = sessionLimits(meta, config);
+    const name = sanitizeFilename(rawName);
+    if (name === undefined) return refuse(400, `${JSON.stringify(rawName)} is not a usable file name: use letters, digits, '.', '_' or '-'`);
+    const kind = uploadKind(name);
+    if (kind === undefined) return this.rejected(name, 415, `${name} is not accepted here: send ${ACCEPTED_FILES}`);
+    const key = stagedKey(meta.prefix, name);
+    if (kind !== "image" && kind !== "zip") {
+      if (mode === "part") return refuse(400, `${name} is a caption file: send it whole with PUT .../files/${name}`);
+      return done({ name, kind, key });
+    }
+    const existing = this.store.file(name);
+    const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
+    if (kind === "image" && received + size > limits.file_max_bytes) {
+      return this.rejected(name, 413, `${name} is over the ${limits.file_max_bytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES, and one image must fit one toolkit batch): resize or recompress it`);
+    }
+    if (this.store.usedBytes(mode === "whole" ? name : undefined) + size > limits.session_max_bytes) {
+      return this.rejected(name, 413, `${name} would take this session over its ${limits.session_max_bytes}-byte limit (UPLOAD_SESSION_MAX_BYTES): finalize this session and put the rest in another`);
+    }
+    if (kind === "image" && !existing && this.store.fileCount() >= limits.session_max_files) {
+      return this.rejected(name, 413, `this session already holds ${limits.session_max_files} images (UPLOAD_SESSION_MAX_FILES): finalize it and put the rest in another`);
+    }
+    if (mode === "whole") return done({ name, kind, key });
+    return done({ name, kind, key, uploadId: await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null) });
+  }
+
+  async recordWhole(tokenHash: string, name: string, size: number, format: string | null): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    this.store.clearParts(name);
+    this.store.putFile({ name, size, state: "staged", upload_id: null, format });
+    return done(null);
+  }
+
+  async recordPart(tokenHash: string, name: string, part: PartRow, format: string | null): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const row = this.store.file(name);
+    if (!row || row.state !== "receiving") return refuse(409, `${name} is not being received in parts any more: check GET .../files/${name}`);
+    this.store.putPart(name, part);
+    if (format !== null) this.store.putFile({ ...row, format });
+    return done(null);
+  }
+
+  async fileStatus(tokenHash: string, rawName: string): Promise<Outcome<{ name: string; state: string; size: number; parts: Array<{ n: number; size: number }> }>> {
+    const open = this.open(tokenHash, false);
+    if (!open.ok) return open;
+    const name = sanitizeFilename(rawName) ?? rawName;
+    const row = this.store.file(name);
+    if (!row) return refuse(404, `nothing of ${name} has arrived yet: send it with PUT .../files/${name} or in parts`);
+    const parts = this.store.parts(row.name).map(({ n, size }) => ({ n, size }));
+    return done({ name: row.name, state: row.state, size: row.state === "receiving" ? parts.reduce((s, p) => s + p.size, 0) : row.size, parts });
+  }
+
+  /** Joins the parts of a file into one R2 object, after checking R2's multipart rules. */
+  async completeFile(tokenHash: string, rawName: string): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const name = sanitizeFilename(rawName) ?? rawName;
+    const row = this.store.file(name);
+    const kind = uploadKind(name);
+    const key = stagedKey(open.value.prefix, name);
+    if (row?.state === "staged" && kind) return done({ name, kind, key, size: row.size });
+    if (!row || row.state !== "receiving" || !row.upload_id || !kind) return refuse(409, `${name} has no parts to complete: send them with PUT .../files/${name}/parts/1, 2, ...`);
+    const parts = this.store.parts(name);
+    const problem = checkParts(name, parts);
+    if (problem) return refuse(409, problem);
+    const upload = this.env.STAGING.resumeMultipartUpload(key, row.upload_id);
+    const object = await upload.complete(parts.map((p) => ({ partNumber: p.n, etag: p.etag })));
+    this.store.clearParts(name);
+    this.store.putFile({ name, size: object.size, state: "staged", upload_id: null, format: row.format });
+    return done({ name, kind, key, size: object.size });
+  }
+
+  async rejectFile(tokenHash: string, name: string, reason: string): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    await this.dropFile(open.value, name);
+    this.store.reject(name, reason);
+    return done(null);
+  }
+
+  async removeFile(tokenHash: string, rawName: string): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    await this.dropFile(open.value, sanitizeFilename(rawName) ?? rawName);
+    return done(null);
+  }
+
+  async setCaptions(tokenHash: string, entries: CaptionEntry[], source: CaptionSource): Promise<Outcome<{ captions: number }>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const max = this.config().UPLOAD_CAPTION_MAX_CHARS;
+    const long = entries.find((entry) => entry.text.length > max);
+    if (long) return refuse(400, `the caption for ${long.stem} is ${long.text.length} characters, over the ${max}-character limit (UPLOAD_CAPTION_MAX_CHARS): shorten it`);
+    for (const entry of entries) this.store.putCaption(entry.stem, entry.text, source);
+    return done({ captions: entries.length });
+  }
+
+  /** Starts forwarding in the background (an alarm), so closing the page does not stop it. */
+  async finalize(tokenHash: string): Promise<Outcome<Manifest>> {
+    const ready = this.readyToForward(tokenHash);
+    if (!ready.ok) return ready;
+    this.store.saveMeta({ ...ready.value, state: "forwarding" });
+    await this.ctx.storage.setAlarm(Date.now());
+    return this.manifest(tokenHash);
+  }
+
+  /** Forwards now and answers when done: upload_dataset's inline images go this way. */
+  async forwardNow(tokenHash: string): Promise<Outcome<Manifest>> {
+    const ready = this.readyToForward(tokenHash);
+    if (!ready.ok) return ready;
+    this.store.saveMeta({ ...ready.value, state: "forwarding" });
+    await this.forward();
+    return this.manifest(tokenHash);
+  }
+
+  async abandon(tokenHash: string): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, false);
+    if (!open.ok) return open;
+    if (open.value.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit right now: wait for it to finish, then delete the session");
+    await this.removeStaged(open.value);
+    await this.ctx.storage.deleteAlarm();
+    this.store.forget();
+    return done(null);
+  }
+
+  override async alarm(): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const now = Date.now();
+    if (meta.state === "forwarding") return this.forward();
+    if (now >= meta.expiresAt) {
+      await this.removeStaged(meta);
+      this.store.forget();
+      return;
+    }
+    if (meta.removeStagedAt !== undefined && now >= meta.removeStagedAt) {
+      await this.removeStaged(meta);
+      this.store.saveMeta({ ...meta, removeStagedAt: undefined });
+    }
+    await this.schedule();
+  }
+
+  private async forward(): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const config = this.config();
+    const toolkit = new ToolkitClient(selectTransport(config, this.env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
+    const images = this.store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
+    const pending: ForwardImage[] = images
+      .filter((f) => f.state === "staged")
+      .map((f) => ({ name: f.name, size: f.size, key: `${meta.prefix}files/${f.name}`, caption: this.captionFor(meta, f.name) }));
+    try {
+      const progress = await forwardPending({
+        config,
+        toolkit,
+        bucket: this.env.STAGING,
+        datasetName: meta.datasetName,
+        pending,
+        expectedImages: images.filter((f) => countedByEveryToolkit(f.name)).length,
+        progress: meta.forward,
+        onBatchSent: (sent, progress) => {
+          this.store.setFileState(sent.map((image) => image.name), "sent");
+          this.store.saveMeta({ ...meta, forward: { ...progress } });
+        },
+      });
+      const keepHours = config.UPLOAD_KEEP_STAGED_HOURS;
+      const complete: SessionMeta = { ...meta, state: "complete", forward: progress };
+      if (keepHours > 0) complete.removeStagedAt = Date.now() + keepHours * HOUR;
+      else await this.removeStaged(meta);
+      this.store.saveMeta(complete);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const latest = this.store.meta() ?? meta;
+      this.store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} (finalize again to retry; only files not yet confirmed are re-sent)` } });
+    }
+    await this.schedule();
+  }
+
+  private readyToForward(tokenHash: string): Outcome<SessionMeta> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const files = this.store.files();
+    const receiving = files.filter((f) => f.state === "receiving").map((f) => f.name);
+    if (receiving.length > 0) return refuse(409, `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`);
+    if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
+      return refuse(409, files.length > 0 ? "every image has already been sent" : "no images have been uploaded yet: add some, then finalize");
+    }
+    return open;
+  }
+
+  private captionFor(meta: SessionMeta, name: string): string {
+    return effectiveCaption(this.store.caption(stemOf(name))?.text, meta.defaultCaption, meta.triggerWord);
+  }
+
+  private open(tokenHash: string, writable: boolean): Outcome<SessionMeta> {
+    const meta = this.store.meta();
+    if (!meta || !sameHash(meta.tokenHash, tokenHash) || Date.now() >= meta.expiresAt) {
+      return refuse(404, "there is no upload session at this URL (it may have expired or been deleted): ask for a new one with the create_dataset_upload tool");
+    }
+    if (writable && meta.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit: wait for it to finish (GET the session URL shows progress)");
+    if (writable && meta.state === "complete") return refuse(409, "this dataset has already been delivered to the toolkit: create a new upload session for more files");
+    return done(meta);
+  }
+
+  private rejected(name: string, status: number, reason: string): Outcome<never> {
+    this.store.reject(name, reason);
+    return refuse(status, reason);
+  }
+
+  private multipartFor(name: string, key: string, existing: string | null): Promise<string> {
+    if (existing) return Promise.resolve(existing);
+    let pending = this.creating.get(name);
+    if (!pending) {
+      pending = this.env.STAGING.createMultipartUpload(key).then((upload) => {
+        this.store.clearParts(name);
+        this.store.putFile({ name, size: 0, state: "receiving", upload_id: upload.uploadId, format: null });
+        return upload.uploadId;
+      });
+      pending.finally(() => this.creating.delete(name)).catch(() => {});
+      this.creating.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async dropFile(meta: SessionMeta, name: string): Promise<void> {
+    const row = this.store.file(name);
+    if (!row) return;
+    const key = stagedKey(meta.prefix, name);
+    if (row.state === "receiving" && row.upload_id) await this.env.STAGING.resumeMultipartUpload(key, row.upload_id).abort().catch(() => {});
+    else await this.env.STAGING.delete(key);
+    this.store.deleteFile(name);
+  }
+
+  /** Removes every staged object and abandons unfinished multipart uploads of this session. */
+  private async removeStaged(meta: SessionMeta): Promise<void> {
+    for (const row of this.store.files()) {
+      if (row.state === "receiving" && row.upload_id) {
+        await this.env.STAGING.resumeMultipartUpload(stagedKey(meta.prefix, row.name), row.upload_id).abort().catch(() => {});
+      }
+    }
+    let cursor: string | undefined;
+    do {
+      const listed = await this.env.STAGING.list({ prefix: meta.prefix, cursor, limit: 1000 });
+      if (listed.objects.length > 0) await this.env.STAGING.delete(listed.objects.map((object) => object.key));
+      cursor = listed.truncated ? listed.cursor : undefined;
+    } while (cursor);
+  }
+
+  private async schedule(): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const at = meta.state === "forwarding" ? Date.now() : Math.min(meta.expiresAt, meta.removeStagedAt ?? Infinity);
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private config(): Config {
+    return readConfig(this.env);
+  }
+}

@@ -1,0 +1,139 @@
+import type { CaptionSource } from "./captions";
+import type { FileState, RejectedFile, SessionMeta } from "./types";
+
+/**
+ * The session's SQLite tables. One row per file and per received part is what makes resume
+ * work: a client asks which parts arrived and sends only the others.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  name TEXT PRIMARY KEY COLLATE NOCASE,
+  size INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL,
+  upload_id TEXT,
+  format TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parts (
+  name TEXT NOT NULL COLLATE NOCASE,
+  n INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  PRIMARY KEY (name, n)
+);
+CREATE TABLE IF NOT EXISTS captions (stem TEXT PRIMARY KEY, text TEXT NOT NULL, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected (name TEXT PRIMARY KEY COLLATE NOCASE, reason TEXT NOT NULL);
+`;
+
+export type FileRow = {
+  name: string;
+  size: number;
+  state: FileState;
+  upload_id: string | null;
+  format: string | null;
+};
+
+export type PartRow = {
+  n: number;
+  size: number;
+  etag: string;
+};
+
+export class SessionStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  meta(): SessionMeta | undefined {
+    const row = this.sql.exec<{ json: string }>("SELECT json FROM meta WHERE id = 1").toArray()[0];
+    return row ? (JSON.parse(row.json) as SessionMeta) : undefined;
+  }
+
+  saveMeta(meta: SessionMeta): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (id, json) VALUES (1, ?)", JSON.stringify(meta));
+  }
+
+  file(name: string): FileRow | undefined {
+    return this.sql.exec<FileRow>("SELECT name, size, state, upload_id, format FROM files WHERE name = ?", name).toArray()[0];
+  }
+
+  files(): FileRow[] {
+    return this.sql.exec<FileRow>("SELECT name, size, state, upload_id, format FROM files ORDER BY name").toArray();
+  }
+
+  putFile(row: FileRow): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO files (name, size, state, upload_id, format, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.name,
+      row.size,
+      row.state,
+      row.upload_id,
+      row.format,
+      Date.now(),
+    );
+    // A file that arrives well replaces an earlier refusal of the same name.
+    this.sql.exec("DELETE FROM rejected WHERE name = ?", row.name);
+  }
+
+  setFileState(names: string[], state: FileState): void {
+    for (const name of names) this.sql.exec("UPDATE files SET state = ? WHERE name = ?", state, name);
+  }
+
+  deleteFile(name: string): void {
+    this.sql.exec("DELETE FROM files WHERE name = ?", name);
+    this.sql.exec("DELETE FROM parts WHERE name = ?", name);
+  }
+
+  parts(name: string): PartRow[] {
+    return this.sql.exec<PartRow>("SELECT n, size, etag FROM parts WHERE name = ? ORDER BY n", name).toArray();
+  }
+
+  putPart(name: string, part: PartRow): void {
+    this.sql.exec("INSERT OR REPLACE INTO parts (name, n, size, etag) VALUES (?, ?, ?, ?)", name, part.n, part.size, part.etag);
+  }
+
+  clearParts(name: string): void {
+    this.sql.exec("DELETE FROM parts WHERE name = ?", name);
+  }
+
+  /** Bytes of staged images plus bytes of parts received so far, for the session size limit. */
+  usedBytes(except?: string): number {
+    const files = this.sql
+      .exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM files WHERE state != 'receiving' AND name != ?", except ?? "")
+      .one().total;
+    const parts = this.sql
+      .exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM parts WHERE name != ?", except ?? "")
+      .one().total;
+    return files + parts;
+  }
+
+  fileCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM files").one().n;
+  }
+
+  caption(stem: string): { text: string; source: string } | undefined {
+    return this.sql.exec<{ text: string; source: string }>("SELECT text, source FROM captions WHERE stem = ?", stem).toArray()[0];
+  }
+
+  captions(): Array<{ stem: string; text: string; source: string }> {
+    return this.sql.exec<{ stem: string; text: string; source: string }>("SELECT stem, text, source FROM captions").toArray();
+  }
+
+  putCaption(stem: string, text: string, source: CaptionSource): void {
+    this.sql.exec("INSERT OR REPLACE INTO captions (stem, text, source) VALUES (?, ?, ?)", stem, text, source);
+  }
+
+  reject(name: string, reason: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO rejected (name, reason) VALUES (?, ?)", name, reason);
+  }
+
+  rejected(): RejectedFile[] {
+    return this.sql.exec<{ name: string; reason: string }>("SELECT name, reason FROM rejected ORDER BY name").toArray();
+  }
+
+  /** Forget the whole session: its URL answers 404 from now on. */
+  forget(): void {
+    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected;");
+  }
+}

@@ -1,0 +1,84 @@
+/** The shapes an upload session shows to its routes, its page and the MCP tools. */
+
+export type SessionState =
+  /** Accepting files. */
+  | "open"
+  /** Sending batches to the toolkit (an alarm drives it, so closing the page does not stop it). */
+  | "forwarding"
+  /** A batch or the final check failed; finalize again to retry what has not arrived. */
+  | "failed"
+  /** The toolkit confirmed every image. */
+  | "complete"
+  /** Abandoned by its owner or past its expiry: nothing staged remains. */
+  | "abandoned"
+  | "expired";
+
+export type FileState = "receiving" | "staged" | "sent";
+
+export interface SessionMeta {
+  tokenHash: string;
+  /** R2 key prefix of everything this session stages; derived from the token hash, never the token. */
+  prefix: string;
+  datasetName: string;
+  defaultCaption: string;
+  triggerWord: string;
+  createdAt: number;
+  expiresAt: number;
+  state: SessionState;
+  forward: ForwardProgress;
+  /** When staged objects of a complete session are removed (UPLOAD_KEEP_STAGED_HOURS). */
+  removeStagedAt?: number;
+}
+
+export interface ForwardProgress {
+  batchesTotal: number;
+  batchesDone: number;
+  filesSent: number;
+  bytesSent: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Where the toolkit says it wrote the dataset (from its last upload_dataset answer). */
+  toolkitPath?: string;
+  /** The toolkit's image count for the dataset after the last batch (list_datasets). */
+  toolkitImages?: number;
+  error?: string;
+}
+
+export interface StagedFile {
+  name: string;
+  size: number;
+  state: FileState;
+  format?: string;
+  caption: string;
+  captionSource?: string;
+  /** Part numbers already received, for a file sent in parts. */
+  parts?: number[];
+  receivedBytes?: number;
+}
+
+export interface RejectedFile {
+  name: string;
+  reason: string;
+}
+
+export interface Manifest {
+  dataset_name: string;
+  state: SessionState;
+  created_at: string;
+  expires_at: string;
+  default_caption: string;
+  trigger_word: string;
+  files: StagedFile[];
+  rejected: RejectedFile[];
+  /** Captions received for stems that have no image yet (they pair when the image arrives). */
+  unpaired_captions: string[];
+  totals: { images: number; staged_bytes: number; receiving: number; sent: number };
+  forward: ForwardProgress;
+  limits: { file_max_bytes: number; session_max_bytes: number; session_max_files: number; caption_max_chars: number; part_min_bytes: number };
+}
+
+/** Every session method answers with this, so a route can turn a refusal into its HTTP status. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
+
+export const done = <T>(value: T): Outcome<T> => ({ ok: true, value });
+export const refuse = (status: number, error: string): Outcome<never> => ({ ok: false, status, error });
