@@ -64,7 +64,14 @@ export async function forwardPending(deps: ForwardDeps): Promise<ForwardProgress
     const fixed = new FixedLengthStream(length);
     const piping = body.pipeTo(fixed.writable).catch(() => {});
     const what = `batch ${index + 1} of ${batches.length} (${batch.images.length} images, ${length} bytes)`;
-    const response = await toolkit.execute("upload_dataset", fixed.readable, { contentLength: length, timeoutMs: BATCH_TIMEOUT_MS });
+    let response: Response;
+    try {
+      response = await toolkit.execute("upload_dataset", fixed.readable, { contentLength: length, timeoutMs: BATCH_TIMEOUT_MS });
+    } catch (error) {
+      // Stop reading R2 for a body nobody will send.
+      await body.cancel(error).catch(() => {});
+      throw error;
+    }
     await piping;
     const result = operations.upload_dataset.result.safeParse(unwrapEnvelope("upload_dataset", await response.json()));
     if (!result.success) {

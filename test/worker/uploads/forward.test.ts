@@ -1,0 +1,106 @@
+import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { readConfig } from "../../../src/config";
+import { ToolkitClient } from "../../../src/toolkit/client";
+import type { ToolkitTransport } from "../../../src/toolkit/transport";
+import { forwardPending, type ForwardImage } from "../../../src/staging/uploads/forward";
+import { sessionStub } from "../../../src/staging/uploads/token";
+import type { ForwardProgress } from "../../../src/staging/uploads/types";
+import { image, newSession } from "./support";
+
+/** A toolkit that reads each streamed upload_dataset body whole and remembers what arrived. */
+class RecordingToolkit implements ToolkitTransport {
+  readonly kind = "direct" as const;
+  readonly target = "http://127.0.0.1:9";
+  readonly bodies: Array<{ length: number; declared: string | null; images: Array<{ filename: string; caption: string; data: string }> }> = [];
+  failOnBatch: number | undefined;
+  listed = 0;
+
+  async fetch(_path: string, init: RequestInit = {}): Promise<Response> {
+    const text = await new Response(init.body).text();
+    const body = JSON.parse(text) as { tool: string; arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> } };
+    if (body.tool === "list_datasets") return Response.json({ success: true, result: { datasets: [{ name: "ds", images: this.listed }] }, error: null });
+    if (this.bodies.length + 1 === this.failOnBatch) {
+      this.failOnBatch = undefined;
+      throw new Error("connection reset");
+    }
+    this.bodies.push({ length: new TextEncoder().encode(text).length, declared: new Headers(init.headers).get("content-length"), images: body.arguments.images });
+    this.listed += body.arguments.images.length;
+    return Response.json({ success: true, result: { status: "success", dataset: "ds", images_saved: body.arguments.images.length, path: "/ai-toolkit/datasets/ds" }, error: null });
+  }
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+describe("forwarding", () => {
+  it("streams batches under the limit, byte-exact, and a retry re-sends only what did not arrive", async () => {
+    const config = { ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 };
+    const files = Array.from({ length: 12 }, (_, i) => ({ name: `img_${i}.png`, bytes: image("png", 7000 + i * 1001, i) }));
+    const images: ForwardImage[] = [];
+    for (const file of files) {
+      const key = `test-forward/${file.name}`;
+      await env.STAGING.put(key, file.bytes);
+      images.push({ name: file.name, size: file.bytes.length, caption: `caption ${file.name} "quoted"`, key });
+    }
+    const transport = new RecordingToolkit();
+    transport.failOnBatch = 3;
+    const toolkit = new ToolkitClient(transport, 5000);
+    const sent = new Set<string>();
+    let progress: ForwardProgress = { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 };
+    const deps = {
+      config,
+      toolkit,
+      bucket: env.STAGING,
+      datasetName: "ds",
+      expectedImages: files.length,
+      onBatchSent: (batch: ForwardImage[], p: ForwardProgress) => {
+        for (const image of batch) sent.add(image.name);
+        progress = { ...p };
+      },
+    };
+    await expect(forwardPending({ ...deps, pending: images, progress })).rejects.toThrow(/could not be reached/);
+    const firstTry = transport.bodies.length;
+    expect(firstTry).toBe(2);
+    const final = await forwardPending({ ...deps, pending: images.filter((i) => !sent.has(i.name)), progress });
+    expect(final.filesSent).toBe(files.length);
+    expect(final.toolkitImages).toBe(files.length);
+    const arrived = transport.bodies.flatMap((b) => b.images);
+    expect(arrived.map((i) => i.filename)).toEqual(files.map((f) => f.name));
+    arrived.forEach((got, i) => {
+      expect(got.data).toBe(base64(files[i]!.bytes));
+      expect(got.caption).toBe(`caption ${files[i]!.name} "quoted"`);
+    });
+    for (const body of transport.bodies) {
+      expect(body.length).toBeLessThanOrEqual(40_000);
+      expect(body.declared).toBe(String(body.length));
+    }
+  });
+
+  it("finalize runs in the session's alarm and records a failure that says what to do", async () => {
+    const { base, tokenHash } = await newSession("ds");
+    await SELF.fetch(`${base}/files/a.png`, { method: "PUT", body: image("png", 500) });
+    const started = await SELF.fetch(`${base}/finalize`, { method: "POST" });
+    expect(started.status).toBe(202);
+    expect(((await started.json()) as { state: string }).state).toBe("forwarding");
+    const busy = await SELF.fetch(`${base}/files/b.png`, { method: "PUT", body: image("png", 500) });
+    expect(busy.status).toBe(409);
+    const stub = sessionStub(env, tokenHash);
+    await runDurableObjectAlarm(stub);
+    const m = await stub.manifest(tokenHash);
+    expect(m.ok && m.value.state).toBe("failed");
+    expect(m.ok && m.value.forward.error).toMatch(/127\.0\.0\.1:9.*finalize again/s);
+    // Still open for changes after a failure, and nothing was marked sent.
+    expect(m.ok && m.value.files.map((f) => f.state)).toEqual(["staged"]);
+  });
+
+  it("refuses to finalize an empty session", async () => {
+    const { base } = await newSession("ds");
+    const r = await SELF.fetch(`${base}/finalize`, { method: "POST" });
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as { error: string }).error).toMatch(/no images/);
+  });
+});
