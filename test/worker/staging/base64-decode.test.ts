@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes as concat } from "../../../src/staging/codecs/string-sinks";
 import { Base64Decoder, Base64Error, createBase64DecodeStream } from "../../../src/staging/codecs";
 import {
   ascii,
@@ -176,13 +177,3 @@ describe("createBase64DecodeStream", () => {
     );
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes as concat } from "../../../src/staging/codecs/string-sinks";
 import { Base64Encoder, base64EncodedLength, createBase64EncodeStream } from "../../../src/staging/codecs";
 import { ENCODE_SLICE_BYTES } from "../../../src/staging/codecs/base64-encode";
 import {
@@ -122,13 +123,3 @@ describe("createBase64EncodeStream", () => {
     expect(chunks).toEqual([]);
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

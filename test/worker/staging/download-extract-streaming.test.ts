@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes as concat } from "../../../src/staging/codecs/string-sinks";
 import { extractBase64Field, JsonStreamError } from "../../../src/staging/codecs";
 import { expectExtraction, expected, extract } from "./extract-support";
 import { ascii, expectSameBytes, randomBytes, randomInt, referenceBase64, seededRandom, splitEvery, splitRandomly, streamOf } from "./support";
@@ -160,13 +161,3 @@ describe("extractBase64Field: streaming", () => {
     await expect(envelope).rejects.toBe(failure);
   });
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
