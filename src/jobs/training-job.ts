@@ -11,6 +11,11 @@ import { viewOf, type JobView } from "./view";
 
 /** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
 const POLL_LOG_LINES = 300;
+/**
+ * Longest wait for one poll request. Shorter than the general toolkit timeout: every status
+ * caller waits on the poll in flight, and a hung toolkit must cost seconds, not minutes.
+ */
+const POLL_TIMEOUT_MS = 8_000;
 
 export interface JobStart {
   jobId: string;
@@ -68,10 +73,12 @@ export class TrainingJob extends DurableObject<Env> {
    * (default TRAINING_STATUS_FRESH_MS). A job the Worker never saw start (started before it
    * was deployed, or by another client) is adopted if the toolkit knows it.
    */
-  async status(jobId: string, options: { maxAgeMs?: number } = {}): Promise<JobLookup> {
+  async status(jobId: string, options: { maxAgeMs?: number; storedOnly?: boolean } = {}): Promise<JobLookup> {
     const maxAge = options.maxAgeMs ?? this.config.TRAINING_STATUS_FRESH_MS;
     let record = await this.store.record();
+    if (!record && options.storedOnly) return { found: false, reason: `the Worker has no record of job ${jobId} yet` };
     if (!record) return this.adopt(jobId);
+    if (options.storedOnly) return { found: true, job: this.view(record, false) };
     const now = Date.now();
     const fresh = record.lastPolledAt !== undefined && now - record.lastPolledAt < maxAge;
     if (isTerminal(record.status) || fresh) return { found: true, job: this.view(record, false) };
@@ -137,8 +144,9 @@ export class TrainingJob extends DurableObject<Env> {
   /** One poll: status first, then the log, so a "completed" is never judged on an older log. */
   private async observe(jobId: string): Promise<Observation> {
     try {
-      const status = await this.toolkit.run("get_training_status", { job_id: jobId });
-      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES });
+      const timeoutMs = Math.min(POLL_TIMEOUT_MS, this.toolkit.timeoutMs);
+      const status = await this.toolkit.run("get_training_status", { job_id: jobId }, { timeoutMs });
+      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES }, { timeoutMs });
       return {
         kind: "answer",
         status: status.status,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isTerminal } from "../../jobs/state";
-import { trainingJobFor } from "../../jobs/training-job";
+import { trainingJobFor, type JobLookup } from "../../jobs/training-job";
 import { describeJob, type JobView } from "../../jobs/view";
 import { jobId } from "../fields";
 import { readOnly, type ToolGroup } from "../context";
@@ -94,7 +94,14 @@ export const trainingProgressTools: ToolGroup = (server, { env }) => {
         let lastReported = -1;
         let view: JobView;
         for (;;) {
-          const lookup = await stub.status(job_id);
+          // A poll stuck on a slow toolkit must not hold the wait past its deadline: then the
+          // stored state answers.
+          const remaining = Math.max(0, deadline - Date.now());
+          const lookup = await beforeDeadline(
+            (async (): Promise<JobLookup> => await stub.status(job_id))(),
+            remaining,
+            async () => await stub.status(job_id, { storedOnly: true }),
+          );
           if (!lookup.found) return failure(capitalize(lookup.reason), { kind: "not_found", job_id });
           view = lookup.job;
           if (token !== undefined && view.current_step > lastReported) {
@@ -117,7 +124,7 @@ export const trainingProgressTools: ToolGroup = (server, { env }) => {
             const outcome = reached ? `Reached: ${reached}.` : `Still waiting after ${waited} s: call wait_for_training again to keep waiting.`;
             return ok({ ...view, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waited }, `${outcome} ${describeJob(view)}`);
           }
-          await new Promise((resolve) => setTimeout(resolve, WAIT_TICK_MS));
+          await sleep(WAIT_TICK_MS);
         }
       }),
   );
@@ -129,6 +136,21 @@ function reason(view: JobView, untilStep: number | undefined, untilProgress: num
   if (untilStep !== undefined && view.current_step >= untilStep) return `step ${view.current_step} >= ${untilStep}`;
   if (untilProgress !== undefined && view.progress >= untilProgress) return `progress ${view.progress}% >= ${untilProgress}%`;
   return undefined;
+}
+
+/** The work's answer if it comes within `ms`, else the fallback's (the work is left to finish). */
+async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  const winner = await Promise.race([work, deadline]);
+  clearTimeout(timer);
+  return winner === undefined ? fallback() : winner;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function capitalize(text: string): string {

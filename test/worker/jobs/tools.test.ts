@@ -5,7 +5,8 @@ import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job
 import { ToolkitClient } from "../../../src/toolkit/client";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
-import { tqdmLog } from "./scripted-toolkit";
+import { ScriptedToolkit as ScriptedJobs, tqdmLog } from "./scripted-toolkit";
+import type { JobRecord } from "../../../src/jobs/state";
 
 /**
  * The training tools through the real MCP handler. The tool layer and each job's Durable
@@ -146,6 +147,27 @@ describe("wait_for_training", () => {
     await wire(toolkit, jobId);
     const answer = await callTool(toolkit, "wait_for_training", { job_id: jobId, until_step: 50 });
     expect(answer.structuredContent).toMatchObject({ reached: true, current_step: 60, reached_reason: "step 60 >= 50" });
+  });
+
+  it("answers from the stored state when a poll hangs past the deadline", async () => {
+    const jobId = crypto.randomUUID();
+    const slow = new ScriptedJobs();
+    slow.jobs.set(jobId, { status: "running", config: "my_lora", log: tqdmLog("my_lora", 100, 0, 20, 10) });
+    const stub = trainingJobFor(env, jobId);
+    await runInDurableObject(stub, (instance: TrainingJob) => {
+      instance.toolkit = slow.client;
+    });
+    expect(await stub.status(jobId)).toMatchObject({ found: true });
+    // Make the stored state stale, then let the toolkit take longer than the wait allows.
+    await runInDurableObject(stub, async (_instance, state) => {
+      const record = await state.storage.get<JobRecord>("record");
+      await state.storage.put("record", { ...record, lastPolledAt: 0 });
+    });
+    slow.delayMs = 4_000;
+    const started = Date.now();
+    const answer = await callTool(new ScriptedToolkit(), "wait_for_training", { job_id: jobId, until_step: 90, timeout_seconds: 1 });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(answer.structuredContent).toMatchObject({ reached: false, current_step: 20, status: "running" });
   });
 
   it("validates its inputs with messages naming the field", async () => {

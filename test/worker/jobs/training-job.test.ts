@@ -129,6 +129,15 @@ describe("TrainingJob", () => {
     expect(toolkit.countOf("get_training_logs")).toBe(1);
   });
 
+  it("answers from storage alone when asked to", async () => {
+    const { toolkit, job, poll, stub, jobId } = await setUp();
+    job().log += tqdmLog("my_lora", 100, 0, 20, 10);
+    await poll();
+    const calls = toolkit.calls.length;
+    expect(found(await stub.status(jobId, { maxAgeMs: 0, storedOnly: true }))).toMatchObject({ current_step: 20, freshness: "recent" });
+    expect(toolkit.calls.length).toBe(calls);
+  });
+
   it("adopts a job the Worker did not start, and says when nobody knows a job", async () => {
     const toolkit = new ScriptedToolkit();
     const jobId = crypto.randomUUID();
