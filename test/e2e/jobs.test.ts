@@ -42,15 +42,20 @@ describe("training jobs through the Worker", () => {
     expect(started.estimated_seconds).toBe(90);
 
     const progress: { progress: number; total?: number; message?: string }[] = [];
-    const waited = await client.callTool(
-      { name: "wait_for_training", arguments: { job_id: jobId } },
-      undefined,
-      { onprogress: (p) => progress.push(p), timeout: 70_000 },
-    );
-    const final = waited.structuredContent as Record<string, unknown>;
+    // As a client would: wait again while the answer says the wait is not over.
+    let final: Record<string, unknown> = {};
+    for (let round = 0; round < 3 && final.reached !== true; round++) {
+      const waited = await client.callTool(
+        { name: "wait_for_training", arguments: { job_id: jobId } },
+        undefined,
+        { onprogress: (p) => progress.push(p), timeout: 70_000 },
+      );
+      final = waited.structuredContent as Record<string, unknown>;
+    }
     expect(final).toMatchObject({ status: "completed", current_step: 60, total_steps: 60, progress: 100, reached: true });
     expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress.every((p, i) => i === 0 || p.progress > (progress[i - 1]?.progress ?? -1))).toBe(true);
+    // Progress only moves forward (a new wait may repeat the step the previous one ended on).
+    expect(progress.every((p, i) => i === 0 || p.progress >= (progress[i - 1]?.progress ?? -1))).toBe(true);
     expect(progress.at(-1)).toMatchObject({ progress: 60, total: 60 });
 
     const metrics = await ok("get_training_metrics", { job_id: jobId, points: 10 });
@@ -61,7 +66,7 @@ describe("training jobs through the Worker", () => {
     const status = await ok("get_training_status", { job_id: jobId });
     expect(status).toMatchObject({ status: "completed", freshness: "final" });
     expect(status.loss).toEqual(expect.any(Number));
-  });
+  }, 200_000);
 
   it("estimates the next run of the same base model from the finished one", async () => {
     await createConfig("e2e_estimate", 30);
