@@ -49,6 +49,7 @@ export class TrainingJob extends DurableObject<Env> {
   private readonly store: JobStore;
   /** The poll in flight, shared by every caller: at most one toolkit poll per job at a time. */
   private polling: Promise<void> | undefined;
+  private adopting: Promise<JobLookup> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -77,7 +78,13 @@ export class TrainingJob extends DurableObject<Env> {
     const maxAge = options.maxAgeMs ?? this.config.TRAINING_STATUS_FRESH_MS;
     let record = await this.store.record();
     if (!record && options.storedOnly) return { found: false, reason: `the Worker has no record of job ${jobId} yet` };
-    if (!record) return this.adopt(jobId);
+    if (!record) {
+      // Shared like a poll: concurrent first callers cost one look-up on the toolkit.
+      this.adopting ??= this.adopt(jobId).finally(() => {
+        this.adopting = undefined;
+      });
+      return this.adopting;
+    }
     if (options.storedOnly) return { found: true, job: this.view(record, false) };
     const now = Date.now();
     const fresh = record.lastPolledAt !== undefined && now - record.lastPolledAt < maxAge;
@@ -163,7 +170,7 @@ export class TrainingJob extends DurableObject<Env> {
 
   private async adopt(jobId: string): Promise<JobLookup> {
     const observation = await this.observe(jobId);
-    if (observation.kind === "not_found") return { found: false, reason: `neither the Worker nor the toolkit knows a job ${jobId}` };
+    if (observation.kind === "not_found") return { found: false, reason: `neither the Worker nor the toolkit knows a job ${jobId}: check the id with list_training_jobs` };
     if (observation.kind === "unreachable") {
       return { found: false, reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}` };
     }
