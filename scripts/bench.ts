@@ -5,6 +5,7 @@
 
 import { callTool, startStack } from "../test/e2e/harness";
 import { fmt, machine, summarize, timeCalls, type LatencySummary } from "./bench-stats";
+import { benchTrainingStatusFanIn } from "./bench-jobs";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 300);
 const WARMUP = 20;
@@ -50,3 +51,4 @@ async function main(): Promise<void> {
 }
 
 await main();
+await benchTrainingStatusFanIn();
