@@ -1,0 +1,75 @@
+/**
+ * npm run bench:download — a 500 MB model through the Worker versus straight from the toolkit,
+ * all on loopback (local toolkit + wrangler dev with local R2). Prints:
+ *  - direct: the toolkit's download_model answer read to the end (the base64 JSON body);
+ *  - worker: download_model through MCP (toolkit → Worker → R2), then the signed link read
+ *    to the end, and both together;
+ *  - the workerd process's resident memory (VmRSS from /proc), sampled every 50 ms during
+ *    each transfer, for a 100 MB and a 500 MB model: it must not grow with the model.
+ * Sizes can be changed with BENCH_SIZES_MB=100,500.
+ */
+import { join } from "node:path";
+import { startStack, type Stack } from "../test/e2e/harness";
+import { hashBody, writeSafetensors } from "../test/e2e/model-files";
+import { findDescendant, machine, mbps, processRss, sampleRss } from "./bench-stats";
+
+const MiB = 1024 * 1024;
+const sizes = (process.env.BENCH_SIZES_MB ?? "100,500").split(",").map((s) => Number(s.trim()) * MiB);
+
+/** Runs `work` while sampling workerd's RSS; returns its result, the time and the peak. */
+async function measured<T>(pid: number, work: () => Promise<T>) {
+  const sampler = sampleRss(pid);
+  const started = performance.now();
+  try {
+    const result = await work();
+    return { result, ms: performance.now() - started, peak: sampler.stop() };
+  } catch (error) {
+    sampler.stop();
+    throw error;
+  }
+}
+
+const rate = (bytes: number, ms: number) => `${mbps(bytes, ms).toFixed(1)} MB/s`;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function bench(stack: Stack, workerd: number, size: number): Promise<void> {
+  const name = `bench_${size / MiB}mb`;
+  await writeSafetensors(join(stack.dataDir, "outputs", `${name}.safetensors`), size);
+  const body = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
+
+  const direct = await measured(workerd, async () => {
+    const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    return hashBody(response);
+  });
+
+  const client = await stack.connect();
+  const baseline = processRss(workerd);
+  const staged = await measured(workerd, () =>
+    client.callTool({ name: "download_model", arguments: { model_name: name, encoding: "raw" } }, undefined, { timeout: 1_800_000 }),
+  );
+  const s = (staged.result.structuredContent ?? {}) as Record<string, unknown>;
+  if (staged.result.isError || typeof s.download_url !== "string") throw new Error(`download_model failed: ${JSON.stringify(staged.result.content)}`);
+  const link = await measured(workerd, async () => hashBody(await fetch(s.download_url as string)));
+  if (link.result.bytes !== size) throw new Error(`the link served ${link.result.bytes} bytes, expected ${size}`);
+  await client.close();
+
+  const total = staged.ms + link.ms;
+  console.log(`\nmodel ${mib(size)} (${mib(direct.result.bytes)} of JSON from the toolkit)`);
+  console.log(`  direct toolkit call        ${secs(direct.ms)}  ${rate(size, direct.ms)}`);
+  console.log(`  worker: stage into R2      ${secs(staged.ms)}  ${rate(size, staged.ms)}`);
+  console.log(`  worker: signed link        ${secs(link.ms)}  ${rate(size, link.ms)}`);
+  console.log(`  worker: both               ${secs(total)}  ${rate(size, total)}  (${(direct.ms / total).toFixed(2)}x the direct rate)`);
+  console.log(`  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ${mib(link.peak)}`);
+}
+
+console.log(machine());
+const stack = await startStack();
+try {
+  const workerd = findDescendant(stack.wranglerPid, "workerd");
+  if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
+  console.log(`workerd pid ${workerd}, RSS at rest ${mib(processRss(workerd))}`);
+  for (const size of sizes) await bench(stack, workerd, size);
+} finally {
+  await stack.stop();
+}
