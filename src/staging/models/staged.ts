@@ -99,10 +99,8 @@ export async function listStaged(bucket: R2Bucket, now: number): Promise<Map<str
   const expired: string[] = [];
   let cursor: string | undefined;
   do {
-    // `include` is honoured at this compatibility date but missing from the default
-    // workers-types entry point; without it the listing would carry no customMetadata.
-    const options = { prefix: MANIFEST_PREFIX, cursor, include: ["customMetadata"] };
-    const page = await bucket.list(options);
+    // Without `include` the listing would carry no customMetadata.
+    const page = await bucket.list({ prefix: MANIFEST_PREFIX, cursor, include: ["customMetadata"] });
     for (const object of page.objects) {
       const meta = object.customMetadata ?? {};
       if (!meta.name || !meta.key || isExpired(meta.expiresAt, now)) {
