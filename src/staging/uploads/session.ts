@@ -5,6 +5,7 @@ import { selectTransport } from "../../toolkit/transport";
 import { effectiveCaption, type CaptionEntry, type CaptionSource } from "./captions";
 import { countedByEveryToolkit, forwardPending, type ForwardImage } from "./forward";
 import { buildManifest, sessionLimits } from "./manifest";
+import { limitProblem } from "./limits";
 import { ACCEPTED_FILES, sanitizeFilename, stagedKey, stemOf, uploadKind, type UploadKind } from "./names";
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
@@ -81,15 +82,19 @@ export class UploadSession extends DurableObject<Env> {
     }
     const existing = this.store.file(name);
     const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
-    if (kind === "image" && received + size > limits.file_max_bytes) {
-      return this.rejected(name, 413, `${name} is over the ${limits.file_max_bytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES, and one image must fit one toolkit batch): resize or recompress it`);
-    }
-    if (this.store.usedBytes(mode === "whole" ? name : undefined) + size > limits.session_max_bytes) {
-      return this.rejected(name, 413, `${name} would take this session over its ${limits.session_max_bytes}-byte limit (UPLOAD_SESSION_MAX_BYTES): finalize this session and put the rest in another`);
-    }
-    if (kind === "image" && !existing && this.store.fileCount() >= limits.session_max_files) {
-      return this.rejected(name, 413, `this session already holds ${limits.session_max_files} images (UPLOAD_SESSION_MAX_FILES): finalize it and put the rest in another`);
-    }
+    const overLimit = limitProblem(
+      {
+        name,
+        kind,
+        size,
+        receivedBytes: received,
+        sessionBytes: this.store.usedBytes(mode === "whole" ? name : undefined),
+        imageCount: this.store.fileCount(),
+        isNew: !existing,
+      },
+      limits,
+    );
+    if (overLimit) return this.rejected(name, 413, overLimit);
     if (mode === "whole") return done({ name, kind, key });
     return done({ name, kind, key, uploadId: await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null) });
   }
