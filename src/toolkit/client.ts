@@ -18,6 +18,11 @@ export interface ExecuteOptions {
   /** Overrides the configured per-call timeout (long transfers need more). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Whether a read may be retried once after a transport failure (default true). Callers
+   * that poll on their own schedule pass false, so a hung toolkit costs one timeout, not two.
+   */
+  retry?: boolean;
 }
 
 /**
@@ -42,7 +47,7 @@ export class ToolkitClient {
     options: ExecuteOptions = {},
   ): Promise<OperationResult<N>> {
     const operation = operations[name];
-    const attempts = operation.reads ? 2 : 1;
+    const attempts = operation.reads && options.retry !== false ? 2 : 1;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
@@ -136,6 +141,7 @@ async function httpError(target: string, what: string, response: Response): Prom
       "unreachable",
       `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
       status,
+      "tunnel",
     );
   }
   if (status === 502 || status === 504) {
@@ -143,19 +149,29 @@ async function httpError(target: string, what: string, response: Response): Prom
       "unreachable",
       `the tunnel to ${target} is up but the toolkit behind it did not answer (HTTP ${status}): is the AI Toolkit server running on port 8012? ${TUNNEL_GUIDE}`,
       status,
+      "toolkit",
     );
   }
   if (status === 422) {
-    return new ToolkitError("http", `the toolkit rejected the ${what} request as malformed (HTTP 422): ${text.slice(0, 300)}`, status);
+    return new ToolkitError(
+      "http",
+      `the toolkit rejected the ${what} request as malformed (HTTP 422): ${text.slice(0, 300)}. This is a bug in the Worker or a toolkit of another version: check the toolkit's version with check_connection`,
+      status,
+    );
   }
   if (status === 401 || status === 403) {
     return new ToolkitError(
       "http",
       `the toolkit at ${target} refused the Worker (HTTP ${status}): check CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
       status,
+      "access",
     );
   }
-  return new ToolkitError("http", `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}`, status);
+  return new ToolkitError(
+    "http",
+    `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}. Check the toolkit's console on the LAN box`,
+    status,
+  );
 }
 
 async function readJson(what: string, response: Response): Promise<unknown> {
@@ -168,11 +184,13 @@ async function readJson(what: string, response: Response): Promise<unknown> {
       throw new ToolkitError(
         "protocol",
         `Cloudflare Access answered ${what} with its login page instead of the toolkit: the service token was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, see tunnel/README.md`,
+        response.status,
+        "access",
       );
     }
     throw new ToolkitError(
       "protocol",
-      `the toolkit's answer to ${what} is not JSON (${describeBody(response, text)}): is it the AI Toolkit server?`,
+      `the toolkit's answer to ${what} is not JSON (${describeBody(response, text)}): is AI_TOOLKIT_URL (or the VPC service) pointing at the AI Toolkit server on port 8012? ${TUNNEL_GUIDE}`,
     );
   }
 }

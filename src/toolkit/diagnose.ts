@@ -68,63 +68,54 @@ function configurationHop(config: Config, transport: ToolkitTransport): Hop {
   return { hop: "configuration", ok: true, detail };
 }
 
-/** Which hop a failure points at, from what the toolkit client saw. */
+/** The hops that passed before the one that failed, and the failed one with its fix. */
 function failedHops(config: Config, transport: ToolkitTransport, failure: ToolkitError | undefined, message: string): Hop[] {
-  const status = failure?.status;
-  const passed = (...names: HopName[]): Hop[] => names.map((hop) => ({ hop, ok: true, detail: "passed" }));
+  const hop = failure?.hop ?? "reach";
+  // The hops of this transport, in order: everything before the failed one answered.
+  const path: HopName[] = [
+    "reach",
+    ...(transport.kind === "access" ? (["access"] as const) : []),
+    ...(transport.kind !== "direct" ? (["tunnel"] as const) : []),
+    "toolkit",
+  ];
+  const passed = path.slice(0, Math.max(0, path.indexOf(hop))).map((name): Hop => ({ hop: name, ok: true, detail: "passed" }));
+  return [...passed, { hop, ok: false, ...whatToDo(hop, config, transport, failure, message) }];
+}
 
-  if (status === 530 || /error 1033/.test(message)) {
-    return [
-      ...passed("reach"),
-      ...(transport.kind === "access" ? passed("access") : []),
-      {
-        hop: "tunnel",
-        ok: false,
+function whatToDo(hop: HopName, config: Config, transport: ToolkitTransport, failure: ToolkitError | undefined, message: string): { detail: string; fix: string } {
+  const status = failure?.status;
+  switch (hop) {
+    case "tunnel":
+      return {
         detail: `Cloudflare answered ${status ?? 530} (error 1033): no cloudflared is connected for this tunnel`,
         fix: `Start cloudflared on the LAN box (cd tunnel && npm run tunnel, or docker compose up -d) and check its token. See ${GUIDE}, "Diagnosis".`,
-      },
-    ];
-  }
-  if (/login page|service token was not accepted/.test(message) || ((status === 401 || status === 403) && transport.kind === "access")) {
-    return [
-      ...passed("reach"),
-      {
-        hop: "access",
-        ok: false,
+      };
+    case "access":
+      return {
         detail: "Cloudflare Access answered instead of the toolkit: the service token was not accepted",
         fix: `Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET against the service token, and that the Access application's policy is "Service Auth" for that token. See ${GUIDE}, "Access-protected hostname".`,
-      },
-    ];
+      };
+    case "toolkit":
+      return status !== undefined && status >= 500
+        ? {
+            detail: `the tunnel is up but the toolkit answered HTTP ${status}`,
+            fix: `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
+          }
+        : { detail: message, fix: `Something other than the AI Toolkit server answers there: check the address or hostname. See ${GUIDE}.` };
+    case "reach":
+    case "configuration": {
+      const dns = /ENOTFOUND|getaddrinfo|DNS|resolve|name not resolved/i.test(message);
+      const fix =
+        transport.kind === "direct"
+          ? `No TOOLKIT binding and no AI_TOOLKIT_URL are set, so the Worker tries ${transport.target} directly, which only works from wrangler dev on the same network. Set up the tunnel (Workers VPC or an Access-protected hostname): ${GUIDE}.`
+          : transport.kind === "access" && dns
+            ? `The hostname ${transport.target} does not resolve: add it as a public hostname of your tunnel in the Cloudflare dashboard. See ${GUIDE}.`
+            : transport.kind === "access"
+              ? `Nothing answered at ${transport.target}: check the hostname and that the tunnel routes it. See ${GUIDE}.`
+              : `The VPC binding got no answer: check the VPC service's tunnel id, host ${config.AI_TOOLKIT_HOST} and port ${config.AI_TOOLKIT_PORT} (npx wrangler vpc service get ...), and that cloudflared runs. See ${GUIDE}.`;
+      return { detail: dns ? `DNS lookup failed: ${message}` : message, fix };
+    }
   }
-  if (status === 502 || status === 504 || (status !== undefined && status >= 500)) {
-    return [
-      ...passed("reach"),
-      ...(transport.kind === "access" ? passed("access") : []),
-      ...(transport.kind !== "direct" ? passed("tunnel") : []),
-      {
-        hop: "toolkit",
-        ok: false,
-        detail: `the tunnel is up but the toolkit answered HTTP ${status}`,
-        fix: `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
-      },
-    ];
-  }
-  if (failure?.kind === "protocol" || failure?.kind === "http") {
-    return [
-      ...passed("reach"),
-      { hop: "toolkit", ok: false, detail: message, fix: `Something other than the AI Toolkit server answers there: check the address or hostname. See ${GUIDE}.` },
-    ];
-  }
-  const dns = /ENOTFOUND|getaddrinfo|DNS|resolve|name not resolved/i.test(message);
-  const fix =
-    transport.kind === "direct"
-      ? `No TOOLKIT binding and no AI_TOOLKIT_URL are set, so the Worker tries ${transport.target} directly, which only works from wrangler dev on the same network. Set up the tunnel (Workers VPC or an Access-protected hostname): ${GUIDE}.`
-      : transport.kind === "access" && dns
-        ? `The hostname ${transport.target} does not resolve: add it as a public hostname of your tunnel in the Cloudflare dashboard. See ${GUIDE}.`
-        : transport.kind === "access"
-          ? `Nothing answered at ${transport.target}: check the hostname and that the tunnel routes it. See ${GUIDE}.`
-          : `The VPC binding got no answer: check the VPC service's tunnel id, host ${config.AI_TOOLKIT_HOST} and port ${config.AI_TOOLKIT_PORT} (npx wrangler vpc service get ...), and that cloudflared runs. See ${GUIDE}.`;
-  return [{ hop: "reach", ok: false, detail: dns ? `DNS lookup failed: ${message}` : message, fix }];
 }
 
 export function formatDiagnosis(diagnosis: Diagnosis): string {

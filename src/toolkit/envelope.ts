@@ -10,14 +10,16 @@ export function unwrapEnvelope(tool: string, body: unknown): unknown {
   if (!isRecord(body) || typeof body.success !== "boolean" || !("result" in body)) {
     throw new ToolkitError(
       "protocol",
-      `the toolkit's answer to ${tool} is not its {success, result, error} envelope: is AI_TOOLKIT_URL pointing at the AI Toolkit server?`,
+      `the toolkit's answer to ${tool} is not its {success, result, error} envelope: is AI_TOOLKIT_URL (or the VPC service) pointing at the AI Toolkit server on port 8012? See tunnel/README.md`,
     );
   }
   if (!body.success) {
     const message = typeof body.error === "string" && body.error.trim() !== "" ? body.error.trim() : undefined;
     throw new ToolkitError(
       "tool",
-      message ? `the toolkit could not run ${tool}: ${message}` : `the toolkit could not run ${tool} and gave no reason (see its console)`,
+      message
+        ? `the toolkit could not run ${tool}: ${message}`
+        : `the toolkit could not run ${tool} and gave no reason: look at the toolkit's console on the LAN box`,
     );
   }
   const failure = inBandFailure(body.result);

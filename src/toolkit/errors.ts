@@ -15,12 +15,21 @@ export type ToolkitErrorKind =
   /** The toolkit ran the tool and reported a failure (envelope or in-band). */
   | "tool";
 
+/**
+ * Which hop between the Worker and the toolkit failed, as far as the answer tells:
+ * nothing answered at all ("reach"), Cloudflare Access refused the service token ("access"),
+ * Cloudflare has no connected cloudflared for the tunnel ("tunnel"), or the toolkit itself
+ * (or whatever answers in its place) failed ("toolkit"). The diagnosis reads this.
+ */
+export type FailedHop = "reach" | "access" | "tunnel" | "toolkit";
+
 export class ToolkitError extends Error {
   override name = "ToolkitError";
   constructor(
     readonly kind: ToolkitErrorKind,
     message: string,
     readonly status?: number,
+    readonly hop: FailedHop = kind === "unreachable" || kind === "timeout" ? "reach" : "toolkit",
   ) {
     super(message);
   }
