@@ -5,29 +5,32 @@ export const MAX_FAILURES = 5;
 export const WINDOW_MS = 10 * 60 * 1000;
 
 export interface AttemptVerdict {
-  blocked: boolean;
-  /** Seconds until the oldest failure in the window expires (when blocked). */
-  retryAfterSeconds: number;
+  /** False when the address already used up its attempts: refuse without checking anything. */
+  allowed: boolean;
+  /** Failed attempts in the window, counting this one as failed until it proves right. */
   failures: number;
+  /** Seconds until the oldest counted failure leaves the window (when no attempt is left). */
+  retryAfterSeconds: number;
 }
 
 /**
  * Failed owner-password attempts for one client address (one object per address).
  * A Durable Object rather than KV: KV is eventually consistent, so a fast attacker could
  * outrun the count; a Durable Object serialises every attempt.
+ *
+ * An attempt is counted as failed before the password is checked (`reserve`) and forgiven
+ * when it proves right (`clear`). Checking first and counting after would let many
+ * parallel guesses all pass the check before the first failure is written.
  */
 export class LoginAttempts extends DurableObject {
-  async check(now: number = Date.now()): Promise<AttemptVerdict> {
+  async reserve(now: number = Date.now()): Promise<AttemptVerdict> {
     const failures = await this.recentFailures(now);
-    return verdict(failures, now);
-  }
-
-  async recordFailure(now: number = Date.now()): Promise<AttemptVerdict> {
-    const failures = [...(await this.recentFailures(now)), now];
+    if (failures.length >= MAX_FAILURES) return verdict(false, failures, now);
+    failures.push(now);
     await this.ctx.storage.put("failures", failures);
     // Nothing to remember once the window has passed.
     await this.ctx.storage.setAlarm(now + WINDOW_MS);
-    return verdict(failures, now);
+    return verdict(true, failures, now);
   }
 
   async clear(): Promise<void> {
@@ -45,12 +48,12 @@ export class LoginAttempts extends DurableObject {
   }
 }
 
-function verdict(failures: number[], now: number): AttemptVerdict {
-  const blocked = failures.length >= MAX_FAILURES;
+function verdict(allowed: boolean, failures: number[], now: number): AttemptVerdict {
   const oldest = failures[failures.length - MAX_FAILURES] ?? now;
+  const exhausted = failures.length >= MAX_FAILURES;
   return {
-    blocked,
+    allowed,
     failures: failures.length,
-    retryAfterSeconds: blocked ? Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)) : 0,
+    retryAfterSeconds: exhausted ? Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000)) : 0,
   };
 }

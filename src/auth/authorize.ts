@@ -1,11 +1,15 @@
 import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { readConfig } from "../config";
-import { consentPage, escapeHtml, messagePage, NO_PASSWORD_MESSAGE } from "./page";
+import { escapeHtml } from "../text";
+import { MAX_FAILURES, WINDOW_MS } from "./attempts";
+import { consentPage, messagePage, NO_PASSWORD_MESSAGE } from "./page";
 import { passwordMatches } from "./password";
 
 /** The only scope: whoever the owner approves may use every tool. */
 export const TOOLKIT_SCOPE = "toolkit";
+
+const WINDOW_MINUTES = WINDOW_MS / 60_000;
 
 type AuthEnv = { Bindings: Env & { OAUTH_PROVIDER: OAuthHelpers } };
 
@@ -42,17 +46,16 @@ authorizeRoutes.post("/authorize", async (c) => {
     }
 
     const limiter = attemptsFor(c.env, c.req.header("CF-Connecting-IP") ?? "local");
-    const before = await limiter.check();
-    if (before.blocked) return tooManyAttempts(before.retryAfterSeconds);
+    const attempt = await limiter.reserve();
+    if (!attempt.allowed) return tooManyAttempts(attempt.retryAfterSeconds);
 
     if (!(await passwordMatches(String(form.get("password") ?? ""), password))) {
-      const after = await limiter.recordFailure();
-      if (after.blocked) return tooManyAttempts(after.retryAfterSeconds);
+      if (attempt.failures >= MAX_FAILURES) return tooManyAttempts(attempt.retryAfterSeconds);
       // The handle is still unused: show the same request again with the error.
       const request = await oauth.parseAuthRequest(c.req.raw);
       const details = await oauth.describeConsent(request);
-      const left = 5 - after.failures;
-      const error = `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for 10 minutes.`;
+      const left = MAX_FAILURES - attempt.failures;
+      const error = `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for ${WINDOW_MINUTES} minutes.`;
       return html(consentPage({ details, handle, error }), 401);
     }
 
@@ -79,7 +82,7 @@ function tooManyAttempts(retryAfterSeconds: number): Response {
   return html(
     messagePage(
       "Too many wrong passwords",
-      `Sign-in from this address is locked after 5 wrong passwords in 10 minutes. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      `Sign-in from this address is locked after ${MAX_FAILURES} wrong passwords in ${WINDOW_MINUTES} minutes. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`,
     ),
     429,
     new Headers({ "Retry-After": String(retryAfterSeconds) }),

@@ -1,13 +1,11 @@
 import type { ConsentDescription } from "@cloudflare/workers-oauth-provider";
+import { escapeHtml } from "../text";
 
 /**
  * The owner's sign-in and consent page: one plain HTML page, one form, one password field,
  * Approve and Deny. Everything that came from the client (its name, redirect URI, scopes)
  * is attacker-chosen through dynamic registration, so it is escaped before it is shown.
  */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
 
 const STYLE = `
 body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}

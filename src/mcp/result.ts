@@ -1,4 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
+import { capitalize } from "../text";
 import { ToolkitError } from "../toolkit/errors";
 
 /**
@@ -27,7 +28,7 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
     if (error instanceof UserError) return failure(error.message, { kind: "invalid" });
     console.error("tool failed unexpectedly", error);
     const message = error instanceof Error ? error.message : String(error);
-    return failure(`The Worker failed unexpectedly: ${message}. This is a bug; the toolkit was not changed by it.`, {
+    return failure(`The Worker failed unexpectedly: ${message}. This is a bug: check with list_training_jobs or get_dataset_upload what was done before it failed.`, {
       kind: "internal",
     });
   }
@@ -36,10 +37,6 @@ export async function guarded(body: () => Promise<CallToolResult>): Promise<Call
 /** A problem with the caller's request that validation could only find at run time. */
 export class UserError extends Error {
   override name = "UserError";
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function plural(count: number, noun: string): string {

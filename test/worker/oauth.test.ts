@@ -108,6 +108,28 @@ describe("the authorize page", () => {
     expect(other.response.status).toBe(302);
   });
 
+  it("counts parallel guesses: no more than the allowed attempts get a password check", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const headers = fromNewAddress();
+    const attempts = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => submitConsent(ORIGIN, client, `guess-${i}`, "approve", headers, fetchSelf)),
+    );
+    const statuses = attempts.map((a) => a.response.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_FAILURES - 1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(12 - (MAX_FAILURES - 1));
+    const locked = await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf);
+    expect(locked.response.status).toBe(429);
+  });
+
+  it("forgives a right password: earlier failures do not count against the next sign-in", async () => {
+    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const headers = fromNewAddress();
+    for (let i = 0; i < MAX_FAILURES - 1; i++) await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
+    expect((await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf)).response.status).toBe(302);
+    const next = await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
+    expect(await next.response.text()).toContain(`${MAX_FAILURES - 1} tries left`);
+  });
+
   it("redirects with access_denied when the owner denies", async () => {
     const client = await registerClient(ORIGIN, "test", fetchSelf);
     const attempt = await submitConsent(ORIGIN, client, "", "deny", fromNewAddress(), fetchSelf);
