@@ -89,8 +89,8 @@ export const configSchema = z.object({
   /** How long a model staged in R2 is kept and reused, in seconds; expired copies are deleted on next use. */
   STAGED_MODEL_TTL_SECONDS: positiveInt(24 * 3600),
   /**
-   * Secret that signs download links (HMAC-SHA256). Unset: derived from OWNER_PASSWORD with
-   * HKDF, so links work out of the box; changing the password then invalidates every link.
+   * Secret that signs download links (HMAC-SHA256); rotating it revokes every link. Unset:
+   * a random key the Worker makes on first use and keeps (never derived from the password).
    */
   DOWNLOAD_SIGNING_KEY: optionalText,
 });

@@ -8,6 +8,7 @@ import { uploadRoutes } from "./staging/uploads/routes";
 import { downloadRoutes } from "./staging/models";
 
 export { LoginAttempts } from "./auth/attempts";
+export { WorkerSecrets } from "./staging/models/secrets";
 export { UploadSession } from "./staging/uploads/session";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";

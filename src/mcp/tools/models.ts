@@ -3,7 +3,6 @@ import { createBase64EncodeStream } from "../../staging/codecs";
 import {
   downloadLink,
   listStaged,
-  SigningKeyMissing,
   stageModel,
   type DownloadLink,
   type StagedModel,
@@ -61,18 +60,19 @@ export const modelTools: ToolGroup = (server, context) => {
             const copy = staged.get(model.name);
             // A copy of a different size is an older file: download_model will replace it.
             if (!copy || copy.size !== model.size) return { ...model, staged: false };
-            const link = await linkOrUndefined(context, copy, now);
+            const link = await downloadLink(context.config, env, context.origin ?? "", copy, now);
             return {
               ...model,
               staged: true,
               staged_until: copy.expiresAt,
               ...(copy.sha256 ? { sha256: copy.sha256 } : {}),
-              ...(link ? { download_url: link.url, link_expires_at: link.expiresAt } : {}),
+              download_url: link.url,
+              link_expires_at: link.expiresAt,
             };
           }),
         );
         const lines = models.map(
-          (m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${m.staged ? ` (staged, link valid until ${"link_expires_at" in m ? m.link_expires_at : "?"})` : ""}`,
+          (m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
         );
         return ok({ ...result, models }, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
       }),
@@ -129,21 +129,7 @@ interface StagedWithLink {
 
 async function stageAndLink(context: ToolContext, name: string): Promise<StagedWithLink> {
   const { model, reused } = await stageModel({ bucket: context.env.STAGING, toolkit: context.toolkit, config: context.config }, name);
-  try {
-    return { model, reused, link: await downloadLink(context.config, context.origin ?? "", model, Date.now()) };
-  } catch (error) {
-    if (error instanceof SigningKeyMissing) throw new UserError(`The model is staged, but ${error.message}.`);
-    throw error;
-  }
-}
-
-async function linkOrUndefined(context: ToolContext, copy: { key: string; expiresAt: string }, now: number) {
-  try {
-    return await downloadLink(context.config, context.origin ?? "", copy, now);
-  } catch (error) {
-    if (error instanceof SigningKeyMissing) return undefined;
-    throw error;
-  }
+  return { model, reused, link: await downloadLink(context.config, context.env, context.origin ?? "", model, Date.now()) };
 }
 
 function describeStaged({ model, reused, link }: StagedWithLink): Record<string, unknown> {

@@ -3,4 +3,3 @@ export { downloadLink, type DownloadLink } from "./link";
 export { downloadRoutes, parseRange } from "./route";
 export { stageModel, type StageDeps, type StageOutcome } from "./stage-model";
 export { listStaged, type StagedModel, type StagedSummary } from "./staged";
-export { SigningKeyMissing } from "./signing";

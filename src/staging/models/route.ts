@@ -28,7 +28,7 @@ downloadRoutes.get(`${DOWNLOAD_ROUTE}*`, async (c) => {
     return problem(403, `This download link expired at ${new Date(expires * 1000).toISOString()}: ${AGAIN}.`);
   }
   const config = readConfig(c.env);
-  if (!(await verify(await signingKey(config), key, expires, sig))) {
+  if (!(await verify(await signingKey(config, c.env), key, expires, sig))) {
     return problem(403, `This download link's signature is not valid (altered, or the signing key changed): ${AGAIN}.`);
   }
 

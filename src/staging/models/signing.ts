@@ -4,48 +4,23 @@
  * browser or curl can fetch it without OAuth), so it is short-lived and bound to one object.
  */
 
-const encoder = new TextEncoder();
+import { workerSecrets } from "./secrets";
 
-/** Fixed, public HKDF inputs: they only separate this use of OWNER_PASSWORD from any other. */
-const HKDF_SALT = encoder.encode("ai-toolkit-edge-mcp/download-links");
-const HKDF_INFO = encoder.encode("hmac-sha256 v1");
+const encoder = new TextEncoder();
 
 export const DOWNLOAD_ROUTE = "/downloads/";
 
-export class SigningKeyMissing extends Error {
-  override name = "SigningKeyMissing";
-  constructor() {
-    super(
-      "download links cannot be signed: set DOWNLOAD_SIGNING_KEY (a long random secret, `npx wrangler secret put DOWNLOAD_SIGNING_KEY`) or OWNER_PASSWORD",
-    );
-  }
-}
-
 export interface SigningSettings {
   DOWNLOAD_SIGNING_KEY?: string | undefined;
-  OWNER_PASSWORD?: string | undefined;
 }
 
 /**
- * The HMAC key. DOWNLOAD_SIGNING_KEY when set; otherwise one derived deterministically from
- * OWNER_PASSWORD with HKDF, so links work with no extra set-up and every isolate agrees on
- * it. Deriving (rather than using the password directly) means a leaked link never helps
- * anyone guess the password, and changing the password revokes every outstanding link.
+ * The HMAC key: DOWNLOAD_SIGNING_KEY when set (rotating it revokes every link), otherwise
+ * the random secret the Worker made for itself on first use (see secrets.ts).
  */
-export async function signingKey(settings: SigningSettings): Promise<CryptoKey> {
-  const hmac = { name: "HMAC", hash: "SHA-256" } as const;
-  if (settings.DOWNLOAD_SIGNING_KEY) {
-    return crypto.subtle.importKey("raw", encoder.encode(settings.DOWNLOAD_SIGNING_KEY), hmac, false, ["sign", "verify"]);
-  }
-  if (!settings.OWNER_PASSWORD) throw new SigningKeyMissing();
-  const material = await crypto.subtle.importKey("raw", encoder.encode(settings.OWNER_PASSWORD), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO },
-    material,
-    { ...hmac, length: 256 },
-    false,
-    ["sign", "verify"],
-  );
+export async function signingKey(settings: SigningSettings, env: Pick<Env, "WORKER_SECRETS">): Promise<CryptoKey> {
+  const secret = settings.DOWNLOAD_SIGNING_KEY ?? (await workerSecrets(env).downloadLinkSecret());
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
 }
 
 function payload(objectKey: string, expires: number): Uint8Array {

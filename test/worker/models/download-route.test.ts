@@ -13,7 +13,7 @@ async function staged(name: string, options: { expiresAt?: number; ttl?: number 
   const key = `models/${name}/test/${name}.safetensors`;
   const expiresAt = new Date(options.expiresAt ?? Date.now() + 3_600_000).toISOString();
   await env.STAGING.put(key, file, { customMetadata: { name, filename: `${name}.safetensors`, expiresAt } });
-  const link = await downloadLink({ ...config, DOWNLOAD_LINK_TTL_SECONDS: options.ttl ?? 600 }, "https://example.com", { key, expiresAt }, Date.now());
+  const link = await downloadLink({ ...config, DOWNLOAD_LINK_TTL_SECONDS: options.ttl ?? 600 }, env, "https://example.com", { key, expiresAt }, Date.now());
   return { key, url: link.url, link };
 }
 
@@ -71,7 +71,7 @@ describe("signed download links", () => {
     const altered = url.replace(/sig=([0-9a-f])/, (_m, c: string) => `sig=${c === "0" ? "1" : "0"}`);
     const otherKey = url.replace("refused.safetensors", "other.safetensors");
     const past = Math.floor(Date.now() / 1000) - 10;
-    const expired = await signedUrl("https://example.com", await signingKey(config), key, past);
+    const expired = await signedUrl("https://example.com", await signingKey(config, env), key, past);
     const unsigned = url.split("?")[0] ?? url;
     for (const bad of [altered, otherKey, expired, unsigned]) {
       const response = await SELF.fetch(bad);
@@ -83,7 +83,7 @@ describe("signed download links", () => {
   it("say the model is gone once the staged copy expired, and delete it", async () => {
     const { key } = await staged("gone", { expiresAt: Date.now() - 1_000 });
     // A link made before the copy expired (links never outlive it, so sign one by hand).
-    const url = await signedUrl("https://example.com", await signingKey(config), key, Math.floor(Date.now() / 1000) + 600);
+    const url = await signedUrl("https://example.com", await signingKey(config, env), key, Math.floor(Date.now() / 1000) + 600);
     const response = await SELF.fetch(url);
     expect(response.status).toBe(404);
     expect(await response.text()).toMatch(/expired/);
@@ -96,12 +96,17 @@ describe("signed download links", () => {
     expect(Date.parse(link.expiresAt)).toBeLessThanOrEqual(expiresAt);
   });
 
-  it("use a key derived from OWNER_PASSWORD unless DOWNLOAD_SIGNING_KEY is set", async () => {
-    const derived = await sign(await signingKey({ OWNER_PASSWORD: "pw" }), "models/a", 1);
-    expect(await sign(await signingKey({ OWNER_PASSWORD: "pw" }), "models/a", 1)).toBe(derived);
-    expect(await sign(await signingKey({ OWNER_PASSWORD: "other" }), "models/a", 1)).not.toBe(derived);
-    expect(await sign(await signingKey({ OWNER_PASSWORD: "pw", DOWNLOAD_SIGNING_KEY: "k" }), "models/a", 1)).not.toBe(derived);
-    await expect(signingKey({})).rejects.toThrow(/DOWNLOAD_SIGNING_KEY/);
+  it("use DOWNLOAD_SIGNING_KEY when set, else one random key kept by the Worker, never the password", async () => {
+    const kept = await sign(await signingKey({}, env), "models/a", 1);
+    expect(kept).toMatch(/^[0-9a-f]{64}$/);
+    // The same key for every caller, until DOWNLOAD_SIGNING_KEY replaces it.
+    expect(await sign(await signingKey({}, env), "models/a", 1)).toBe(kept);
+    expect(await sign(await signingKey({ DOWNLOAD_SIGNING_KEY: "k" }, env), "models/a", 1)).not.toBe(kept);
+    // Not derived from the owner password: a link reveals nothing to test guesses against.
+    for (const guess of [env.OWNER_PASSWORD, "test-owner-password"]) {
+      const fromPassword = await crypto.subtle.importKey("raw", new TextEncoder().encode(guess), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      expect(await sign(fromPassword, "models/a", 1)).not.toBe(kept);
+    }
   });
 });
 
