@@ -25,6 +25,7 @@ export async function startJob(env: Env, toolkit: ToolkitClient, configName: str
     jobId: started.job_id,
     config: configName,
     startedAt: now,
+    ...(plan.jobName === undefined ? {} : { jobName: plan.jobName }),
     ...(plan.baseModel === undefined ? {} : { baseModel: plan.baseModel }),
     ...(plan.steps === undefined ? {} : { totalSteps: plan.steps }),
     ...(estimate === undefined ? {} : { estimate }),
@@ -32,16 +33,19 @@ export async function startJob(env: Env, toolkit: ToolkitClient, configName: str
   return { job, pid: started.pid ?? null, estimate: estimate ?? null };
 }
 
-/** Base model and step count from the saved ai-toolkit config; missing parts stay unknown. */
-async function readPlan(toolkit: ToolkitClient, configName: string): Promise<{ baseModel?: string; steps?: number }> {
+/** Job name, base model and step count from the saved ai-toolkit config; missing parts stay unknown. */
+async function readPlan(toolkit: ToolkitClient, configName: string): Promise<{ jobName?: string; baseModel?: string; steps?: number }> {
   try {
     const { config } = await toolkit.run("get_config", { name: configName });
-    const processes = isRecord(config) && isRecord(config.config) ? config.config.process : undefined;
+    const job = isRecord(config) && isRecord(config.config) ? config.config : undefined;
+    const jobName = typeof job?.name === "string" && job.name.trim() !== "" ? { jobName: job.name.trim() } : {};
+    const processes = job?.process;
     const first: unknown = Array.isArray(processes) ? processes[0] : undefined;
-    if (!isRecord(first)) return {};
+    if (!isRecord(first)) return jobName;
     const model = isRecord(first.model) ? first.model.name_or_path : undefined;
     const steps = isRecord(first.train) ? first.train.steps : undefined;
     return {
+      ...jobName,
       ...(typeof model === "string" && model !== "" ? { baseModel: model } : {}),
       ...(typeof steps === "number" && steps > 0 ? { steps } : {}),
     };

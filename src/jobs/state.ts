@@ -1,4 +1,4 @@
-import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, type TqdmUpdate } from "./tqdm";
+import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trainingBar, type BarFilter, type TqdmUpdate } from "./tqdm";
 
 /**
  * The life of one training job as the Worker records it, and the pure rules that move it
@@ -25,9 +25,14 @@ export interface Estimate {
   note: string;
 }
 
+/** The config name of a job whose config the toolkit did not say. */
+export const UNKNOWN_CONFIG = "unknown";
+
 export interface JobRecord {
   jobId: string;
   config: string;
+  /** The `name` inside the config, when it was read: ai-toolkit labels the training bar with it. */
+  jobName?: string;
   status: JobStatus;
   createdAt: number;
   baseModel?: string;
@@ -75,10 +80,19 @@ export interface PollOutcome {
   updates: TqdmUpdate[];
 }
 
-export function newRecord(init: { jobId: string; config: string; createdAt: number; baseModel?: string; totalSteps?: number; estimate?: Estimate }): JobRecord {
+export function newRecord(init: {
+  jobId: string;
+  config: string;
+  createdAt: number;
+  jobName?: string;
+  baseModel?: string;
+  totalSteps?: number;
+  estimate?: Estimate;
+}): JobRecord {
   return {
     jobId: init.jobId,
     config: init.config,
+    ...(init.jobName === undefined ? {} : { jobName: init.jobName }),
     status: "starting",
     createdAt: init.createdAt,
     ...(init.baseModel === undefined ? {} : { baseModel: init.baseModel }),
@@ -120,7 +134,10 @@ export function applyObservation(previous: JobRecord, observation: Observation, 
   const newSegments = splitLog(fresh);
   if (observation.totalLines !== undefined) record.logLinesSeen = observation.totalLines;
 
-  const latest = latestUpdate(allSegments);
+  // Only the training bar moves the step: a finished "Loading checkpoint shards 3/3" bar must
+  // not make a run that dies right after it look complete.
+  const isTraining = trainingBarOf(record);
+  const latest = latestUpdate(allSegments, isTraining);
   if (latest && latest.step >= record.step) {
     record.step = latest.step;
     record.totalSteps = latest.total;
@@ -136,7 +153,13 @@ export function applyObservation(previous: JobRecord, observation: Observation, 
   record.toolkitStatus = observation.status;
 
   if (!isTerminal(record.status)) settle(record, observation.status, findTraceback(allSegments), now);
-  return { record, newSegments, updates: tqdmUpdates(newSegments).filter((u) => Object.keys(u.losses).length > 0) };
+  return { record, newSegments, updates: tqdmUpdates(newSegments, isTraining).filter((u) => Object.keys(u.losses).length > 0) };
+}
+
+/** Which of the log's progress bars is this job's training bar (see trainingBar). */
+export function trainingBarOf(record: JobRecord): BarFilter {
+  const config = record.config === UNKNOWN_CONFIG ? undefined : record.config;
+  return trainingBar([config, record.jobName], record.totalSteps);
 }
 
 /** Moves a live job to the state the toolkit's answer and the log imply. */

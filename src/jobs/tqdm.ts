@@ -67,21 +67,40 @@ export function parseTqdmLine(segment: string): TqdmUpdate | undefined {
   return update;
 }
 
-/** Every tqdm update in the segments, oldest first. */
-export function tqdmUpdates(segments: readonly string[]): TqdmUpdate[] {
+/** Which bar is the training run's: the log also has bars for loading shards, caching latents... */
+export type BarFilter = (update: TqdmUpdate) => boolean;
+
+const ANY_BAR: BarFilter = () => true;
+
+/**
+ * What identifies a run's training bar. ai-toolkit labels it with the job's name (the `name`
+ * in its config, which create_training_config sets to the config's name); other bars have
+ * other labels ("Loading checkpoint shards", "Caching latents to disk"). Without a known name,
+ * a bar whose total is the planned step count is taken; without either, only a bar that shows
+ * a learning rate or a loss term, which no bar but the training one does.
+ */
+export function trainingBar(names: readonly (string | undefined)[], plannedSteps: number | undefined): BarFilter {
+  const known = names.filter((name): name is string => name !== undefined && name.trim() !== "").map((name) => name.trim());
+  if (known.length > 0) return (update) => known.includes(update.description);
+  if (plannedSteps !== undefined) return (update) => update.total === plannedSteps;
+  return (update) => update.lr !== undefined || Object.keys(update.losses).length > 0;
+}
+
+/** Every tqdm update in the segments (of the bars the filter accepts), oldest first. */
+export function tqdmUpdates(segments: readonly string[], accept: BarFilter = ANY_BAR): TqdmUpdate[] {
   const updates: TqdmUpdate[] = [];
   for (const segment of segments) {
     const update = parseTqdmLine(segment);
-    if (update) updates.push(update);
+    if (update && accept(update)) updates.push(update);
   }
   return updates;
 }
 
-/** The newest tqdm update in the segments. */
-export function latestUpdate(segments: readonly string[]): TqdmUpdate | undefined {
+/** The newest tqdm update in the segments (of the bars the filter accepts). */
+export function latestUpdate(segments: readonly string[], accept: BarFilter = ANY_BAR): TqdmUpdate | undefined {
   for (let i = segments.length - 1; i >= 0; i--) {
     const update = parseTqdmLine(segments[i] ?? "");
-    if (update) return update;
+    if (update && accept(update)) return update;
   }
   return undefined;
 }

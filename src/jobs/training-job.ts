@@ -6,7 +6,7 @@ import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
 import { buildSeries, type MetricsSeries } from "./metrics";
-import { applyObservation, isTerminal, newRecord, nextPollDelay, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
+import { applyObservation, isTerminal, newRecord, nextPollDelay, UNKNOWN_CONFIG, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
 import { viewOf, type JobView } from "./view";
 
 /** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
@@ -21,6 +21,8 @@ export interface JobStart {
   jobId: string;
   config: string;
   startedAt: number;
+  /** The `name` inside the config (the label of ai-toolkit's training bar), when it was read. */
+  jobName?: string;
   baseModel?: string;
   totalSteps?: number;
   estimate?: Estimate;
@@ -175,7 +177,7 @@ export class TrainingJob extends DurableObject<Env> {
       return { found: false, reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}` };
     }
     const now = Date.now();
-    const config = observation.config ?? "unknown";
+    const config = observation.config ?? UNKNOWN_CONFIG;
     const { record, newSegments, updates } = applyObservation(newRecord({ jobId, config, createdAt: now }), observation, now);
     await this.store.save(record);
     this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);

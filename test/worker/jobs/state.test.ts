@@ -12,6 +12,12 @@ function answer(status: string, log: string) {
   return { kind: "answer" as const, status, progress: 0, logs: lines.slice(-300), totalLines: lines.length };
 }
 
+/** Bars ai-toolkit draws before training starts: loading the model, caching latents. */
+const CHECKPOINT_BARS =
+  "Loading checkpoint shards:   0%|          | 0/3 [00:00<?, ?it/s]\rLoading checkpoint shards:  33%|###3      | 1/3 [00:02<00:04,  2.10s/it]\rLoading checkpoint shards: 100%|##########| 3/3 [00:06<00:00,  2.00s/it]\n";
+const LATENT_BARS =
+  "Caching latents to disk:  50%|#####     | 10/20 [00:05<00:05,  2.00it/s]\rCaching latents to disk: 100%|##########| 20/20 [00:10<00:00,  2.00it/s]\n";
+
 function fresh(): JobRecord {
   return newRecord({ jobId: "j1", config: "my_lora", createdAt: T0, totalSteps: 100 });
 }
@@ -38,6 +44,29 @@ describe("job state machine", () => {
     expect(record.status).toBe("failed");
     expect(record.reason).toContain("torch.OutOfMemoryError");
     expect(record.traceback).toContain("Traceback (most recent call last):");
+  });
+
+  it("takes step and total only from the training bar, so a run killed after loading is failed", () => {
+    const record = newRecord({ jobId: "j1", config: "my_lora", createdAt: T0, totalSteps: 1000 });
+    const loading = PREAMBLE + CHECKPOINT_BARS + LATENT_BARS;
+    const started = applyObservation(record, answer("running", loading), T0 + 1000).record;
+    expect(started).toMatchObject({ status: "starting", step: 0, totalSteps: 1000, progress: 0 });
+    const { record: dead } = applyObservation(started, answer("completed", `${loading}Killed\n`), T0 + 2000);
+    expect(dead).toMatchObject({ status: "failed", step: 0, totalSteps: 1000, progress: 0 });
+    expect(dead.reason).toContain("before logging any training step");
+  });
+
+  it("keeps the training step while another bar (sampling) is drawn after it", () => {
+    const log = PREAMBLE + CHECKPOINT_BARS + tqdmLog("my_lora", 1000, 0, 250, 50) + "\nGenerating Images: 100%|##########| 4/4 [00:08<00:00,  2.00s/it]\n";
+    const { record, updates } = applyObservation(fresh(), answer("running", log), T0);
+    expect(record).toMatchObject({ status: "running", step: 250, totalSteps: 1000, progress: 25 });
+    expect(updates.every((u) => u.description === "my_lora")).toBe(true);
+  });
+
+  it("recognises the training bar by the name inside the config when it differs from the config's", () => {
+    const record = newRecord({ jobId: "j1", config: "file_name", jobName: "run_name", createdAt: T0, totalSteps: 100 });
+    const log = CHECKPOINT_BARS + tqdmLog("run_name", 100, 0, 30, 10);
+    expect(applyObservation(record, answer("running", log), T0).record).toMatchObject({ step: 30, totalSteps: 100 });
   });
 
   it("fails a run whose process ended before the last step", () => {

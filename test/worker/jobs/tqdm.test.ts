@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exceptionLine, findTraceback, latestUpdate, parseInterval, parseRate, parseTqdmLine, splitLog, tqdmUpdates } from "../../../src/jobs/tqdm";
+import { exceptionLine, findTraceback, latestUpdate, parseInterval, parseRate, parseTqdmLine, splitLog, trainingBar, tqdmUpdates } from "../../../src/jobs/tqdm";
 import { TRACEBACK, textModeLines, tqdmLog } from "./scripted-toolkit";
 
 describe("parseTqdmLine", () => {
@@ -56,6 +56,19 @@ describe("reading a log", () => {
       expect(latestUpdate(segments)?.step).toBe(30);
       expect(tqdmUpdates(segments).map((u) => u.step)).toEqual([0, 10, 20, 30]);
     }
+  });
+
+  it("tells the training bar from the others by name, else by planned total, else by its lr and loss", () => {
+    const segments = splitLog([
+      "Loading checkpoint shards: 100%|##########| 3/3 [00:06<00:00,  2.00s/it]\n",
+      tqdmLog("my_lora", 1000, 0, 20, 10),
+      "\nGenerating Images: 100%|##########| 4/4 [00:08<00:00,  2.00s/it]\n",
+    ]);
+    expect(latestUpdate(segments)?.description).toBe("Generating Images");
+    expect(latestUpdate(segments, trainingBar(["my_lora"], 4))?.step).toBe(20);
+    expect(latestUpdate(segments, trainingBar(["other", undefined, " "], 1000))).toBeUndefined();
+    expect(latestUpdate(segments, trainingBar([undefined], 1000))?.step).toBe(20);
+    expect(tqdmUpdates(segments, trainingBar([], undefined)).map((u) => u.step)).toEqual([10, 20]);
   });
 
   it("keeps tqdm's padding out of the values", () => {

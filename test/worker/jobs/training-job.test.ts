@@ -159,7 +159,7 @@ describe("TrainingJob", () => {
     const { stub, job, poll, status } = await setUp(total);
     job().log = "";
     for (let from = 0; from < total; from += 1000) {
-      job().log += tqdmLog("big", total, from + 10, from + 1000, 10);
+      job().log += tqdmLog("my_lora", total, from + 10, from + 1000, 10);
       if (from + 1000 === total) job().status = "completed";
       await poll();
     }
