@@ -10,6 +10,14 @@ const optionalText = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+const absoluteRoot = (name: string, fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\/[^\0]*$/, `${name} must be an absolute path`)
+    .default(fallback)
+    .transform((root) => root.replace(/\/+$/, ""));
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const configSchema = z.object({
@@ -28,12 +36,9 @@ export const configSchema = z.object({
   /** Per-call timeout towards the toolkit, in milliseconds. */
   TOOLKIT_TIMEOUT_MS: positiveInt(30_000),
   /** Where the toolkit keeps datasets; dataset_path must be an absolute path under it. */
-  DATASETS_ROOT: z
-    .string()
-    .trim()
-    .regex(/^\/[^\0]*$/, "DATASETS_ROOT must be an absolute path")
-    .default("/ai-toolkit/datasets")
-    .transform((root) => root.replace(/\/+$/, "")),
+  DATASETS_ROOT: absoluteRoot("DATASETS_ROOT", "/ai-toolkit/datasets"),
+  /** export_model may copy models only below this folder of the toolkit's machine. */
+  EXPORT_ROOT: absoluteRoot("EXPORT_ROOT", "/ai-toolkit"),
   // Training-job tracking (README.md, "Training jobs").
   /** Steady interval between two polls of a running job (status + log tail), in milliseconds. */
   TRAINING_POLL_INTERVAL_MS: positiveInt(10_000),

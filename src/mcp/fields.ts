@@ -15,18 +15,25 @@ export const safeName = (what: string) =>
     .regex(/^[A-Za-z0-9._-]+$/, `${what} may contain only letters, digits, '.', '_' and '-'`)
     .refine((name) => !name.startsWith("."), `${what} must not start with a dot`);
 
-/** dataset_path must point inside the toolkit's datasets folder, with no way out of it. */
-export const datasetPath = (root: string) =>
+/**
+ * A path on the toolkit's machine that must stay inside `root`: absolute, no `..`, no
+ * control characters, strictly below the root. The toolkit itself checks none of this.
+ */
+export const pathUnder = (field: string, root: string, example: string) =>
   z
     .string()
-    .min(1, "dataset_path must not be empty")
-    .max(512, "dataset_path must be at most 512 characters")
-    .refine((path) => path.startsWith("/"), "dataset_path must be an absolute path")
-    .refine((path) => !path.split(/[\\/]/).includes(".."), "dataset_path must not contain '..'")
+    .min(1, `${field} must not be empty`)
+    .max(512, `${field} must be at most 512 characters`)
+    .refine((path) => path.startsWith("/"), `${field} must be an absolute path`)
+    .refine((path) => !path.split(/[\\/]/).includes(".."), `${field} must not contain '..'`)
+    .refine((path) => !/[\u0000-\u001f]/.test(path), `${field} must not contain control characters`)
     .refine(
       (path) => path.startsWith(`${root}/`) && path.length > root.length + 1,
-      `dataset_path must be under ${root}/ (for example ${root}/my_dataset)`,
+      `${field} must be under ${root}/ (for example ${root}/${example})`,
     );
+
+/** dataset_path must point inside the toolkit's datasets folder. */
+export const datasetPath = (root: string) => pathUnder("dataset_path", root, "my_dataset");
 
 export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp"] as const;
 export type ImageExtension = (typeof IMAGE_EXTENSIONS)[number];
@@ -129,13 +136,3 @@ export const jobId = z
   .max(64, "job_id must be at most 64 characters")
   .regex(/^[A-Za-z0-9-]+$/, "job_id must be a job id as returned by start_training (letters, digits and '-')")
   .describe("The job id returned by start_training");
-
-/** An absolute path on the toolkit's machine that cannot climb out of where it points. */
-export const toolkitPath = (field: string) =>
-  z
-    .string()
-    .min(1, `${field} must not be empty`)
-    .max(512, `${field} must be at most 512 characters`)
-    .refine((path) => path.startsWith("/"), `${field} must be an absolute path on the toolkit's machine`)
-    .refine((path) => !path.split(/[\\/]/).includes(".."), `${field} must not contain '..'`)
-    .refine((path) => !/[\u0000-\u001f]/.test(path), `${field} must not contain control characters`);

@@ -133,5 +133,14 @@ describe("other fields", () => {
   it.each([
     ["relative/path", /output_path must be an absolute path/],
     ["/ai-toolkit/../etc", /output_path must not contain '\.\.'/],
+    ["/root/.ssh/authorized_keys", /output_path must be under \/ai-toolkit\//],
+    ["/ai-toolkit", /output_path must be under \/ai-toolkit\//],
+    ["/ai-toolkit/a\nb", /output_path must not contain control characters/],
   ])("refuses output_path %j", (output_path, message) => refused("export_model", { model_name: "m", output_path }, message));
+
+  it("follows EXPORT_ROOT for output_path", async () => {
+    const toolkit = new ScriptedToolkit().on("export_model", { result: { status: "success", path: "/home/me/loras/m.safetensors" } });
+    const answer = await callTool(toolkit, "export_model", { model_name: "m", output_path: "/home/me/loras/" }, { EXPORT_ROOT: "/home/me" });
+    expect(answer.isError, answer.content[0]?.text).toBeFalsy();
+  });
 });

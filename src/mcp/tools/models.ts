@@ -7,7 +7,7 @@ import {
   type DownloadLink,
   type StagedModel,
 } from "../../staging/models";
-import { safeName, toolkitPath } from "../fields";
+import { pathUnder, safeName } from "../fields";
 import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
 
@@ -23,7 +23,9 @@ export const modelTools: ToolGroup = (server, context) => {
         "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a path on the toolkit's machine; with stage: true, also stage it in R2 and return a signed download link.",
       inputSchema: z.object({
         model_name: safeName("model_name").describe("Name of the trained model (the configuration's name)"),
-        output_path: toolkitPath("output_path").describe("Absolute destination path on the toolkit's machine"),
+        output_path: pathUnder("output_path", config.EXPORT_ROOT, "exports/my_lora.safetensors").describe(
+          `Absolute destination path on the toolkit's machine, under ${config.EXPORT_ROOT}/ (a folder ending in / keeps the file's name)`,
+        ),
         stage: z
           .boolean()
           .default(false)
