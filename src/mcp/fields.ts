@@ -89,7 +89,7 @@ export function decodeBase64Head(data: string, bytes: number): Uint8Array {
  * matches the file's extension. The check reads only the first bytes, so a large image is
  * never decoded here.
  */
-export const inlineImage = (maxBytes: number) =>
+export const inlineImage = (maxBytes: number, maxCaptionChars: number) =>
   z
     .object({
       filename: imageFilename.describe("Plain file name with an image extension (png, jpg, jpeg, webp), no folders"),
@@ -99,7 +99,7 @@ export const inlineImage = (maxBytes: number) =>
         .describe("The image's bytes, base64-encoded (standard alphabet, with padding)"),
       caption: z
         .string()
-        .max(4000, "caption must be at most 4000 characters")
+        .max(maxCaptionChars, `caption must be at most ${maxCaptionChars} characters`)
         .default("")
         .describe("Caption written next to the image as <name>.txt; include the trigger word"),
     })

@@ -106,7 +106,7 @@ describe("images", () => {
     ["c.JPEG", JPEG_BASE64],
     ["d.webp", WEBP_BASE64],
   ])("accepts %s whose bytes match", (filename, data) => {
-    const parsed = inlineImage(INLINE_IMAGE_MAX_BYTES).safeParse({ filename, data, caption: "" });
+    const parsed = inlineImage(INLINE_IMAGE_MAX_BYTES, 4000).safeParse({ filename, data, caption: "" });
     expect(parsed.success, parsed.error?.message).toBe(true);
   });
 

@@ -23,7 +23,7 @@ export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
       inputSchema: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         images: z
-          .array(inlineImage(INLINE_IMAGE_MAX_BYTES))
+          .array(inlineImage(INLINE_IMAGE_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS))
           .min(1, "images must hold at least one image")
           .max(INLINE_IMAGES_MAX, `images may hold at most ${INLINE_IMAGES_MAX} images per call`)
           .describe("The images, each with filename, base64 data and caption"),
