@@ -106,6 +106,21 @@ export function newRecord(init: {
   };
 }
 
+/**
+ * A record made before the start was recorded (the job was adopted from the toolkit's list
+ * while start_training was still under way), completed with what the start knows. What was
+ * observed stays; what only the start knows fills the gaps.
+ */
+export function withStart(record: JobRecord, start: Parameters<typeof newRecord>[0]): JobRecord {
+  const merged: JobRecord = { ...record, createdAt: Math.min(record.createdAt, start.createdAt) };
+  if (merged.config === UNKNOWN_CONFIG) merged.config = start.config;
+  if (merged.jobName === undefined && start.jobName !== undefined) merged.jobName = start.jobName;
+  if (merged.baseModel === undefined && start.baseModel !== undefined) merged.baseModel = start.baseModel;
+  if (merged.totalSteps === undefined && start.totalSteps !== undefined) merged.totalSteps = start.totalSteps;
+  if (merged.estimate === undefined && start.estimate !== undefined) merged.estimate = start.estimate;
+  return merged;
+}
+
 export function applyObservation(previous: JobRecord, observation: Observation, now: number): PollOutcome {
   const record: JobRecord = { ...previous, lastPolledAt: now };
   if (observation.kind === "unreachable") {

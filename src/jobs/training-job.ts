@@ -6,7 +6,7 @@ import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
 import { buildSeries, type MetricsSeries } from "./metrics";
-import { applyObservation, isTerminal, newRecord, nextPollDelay, UNKNOWN_CONFIG, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
+import { applyObservation, isTerminal, newRecord, nextPollDelay, UNKNOWN_CONFIG, withStart, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
 import { viewOf, type JobView } from "./view";
 
 /** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
@@ -63,8 +63,9 @@ export class TrainingJob extends DurableObject<Env> {
   /** Records a job start_training has just started, and starts polling it. */
   async begin(start: JobStart): Promise<JobView> {
     const existing = await this.store.record();
-    if (existing) return this.view(existing, false);
-    const record = newRecord({ ...start, createdAt: start.startedAt });
+    // A list_training_jobs call may have adopted the job between start_training and now: keep
+    // what it observed and add what only the start knows (base model, planned steps, estimate).
+    const record = existing ? withStart(existing, { ...start, createdAt: start.startedAt }) : newRecord({ ...start, createdAt: start.startedAt });
     await this.store.save(record);
     await this.publish(record);
     await this.schedule(record, Date.now());
@@ -176,6 +177,10 @@ export class TrainingJob extends DurableObject<Env> {
     if (observation.kind === "unreachable") {
       return { found: false, reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}` };
     }
+    // begin() may have recorded the job while the toolkit was being asked: its record has the
+    // start's details, so it wins over one made from the toolkit's answer alone.
+    const existing = await this.store.record();
+    if (existing) return { found: true, job: this.view(existing, false) };
     const now = Date.now();
     const config = observation.config ?? UNKNOWN_CONFIG;
     const { record, newSegments, updates } = applyObservation(newRecord({ jobId, config, createdAt: now }), observation, now);

@@ -154,6 +154,46 @@ describe("TrainingJob", () => {
     expect(await unknown.status("no-such-job")).toMatchObject({ found: false });
   });
 
+  describe("adopted while it is being started", () => {
+    const estimate = { seconds: 150, secondsPerStep: 1.5, steps: 100, basis: "guess" as const, note: "a guess" };
+
+    async function starting() {
+      const toolkit = new ScriptedToolkit();
+      const jobId = crypto.randomUUID();
+      toolkit.jobs.set(jobId, { status: "running", config: "my_lora", log: PREAMBLE });
+      const stub = trainingJobFor(env, jobId);
+      await runInDurableObject(stub, (instance: TrainingJob) => {
+        instance.toolkit = toolkit.client;
+      });
+      const begin = () => stub.begin({ jobId, config: "my_lora", startedAt: Date.now() - 1000, baseModel: MODEL, totalSteps: 100, estimate });
+      return { toolkit, jobId, stub, begin };
+    }
+
+    async function expectStartDetails(stub: DurableObjectStub<TrainingJob>, jobId: string): Promise<void> {
+      const view = found(await stub.status(jobId, { storedOnly: true }));
+      expect(view).toMatchObject({ total_steps: 100, estimated_time: estimate });
+      const entry = (await jobIndexFor(env, "scripted-toolkit").list()).find((e) => e.job_id === jobId);
+      expect(entry?.base_model).toBe(MODEL);
+    }
+
+    it("keeps the start's details when begin lands while the adoption asks the toolkit", async () => {
+      const { toolkit, jobId, stub, begin } = await starting();
+      toolkit.delayMs = 100;
+      const adopting = stub.status(jobId);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await begin();
+      expect(found(await adopting).job_id).toBe(jobId);
+      await expectStartDetails(stub, jobId);
+    });
+
+    it("merges the start's details into a job adopted just before begin", async () => {
+      const { jobId, stub, begin } = await starting();
+      expect(found(await stub.status(jobId)).total_steps).toBeNull();
+      expect(await begin()).toMatchObject({ total_steps: 100, estimated_time: estimate });
+      await expectStartDetails(stub, jobId);
+    });
+  });
+
   it("keeps the history of a 100k-step run bounded", async () => {
     const total = 100_000;
     const { stub, job, poll, status } = await setUp(total);
