@@ -13,7 +13,10 @@ import { viewOf, type JobView } from "./view";
 const POLL_LOG_LINES = 300;
 /**
  * Longest wait for one poll request. Shorter than the general toolkit timeout: every status
- * caller waits on the poll in flight, and a hung toolkit must cost seconds, not minutes.
+ * caller waits on the poll in flight, and a hung toolkit must cost seconds, not minutes. Poll
+ * requests are never retried (the next poll is the retry), and the log is asked for only once
+ * the status has answered, so a hung toolkit costs one POLL_TIMEOUT_MS per poll, and a slow
+ * one at most two.
  */
 const POLL_TIMEOUT_MS = 8_000;
 
@@ -154,9 +157,9 @@ export class TrainingJob extends DurableObject<Env> {
   /** One poll: status first, then the log, so a "completed" is never judged on an older log. */
   private async observe(jobId: string): Promise<Observation> {
     try {
-      const timeoutMs = Math.min(POLL_TIMEOUT_MS, this.toolkit.timeoutMs);
-      const status = await this.toolkit.run("get_training_status", { job_id: jobId }, { timeoutMs });
-      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES }, { timeoutMs });
+      const options = { timeoutMs: Math.min(POLL_TIMEOUT_MS, this.toolkit.timeoutMs), retry: false };
+      const status = await this.toolkit.run("get_training_status", { job_id: jobId }, options);
+      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES }, options);
       return {
         kind: "answer",
         status: status.status,

@@ -18,6 +18,8 @@ export class ScriptedToolkit {
   readonly jobs = new Map<string, ScriptedJob>();
   down = false;
   calls: string[] = [];
+  /** Requests that reached the transport, answered or not (retries included). */
+  requests = 0;
   /** Milliseconds each answer takes (to make concurrent callers overlap). */
   delayMs = 0;
 
@@ -38,6 +40,7 @@ export class ScriptedToolkit {
   }
 
   private async answer(path: string, init: RequestInit | undefined): Promise<Response> {
+    this.requests += 1;
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.down) throw new TypeError("connect ECONNREFUSED 127.0.0.1:9");
     if (path !== "/mcp/execute") return Response.json({ status: "healthy" });

@@ -107,6 +107,14 @@ describe("TrainingJob", () => {
     expect(await status()).toMatchObject({ status: "running", current_step: 60, toolkit_reachable: true, notice: null });
   });
 
+  it("costs one request per poll while the toolkit is down: polls are not retried", async () => {
+    const { toolkit, poll } = await setUp();
+    toolkit.down = true;
+    const before = toolkit.requests;
+    await poll();
+    expect(toolkit.requests - before).toBe(1);
+  });
+
   it("records who stopped a job, and leaves a finished job alone", async () => {
     const { stub, toolkit, job, poll, jobId } = await setUp();
     job().log += tqdmLog("my_lora", 100, 0, 20, 10);
