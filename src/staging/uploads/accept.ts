@@ -99,13 +99,24 @@ async function unpackStaged(env: Env, tokenHash: string, zipName: string, key: s
   const stub = sessionStub(env, tokenHash);
   const object = await env.STAGING.get(key);
   if (!object) return refuse(404, `the staged archive ${zipName} is gone: upload it again`);
+  const limits = await stub.limits(tokenHash);
+  if (!limits.ok) {
+    await object.body.cancel().catch(() => {});
+    return limits;
+  }
   const report = { images: 0, captions: 0, rejected: [] as Array<{ name: string; reason: string }> };
   const taken = new Set<string>();
+  // No entry may inflate past the largest file it could be, so a zip bomb stops there.
+  const maxEntryBytes = Math.max(limits.value.file_max_bytes, CAPTION_LIST_MAX_BYTES);
   try {
-    await unpackZip(object.body, async (path, originalSize) => {
-      const sink = new ZipImageSink(env, tokenHash, path, taken, report);
-      return (await sink.begin(originalSize)) ? sink : undefined;
-    });
+    await unpackZip(
+      object.body,
+      async (path, originalSize) => {
+        const sink = new ZipImageSink(env, tokenHash, path, taken, report);
+        return (await sink.begin(originalSize)) ? sink : undefined;
+      },
+      maxEntryBytes,
+    );
   } catch (error) {
     await stub.rejectFile(tokenHash, zipName, error instanceof Error ? error.message : String(error));
     return refuse(422, error instanceof Error ? error.message : String(error));

@@ -1,7 +1,7 @@
 import { extensionMatches, imageExtension, sniffImage } from "../../mcp/fields";
 
 /** Bytes needed to recognise PNG, JPEG and WebP by their magic numbers. */
-const HEAD_BYTES = 12;
+export const HEAD_BYTES = 12;
 
 export interface SniffedStream {
   head: Uint8Array;

@@ -24,6 +24,8 @@ export interface FileTarget {
   kind: UploadKind;
   key: string;
   uploadId?: string;
+  /** The most bytes this file may have (the per-image limit for images). */
+  maxBytes: number;
 }
 
 const HOUR = 3600_000;
@@ -64,6 +66,12 @@ export class UploadSession extends DurableObject<Env> {
     return open.ok ? done(buildManifest(open.value, this.store, this.config())) : open;
   }
 
+  /** The session's size and count limits, without building the whole manifest. */
+  async limits(tokenHash: string): Promise<Outcome<Manifest["limits"]>> {
+    const open = this.open(tokenHash, false);
+    return open.ok ? done(sessionLimits(open.value, this.config())) : open;
+  }
+
   /** Checks a file before its bytes are accepted and says where they go in R2. */
   async beginFile(tokenHash: string, rawName: string, size: number, mode: "whole" | "part"): Promise<Outcome<FileTarget>> {
     const open = this.open(tokenHash, true);
@@ -78,7 +86,7 @@ export class UploadSession extends DurableObject<Env> {
     const key = stagedKey(meta.prefix, name);
     if (kind !== "image" && kind !== "zip") {
       if (mode === "part") return refuse(400, `${name} is a caption file: send it whole with PUT .../files/${name}`);
-      return done({ name, kind, key });
+      return done({ name, kind, key, maxBytes: limits.session_max_bytes });
     }
     const existing = this.store.file(name);
     const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
@@ -95,8 +103,9 @@ export class UploadSession extends DurableObject<Env> {
       limits,
     );
     if (overLimit) return this.rejected(name, 413, overLimit);
-    if (mode === "whole") return done({ name, kind, key });
-    return done({ name, kind, key, uploadId: await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null) });
+    const maxBytes = kind === "image" ? limits.file_max_bytes : limits.session_max_bytes;
+    if (mode === "whole") return done({ name, kind, key, maxBytes });
+    return done({ name, kind, key, maxBytes, uploadId: await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null) });
   }
 
   async recordWhole(tokenHash: string, name: string, size: number, format: string | null): Promise<Outcome<null>> {

@@ -1,6 +1,6 @@
 import { sniffImage } from "../../mcp/fields";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "./captions";
-import { imageProblem } from "./intake";
+import { HEAD_BYTES, imageProblem } from "./intake";
 import { sanitizeFilename, uniqueName, uploadKind, type UploadKind } from "./names";
 import { sessionStub } from "./token";
 import type { ZipEntrySink } from "./zip";
@@ -33,8 +33,6 @@ export class ZipImageSink implements ZipEntrySink {
   private text = "";
   private readonly decoder = new TextDecoder();
   private maxBytes = 0;
-  /** Refused part-way (too big): the rest of its bytes are read past and dropped. */
-  private dead = false;
 
   constructor(
     private readonly env: Env,
@@ -52,23 +50,24 @@ export class ZipImageSink implements ZipEntrySink {
     this.taken.add(this.name.toLowerCase());
     this.kind = uploadKind(this.name);
     if (this.kind === "zip") return this.refuse(this.name, "a zip inside a zip is not unpacked: upload it separately");
-    const stub = sessionStub(this.env, this.tokenHash);
-    const target = await stub.beginFile(this.tokenHash, this.name, originalSize ?? 0, "whole");
+    const target = await sessionStub(this.env, this.tokenHash).beginFile(this.tokenHash, this.name, originalSize ?? 0, "whole");
     if (!target.ok) return this.refuse(this.name, target.error);
     this.key = target.value.key;
-    const manifest = await stub.manifest(this.tokenHash);
-    this.maxBytes = this.kind === "image" ? (manifest.ok ? manifest.value.limits.file_max_bytes : 0) : CAPTION_LIST_MAX_BYTES;
+    this.maxBytes = this.kind === "image" ? target.value.maxBytes : CAPTION_LIST_MAX_BYTES;
     return true;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.dead) return;
+  async write(chunk: Uint8Array): Promise<boolean> {
     if (this.size + chunk.byteLength > this.maxBytes) {
-      this.dead = true;
-      return this.abort(`${this.name} is over the ${this.maxBytes}-byte limit per file: resize or recompress it`);
+      await this.abort(
+        this.kind === "image"
+          ? `${this.name} is over the ${this.maxBytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES): resize or recompress it`
+          : `${this.name} is over ${this.maxBytes} bytes, too big for a caption file: shorten it`,
+      );
+      return false;
     }
-    if (this.head.byteLength < 12) {
-      const head = new Uint8Array(Math.min(12, this.head.byteLength + chunk.byteLength));
+    if (this.head.byteLength < HEAD_BYTES) {
+      const head = new Uint8Array(Math.min(HEAD_BYTES, this.head.byteLength + chunk.byteLength));
       head.set(this.head);
       head.set(chunk.subarray(0, head.byteLength - this.head.byteLength), this.head.byteLength);
       this.head = head;
@@ -76,15 +75,15 @@ export class ZipImageSink implements ZipEntrySink {
     this.size += chunk.byteLength;
     if (this.kind !== "image") {
       this.text += this.decoder.decode(chunk, { stream: true });
-      return;
+      return true;
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.byteLength;
     while (this.pendingBytes >= ENTRY_PART_BYTES) await this.flushPart();
+    return true;
   }
 
   async close(): Promise<void> {
-    if (this.dead) return;
     const stub = sessionStub(this.env, this.tokenHash);
     if (this.kind !== "image") {
       try {

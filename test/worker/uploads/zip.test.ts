@@ -1,0 +1,111 @@
+import { SELF } from "cloudflare:test";
+import { Zip, ZipDeflate } from "fflate";
+import { describe, expect, it } from "vitest";
+import { concatBytes } from "../../../src/staging/codecs/string-sinks";
+import type { Manifest } from "../../../src/staging/uploads/types";
+import { unpackZip, type ZipEntrySink } from "../../../src/staging/uploads/zip";
+import { image, newSession } from "./support";
+
+const MiB = 1024 * 1024;
+
+/**
+ * A zip written as a stream (so its entries have data descriptors and no sizes up front),
+ * each entry fed in 1 MiB chunks: `zeros` entries compress about 1000:1.
+ */
+function streamedZip(entries: Array<{ name: string; zeros?: number; bytes?: Uint8Array }>): Uint8Array {
+  const out: Uint8Array[] = [];
+  const zip = new Zip((error, chunk) => {
+    if (error) throw error;
+    out.push(chunk);
+  });
+  const zeros = new Uint8Array(MiB);
+  for (const entry of entries) {
+    const file = new ZipDeflate(entry.name, { level: 1 });
+    zip.add(file);
+    if (entry.bytes) file.push(entry.bytes, entry.zeros === undefined);
+    for (let left = entry.zeros ?? 0; left > 0; left -= MiB) file.push(zeros.subarray(0, Math.min(MiB, left)), left <= MiB);
+  }
+  zip.end();
+  return concatBytes(out);
+}
+
+/** The archive as a stream of 64 KiB chunks, like an R2 object body. */
+function chunked(bytes: Uint8Array, size = 64 * 1024): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+}
+
+class RecordingSink implements ZipEntrySink {
+  written = 0;
+  largestChunk = 0;
+  closed = false;
+  aborted: string | undefined;
+  constructor(private readonly limit = Infinity) {}
+  async write(chunk: Uint8Array): Promise<boolean> {
+    this.written += chunk.byteLength;
+    this.largestChunk = Math.max(this.largestChunk, chunk.byteLength);
+    return this.written <= this.limit;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  async abort(reason: string): Promise<void> {
+    this.aborted = reason;
+  }
+}
+
+describe("unpacking zips", () => {
+  it("inflates a zip bomb in small pieces and stops an entry at the per-file limit", async () => {
+    const bomb = streamedZip([{ name: "bomb.png", zeros: 200 * MiB }, { name: "after.png", bytes: image("png", 3000) }]);
+    expect(bomb.length).toBeLessThan(400 * 1024);
+    const sinks = new Map<string, RecordingSink>();
+    const started = Date.now();
+    await unpackZip(
+      chunked(bomb),
+      async (path) => {
+        const sink = new RecordingSink();
+        sinks.set(path, sink);
+        return sink;
+      },
+      20 * MiB,
+    );
+    const elapsed = Date.now() - started;
+    const entry = sinks.get("bomb.png");
+    expect(entry?.aborted).toMatch(/unpacks to more than 20971520 bytes.*UPLOAD_FILE_MAX_BYTES/);
+    expect(entry?.closed).toBe(false);
+    // No single write near the 67 MB one call made when whole 64 KiB chunks were inflated.
+    expect(entry?.largestChunk).toBeLessThanOrEqual(5 * MiB);
+    expect(entry?.written).toBeLessThanOrEqual(20 * MiB);
+    // The rest of the bomb is skipped, not inflated: the entry after it still arrives.
+    expect(sinks.get("after.png")).toMatchObject({ written: 3000, closed: true, aborted: undefined });
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it("stops inflating an entry its sink refuses", async () => {
+    const zip = streamedZip([{ name: "a.png", zeros: 50 * MiB }, { name: "b.png", bytes: image("png", 100) }]);
+    const refusing = new RecordingSink(1 * MiB);
+    const next = new RecordingSink();
+    await unpackZip(chunked(zip), async (path) => (path === "a.png" ? refusing : next), 64 * MiB);
+    expect(refusing.written).toBeLessThan(6 * MiB);
+    expect(refusing.closed).toBe(false);
+    expect(next).toMatchObject({ written: 100, closed: true });
+  });
+
+  it("refuses a bomb entry of unknown size in an upload, keeping the session's other files", async () => {
+    const { base } = await newSession();
+    const zip = streamedZip([{ name: "bomb.png", bytes: image("png", 16), zeros: 100 * MiB }, { name: "ok.png", bytes: image("png", 2000) }]);
+    const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { unpacked: { images: number; rejected: Array<{ name: string; reason: string }> } };
+    expect(body.unpacked.images).toBe(1);
+    expect(body.unpacked.rejected).toEqual([{ name: "bomb.png", reason: expect.stringMatching(/limit per image|unpacks to more than/) }]);
+    const manifest = (await (await SELF.fetch(base)).json()) as Manifest;
+    expect(manifest.files.map((f) => [f.name, f.size])).toEqual([["ok.png", 2000]]);
+  });
+});
