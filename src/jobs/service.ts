@@ -89,6 +89,13 @@ export async function estimateRun(env: Env, target: string, baseModel: string | 
   };
 }
 
+/**
+ * Jobs list_training_jobs adopts at once. Each adoption asks the toolkit (up to a poll timeout
+ * when it is slow), so one after another would add up; all at once would flood a toolkit that
+ * just came back with a long list.
+ */
+const ADOPT_CONCURRENCY = 4;
+
 export interface JobList {
   jobs: IndexEntry[];
   toolkit_reachable: boolean;
@@ -105,12 +112,21 @@ export async function listJobs(env: Env, toolkit: ToolkitClient): Promise<JobLis
   let notice: string | null = null;
   try {
     const listed = await toolkit.run("list_training_jobs", {}, { timeoutMs: 5_000 });
-    for (const job of listed.jobs) {
+    await eachLimited(listed.jobs, ADOPT_CONCURRENCY, async (job) => {
       if (!(await index.has(job.job_id))) await trainingJobFor(env, job.job_id).status(job.job_id);
-    }
+    });
   } catch (error) {
     reachable = false;
     notice = `the toolkit could not be asked (${error instanceof Error ? error.message : String(error)}): these are the jobs the Worker has recorded, as last known`;
   }
   return { jobs: await index.list(), toolkit_reachable: reachable, notice };
+}
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) await work(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -20,6 +20,9 @@ export class ScriptedToolkit {
   calls: string[] = [];
   /** Requests that reached the transport, answered or not (retries included). */
   requests = 0;
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
   /** Milliseconds each answer takes (to make concurrent callers overlap). */
   delayMs = 0;
 
@@ -41,6 +44,16 @@ export class ScriptedToolkit {
 
   private async answer(path: string, init: RequestInit | undefined): Promise<Response> {
     this.requests += 1;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      return await this.respond(path, init);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async respond(path: string, init: RequestInit | undefined): Promise<Response> {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.down) throw new TypeError("connect ECONNREFUSED 127.0.0.1:9");
     if (path !== "/mcp/execute") return Response.json({ status: "healthy" });
