@@ -10,21 +10,25 @@ export interface Batch<T extends UploadImageInfo> {
  * Splits images into upload_dataset calls whose bodies stay within `maxBodyBytes`, in order,
  * filling each batch before starting the next. An image too big for a batch on its own is a
  * caller error: uploads refuse such files (see largestImageFor), so this never sends one.
+ *
+ * Linear: a body is its frame (the empty body) plus each image's own bytes, plus one ","
+ * between images, so each image is measured once and the batch keeps a running total.
  */
 export function planBatches<T extends UploadImageInfo>(datasetName: string, images: readonly T[], maxBodyBytes: number): Batch<T>[] {
+  const empty = uploadBodyLength(datasetName, []);
   const batches: Batch<T>[] = [];
   let current: T[] = [];
-  let currentBytes = 0;
+  let currentBytes = empty;
   for (const image of images) {
-    const candidate = [...current, image];
-    const bytes = uploadBodyLength(datasetName, candidate);
+    const alone = uploadBodyLength(datasetName, [image]);
+    const own = alone - empty;
+    const bytes = currentBytes + own + (current.length > 0 ? SEPARATOR_BYTES : 0);
     if (bytes <= maxBodyBytes) {
-      current = candidate;
+      current.push(image);
       currentBytes = bytes;
       continue;
     }
     if (current.length > 0) batches.push({ images: current, bodyBytes: currentBytes });
-    const alone = uploadBodyLength(datasetName, [image]);
     if (alone > maxBodyBytes) {
       throw new RangeError(
         `${image.filename} needs a ${alone}-byte request on its own, over the ${maxBodyBytes}-byte batch limit: raise UPLOAD_BATCH_MAX_BYTES or remove the file`,
@@ -36,6 +40,9 @@ export function planBatches<T extends UploadImageInfo>(datasetName: string, imag
   if (current.length > 0) batches.push({ images: current, bodyBytes: currentBytes });
   return batches;
 }
+
+/** The "," between two images of one body. */
+const SEPARATOR_BYTES = 1;
 
 /**
  * The largest image that still fits one batch with a caption of `captionMaxChars` (escaped

@@ -98,6 +98,35 @@ describe("batches", () => {
       if (next) expect(uploadBodyLength("ds", [...batch.images, next])).toBeGreaterThan(limit);
     });
   });
+  it("are planned in linear time, the same as measuring every candidate body whole", () => {
+    const name = 'ds "x"';
+    const naive = (list: typeof images, limit: number) => {
+      const out: Array<{ images: typeof images; bodyBytes: number }> = [];
+      let current: typeof images = [];
+      for (const image of list) {
+        if (current.length > 0 && uploadBodyLength(name, [...current, image]) > limit) {
+          out.push({ images: current, bodyBytes: uploadBodyLength(name, current) });
+          current = [];
+        }
+        current = [...current, image];
+      }
+      if (current.length > 0) out.push({ images: current, bodyBytes: uploadBodyLength(name, current) });
+      return out;
+    };
+    const mixed = images.map((image, i) => ({ ...image, caption: i % 3 === 0 ? `é "quoted" \u0001 ${"x".repeat(i * 7)}` : image.caption }));
+    for (const limit of [10_000, 20_000, 40_000]) {
+      const planned = planBatches(name, mixed, limit);
+      expect(planned.length).toBeGreaterThan(1);
+      expect(planned).toEqual(naive(mixed, limit));
+    }
+    const many = Array.from({ length: 5000 }, (_, i) => ({ filename: `img_${i}.png`, caption: "c".repeat(4000), size: 1000 + i }));
+    const started = performance.now();
+    const batches = planBatches("ds", many, 90_000_000);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeLessThan(1000);
+    expect(batches.flatMap((b) => b.images)).toHaveLength(5000);
+    for (const batch of batches.slice(0, 3)) expect(batch.bodyBytes).toBe(uploadBodyLength("ds", batch.images));
+  });
   it("refuse an image that cannot fit a batch alone, and size the per-image limit to fit", () => {
     expect(() => planBatches("ds", [{ filename: "big.png", caption: "", size: 10_000 }], 5_000)).toThrow(/UPLOAD_BATCH_MAX_BYTES/);
     const largest = largestImageFor("ds", 90_000_000, 4000);
