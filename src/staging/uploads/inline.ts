@@ -1,5 +1,6 @@
 import { acceptWhole } from "./accept";
 import { createUploadSession } from "./create";
+import { stemOf } from "./names";
 import { sessionStub } from "./token";
 import type { Manifest, Outcome } from "./types";
 
@@ -23,8 +24,7 @@ export async function forwardInline(env: Env, datasetName: string, images: reado
       const stream = new Blob([bytes]).stream();
       const accepted = await acceptWhole(env, session.tokenHash, image.filename, stream, bytes.byteLength);
       if (!accepted.ok) return accepted;
-      const stem = accepted.value.name.replace(/\.[^.]*$/, "").toLowerCase();
-      const captioned = await stub.setCaptions(session.tokenHash, [{ stem, text: image.caption }], "api");
+      const captioned = await stub.setCaptions(session.tokenHash, [{ stem: stemOf(accepted.value.name), text: image.caption }], "api");
       if (!captioned.ok) return captioned;
     }
     return await stub.forwardNow(session.tokenHash);

@@ -1,8 +1,11 @@
 import { Hono, type Context } from "hono";
+import { readConfig } from "../../config";
 import { acceptPart, acceptWhole, completeFile } from "./accept";
+import { readSmallText } from "./intake";
+import { sanitizeFilename, stemOf } from "./names";
 import { uploadPage } from "./page";
 import { hashToken, sessionStub, TOKEN_PATTERN } from "./token";
-import type { Outcome } from "./types";
+import { refuse, type Outcome } from "./types";
 
 /** Cloudflare refuses request bodies over 100 MB (Free and Pro plans); bigger files go in parts. */
 export const MAX_REQUEST_BYTES = 100 * 1000 * 1000;
@@ -63,8 +66,17 @@ uploadRoutes.delete("/:token/files/:filename", async (c) =>
 
 /** Sets one image's caption (the page's caption boxes): the body is the caption as plain text. */
 uploadRoutes.put("/:token/captions/:filename", async (c) => {
-  const text = await c.req.text();
-  const stem = c.req.param("filename").replace(/\.[^.]*$/, "").toLowerCase();
+  const raw = c.req.param("filename");
+  // The stem of the name the image was stored under: "IMG 1.jpg" is staged as "IMG_1.jpg".
+  const stem = stemOf(sanitizeFilename(raw) ?? raw);
+  let text: string;
+  try {
+    // At most 4 UTF-8 bytes a character: anything longer is refused before it is read whole.
+    text = await readSmallText(bodyOf(c), readConfig(c.env).UPLOAD_CAPTION_MAX_CHARS * 4, `the caption for ${raw}`);
+  } catch (error) {
+    if (error instanceof RangeError) return answer(c, refuse(400, error.message));
+    throw error;
+  }
   return answer(c, await sessionStub(c.env, c.var.tokenHash).setCaptions(c.var.tokenHash, [{ stem, text }], "page"));
 });
 
