@@ -112,7 +112,7 @@ async function refresh() {
   const fw = m.forward;
   $("forward").innerHTML = fw.batchesTotal ? '<b>Sending to the toolkit</b> batch ' + fw.batchesDone + " / " + fw.batchesTotal + ' <progress value="' + fw.batchesDone + '" max="' + fw.batchesTotal + '"></progress>' + (fw.error ? '<div class="err"></div>' : "") : "";
   if (fw.error) $("forward").querySelector(".err").textContent = fw.error;
-  if (m.state === "complete") $("forward").innerHTML += '<p class="ok">Done: the toolkit has ' + fw.toolkitImages + " images in " + m.dataset_name + ".</p>";
+  if (m.state === "complete") { const p = document.createElement("p"); p.className = "ok"; p.textContent = "Done: the toolkit has " + fw.toolkitImages + " images in " + m.dataset_name + "."; $("forward").appendChild(p); }
   return m;
 }
 

@@ -7,11 +7,8 @@ export type SessionState =
   | "forwarding"
   /** A batch or the final check failed; finalize again to retry what has not arrived. */
   | "failed"
-  /** The toolkit confirmed every image. */
-  | "complete"
-  /** Abandoned by its owner or past its expiry: nothing staged remains. */
-  | "abandoned"
-  | "expired";
+  /** The toolkit confirmed every image. (An abandoned or expired session is simply gone: 404.) */
+  | "complete";
 
 export type FileState = "receiving" | "staged" | "sent";
 
