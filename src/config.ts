@@ -49,6 +49,11 @@ export const configSchema = z.object({
   /** Ceiling of the back-off between polls while the toolkit is unreachable, in milliseconds. */
   TRAINING_POLL_MAX_BACKOFF_MS: positiveInt(5 * 60_000),
   /**
+   * How long the toolkit may stay unreachable before the Worker stops polling a job and marks it
+   * "lost" (everything known is kept; get_training_status still asks once), in milliseconds.
+   */
+  TRAINING_GIVE_UP_AFTER_MS: positiveInt(24 * 3_600_000),
+  /**
    * A job's state younger than this is served without asking the toolkit, in milliseconds, so
    * many concurrent get_training_status calls cost at most one toolkit poll.
    */

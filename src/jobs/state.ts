@@ -6,7 +6,10 @@ import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trai
  * observations in and stores what comes out, so every transition is testable on its own.
  */
 
-/** What a user can act on. "lost": the toolkit restarted and forgot the job; the last known state is kept. */
+/**
+ * What a user can act on. "lost": the toolkit restarted and forgot the job, or stayed unreachable
+ * so long that the Worker stopped polling it; the last known state is kept.
+ */
 export type JobStatus = "starting" | "running" | "completed" | "failed" | "stopped" | "lost";
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "stopped", "lost"];
@@ -53,6 +56,8 @@ export interface JobRecord {
   lastPolledAt?: number;
   unreachableSince?: number;
   unreachableError?: string;
+  /** When the Worker stopped polling because the toolkit stayed unreachable (the job is then "lost"). */
+  gaveUpAt?: number;
   /** Consecutive polls that could not reach the toolkit (drives the back-off). */
   failedPolls: number;
   toolkitStatus?: string;
@@ -121,18 +126,31 @@ export function withStart(record: JobRecord, start: Parameters<typeof newRecord>
   return merged;
 }
 
-export function applyObservation(previous: JobRecord, observation: Observation, now: number): PollOutcome {
+export interface ObservationRules {
+  /** How long the toolkit may stay unreachable before a live job is given up as "lost". */
+  giveUpAfterMs?: number;
+}
+
+export function applyObservation(previous: JobRecord, observation: Observation, now: number, rules: ObservationRules = {}): PollOutcome {
   const record: JobRecord = { ...previous, lastPolledAt: now };
   if (observation.kind === "unreachable") {
-    record.unreachableSince ??= now;
+    const since = (record.unreachableSince ??= now);
     record.unreachableError = observation.message;
     record.failedPolls += 1;
+    if (!isTerminal(record.status) && rules.giveUpAfterMs !== undefined && now - since >= rules.giveUpAfterMs) giveUp(record, since, now);
     return { record, newSegments: [], updates: [] };
   }
   record.lastContactAt = now;
   delete record.unreachableSince;
   delete record.unreachableError;
   record.failedPolls = 0;
+  if (record.gaveUpAt !== undefined) {
+    // The toolkit answers again after the Worker gave up: the job is judged afresh from here.
+    record.status = record.step > 0 ? "running" : "starting";
+    delete record.gaveUpAt;
+    delete record.finishedAt;
+    delete record.reason;
+  }
 
   if (observation.kind === "not_found") {
     if (!isTerminal(record.status)) {
@@ -175,6 +193,15 @@ export function applyObservation(previous: JobRecord, observation: Observation, 
 export function trainingBarOf(record: JobRecord): BarFilter {
   const config = record.config === UNKNOWN_CONFIG ? undefined : record.config;
   return trainingBar([config, record.jobName], record.totalSteps);
+}
+
+/** Stops following a job whose toolkit has been unreachable too long; what is known stays. */
+function giveUp(record: JobRecord, since: number, now: number): void {
+  record.status = "lost";
+  record.gaveUpAt = now;
+  record.finishedAt = now;
+  const hours = Math.round((now - since) / 360_000) / 10;
+  record.reason = `the toolkit has been unreachable since ${new Date(since).toISOString()} (${hours} h), so the Worker stopped polling this job. Everything last known is kept here; get_training_status asks the toolkit again, and following resumes if it answers`;
 }
 
 /** Moves a live job to the state the toolkit's answer and the log imply. */

@@ -94,7 +94,7 @@ export class TrainingJob extends DurableObject<Env> {
     if (options.storedOnly) return { found: true, job: this.view(record, false) };
     const now = Date.now();
     const fresh = record.lastPolledAt !== undefined && now - record.lastPolledAt < maxAge;
-    if (isTerminal(record.status) || fresh) return { found: true, job: this.view(record, false) };
+    if ((isTerminal(record.status) && !gaveUp(record)) || fresh) return { found: true, job: this.view(record, false) };
     await this.refresh();
     record = (await this.store.record()) ?? record;
     return { found: true, job: this.view(record, true) };
@@ -141,12 +141,13 @@ export class TrainingJob extends DurableObject<Env> {
 
   private async pollOnce(): Promise<void> {
     const before = await this.store.record();
-    if (!before || isTerminal(before.status)) return;
+    // A job given up on is asked about only when someone asks for it (its alarm is gone).
+    if (!before || (isTerminal(before.status) && !gaveUp(before))) return;
     const observation = await this.observe(before.jobId);
     const now = Date.now();
     // Re-read: markStopped may have written while the toolkit was being asked.
     const current = (await this.store.record()) ?? before;
-    const { record, newSegments, updates } = applyObservation(current, observation, now);
+    const { record, newSegments, updates } = applyObservation(current, observation, now, { giveUpAfterMs: this.config.TRAINING_GIVE_UP_AFTER_MS });
     await this.store.save(record);
     this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
     await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
@@ -238,6 +239,11 @@ export class TrainingJob extends DurableObject<Env> {
       maxBackoffMs: this.config.TRAINING_POLL_MAX_BACKOFF_MS,
     };
   }
+}
+
+/** Lost because the toolkit stayed unreachable, not because it forgot the job: worth asking again. */
+function gaveUp(record: JobRecord): boolean {
+  return record.status === "lost" && record.gaveUpAt !== undefined;
 }
 
 /** The Durable Object that records one job. */

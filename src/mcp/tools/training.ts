@@ -49,7 +49,7 @@ export const trainingTools: ToolGroup = (server, { toolkit, env }) => {
     {
       title: "Training status",
       description:
-        "Status of a training job: starting, running, completed, failed (with the traceback excerpt), stopped or lost (the toolkit restarted; the last known state is kept). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its age).",
+        "Status of a training job: starting, running, completed, failed (with the traceback excerpt), stopped or lost (the toolkit restarted, or stayed unreachable so long that the Worker stopped polling; the last known state is kept, and a lost-while-unreachable job is asked about again on each call). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its age).",
       inputSchema: z.object({ job_id: jobId }),
       annotations: { ...readOnly, title: "Training status" },
     },

@@ -102,6 +102,26 @@ describe("job state machine", () => {
     expect(back.unreachableSince).toBeUndefined();
   });
 
+  it("gives a job up as lost after the toolkit stays unreachable too long, and takes it back when it answers", () => {
+    const rules = { giveUpAfterMs: 3_600_000 };
+    const down = { kind: "unreachable" as const, message: "the toolkit could not be reached" };
+    let record = applyObservation(fresh(), answer("running", tqdmLog("my_lora", 100, 0, 40, 10)), T0, rules).record;
+    record = applyObservation(record, down, T0 + 60_000, rules).record;
+    record = applyObservation(record, down, T0 + 60_000 + 3_599_999, rules).record;
+    expect(record.status).toBe("running");
+    record = applyObservation(record, down, T0 + 60_000 + 3_600_000, rules).record;
+    expect(record).toMatchObject({ status: "lost", step: 40, progress: 40, unreachableSince: T0 + 60_000, finishedAt: T0 + 3_660_000 });
+    expect(record.reason).toContain(`unreachable since ${new Date(T0 + 60_000).toISOString()}`);
+    expect(record.losses.loss).toBeGreaterThan(0);
+    expect(nextPollDelay(record, T0 + 3_660_000, settings)).toBeUndefined();
+    // Still down when asked again: still lost, same reason.
+    expect(applyObservation(record, down, T0 + 4_000_000, rules).record).toMatchObject({ status: "lost", reason: record.reason });
+    const back = applyObservation(record, answer("running", tqdmLog("my_lora", 100, 0, 70, 10)), T0 + 5_000_000, rules).record;
+    expect(back).toMatchObject({ status: "running", step: 70 });
+    expect(back.reason ?? back.finishedAt ?? back.gaveUpAt).toBeUndefined();
+    expect(applyObservation(record, { kind: "not_found" }, T0 + 5_000_000, rules).record.reason).toContain("restarted");
+  });
+
   it("polls fast right after the start, then steadily, and not at all once finished", () => {
     const record = fresh();
     expect(nextPollDelay(record, T0 + 5_000, settings)).toBe(2_000);

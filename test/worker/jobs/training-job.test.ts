@@ -3,6 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { jobIndexFor } from "../../../src/jobs/job-index";
 import { trainingJobFor, type JobLookup, type TrainingJob } from "../../../src/jobs/training-job";
+import type { JobRecord } from "../../../src/jobs/state";
 import type { JobView } from "../../../src/jobs/view";
 import { PREAMBLE, ScriptedToolkit, TRACEBACK, tqdmLog } from "./scripted-toolkit";
 
@@ -113,6 +114,34 @@ describe("TrainingJob", () => {
     const before = toolkit.requests;
     await poll();
     expect(toolkit.requests - before).toBe(1);
+  });
+
+  it("stops polling a toolkit unreachable for a day, and asks once more when someone asks", async () => {
+    const { stub, toolkit, job, poll, jobId } = await setUp();
+    job().log += tqdmLog("my_lora", 100, 0, 20, 10);
+    await poll();
+    toolkit.down = true;
+    await poll();
+    // As if the first failed poll had been 25 hours ago.
+    await runInDurableObject(stub, async (_instance, state) => {
+      const record = await state.storage.get<JobRecord>("record");
+      await state.storage.put("record", { ...record, unreachableSince: Date.now() - 25 * 3_600_000 });
+    });
+    await poll();
+    const lost = found(await stub.status(jobId, { storedOnly: true }));
+    expect(lost).toMatchObject({ status: "lost", current_step: 20, progress: 20 });
+    expect(lost.reason).toMatch(/^the toolkit has been unreachable since \d{4}-.*stopped polling/);
+    expect(await alarmDelay(stub)).toBeNull();
+
+    const before = toolkit.requests;
+    expect(found(await stub.status(jobId, { maxAgeMs: 0 })).status).toBe("lost");
+    expect(toolkit.requests - before).toBe(1);
+    expect(await alarmDelay(stub)).toBeNull();
+
+    toolkit.down = false;
+    job().log += tqdmLog("my_lora", 100, 30, 50, 10);
+    expect(found(await stub.status(jobId, { maxAgeMs: 0 }))).toMatchObject({ status: "running", current_step: 50, reason: null });
+    expect(await alarmDelay(stub)).not.toBeNull();
   });
 
   it("records who stopped a job, and leaves a finished job alone", async () => {
