@@ -138,15 +138,25 @@ function reason(view: JobView, untilStep: number | undefined, untilProgress: num
   return undefined;
 }
 
-/** The work's answer if it comes within `ms`, else the fallback's (the work is left to finish). */
-async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: () => Promise<T>): Promise<T> {
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * The work's answer (or failure) if it comes within `ms`, else the fallback's. Either way the
+ * timer is cleared; a late work is left to finish, and a failure it ends with is dropped.
+ */
+export async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: () => Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
   });
-  const winner = await Promise.race([work, deadline]);
-  clearTimeout(timer);
-  return winner === undefined ? fallback() : winner;
+  try {
+    const winner = await Promise.race([work, deadline]);
+    if (winner !== TIMED_OUT) return winner;
+  } finally {
+    clearTimeout(timer);
+  }
+  work.catch(() => undefined);
+  return fallback();
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job";
+import { beforeDeadline } from "../../../src/mcp/tools/training-progress";
 import { ToolkitClient } from "../../../src/toolkit/client";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
@@ -168,6 +169,21 @@ describe("wait_for_training", () => {
     const answer = await callTool(new ScriptedToolkit(), "wait_for_training", { job_id: jobId, until_step: 90, timeout_seconds: 1 });
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(answer.structuredContent).toMatchObject({ reached: false, current_step: 20, status: "running" });
+  });
+
+  it("clears its deadline timer when the status look-up fails", async () => {
+    vi.useFakeTimers();
+    try {
+      const failing = Promise.reject(new Error("the job object failed"));
+      await expect(beforeDeadline(failing, 50_000, async () => "stored")).rejects.toThrow("the job object failed");
+      expect(vi.getTimerCount()).toBe(0);
+      const late = beforeDeadline(new Promise<string>(() => undefined), 1_000, async () => "stored");
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(await late).toBe("stored");
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("validates its inputs with messages naming the field", async () => {
