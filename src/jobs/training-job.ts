@@ -112,9 +112,9 @@ export class TrainingJob extends DurableObject<Env> {
     return { found: true, job: this.view(after, true) };
   }
 
-  async storedLogs(count: number): Promise<{ lines: string[]; stored: number; job: JobView | null }> {
-    const record = await this.store.record();
-    return { ...this.store.logs(count), job: record ? this.view(record, false) : null };
+  /** The newest `count` log lines stored while the job ran, and how many are stored. */
+  storedLogs(count: number): { lines: string[]; stored: number } {
+    return this.store.logs(count);
   }
 
   async metrics(maxPoints: number): Promise<JobMetrics | null> {
