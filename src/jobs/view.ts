@@ -1,4 +1,5 @@
 import { isTerminal, type JobRecord, type JobStatus } from "./state";
+import { capitalize } from "../text";
 
 /**
  * What callers see of a job: the fields the original README promised for get_training_status
@@ -121,8 +122,4 @@ export function formatDuration(seconds: number): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

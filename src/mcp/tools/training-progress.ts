@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { isTerminal } from "../../jobs/state";
+import { capitalize } from "../../text";
 import { trainingJobFor, type JobLookup } from "../../jobs/training-job";
 import { describeJob, type JobView } from "../../jobs/view";
 import { jobId } from "../fields";
@@ -161,8 +162,4 @@ export async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: 
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

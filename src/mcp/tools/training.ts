@@ -5,6 +5,7 @@ import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, formatDuration } from "../../jobs/view";
 import { isTerminal } from "../../jobs/state";
 import { ToolkitError } from "../../toolkit/errors";
+import { capitalize } from "../../text";
 import { jobId, safeName } from "../fields";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
 import { failure, guarded, ok, plural } from "../result";
@@ -175,8 +176,4 @@ function stoppedBy(clientId: string | undefined): string {
   const props = getMcpAuthContext()?.props;
   const user = typeof props?.userId === "string" ? props.userId : "owner";
   return clientId ? `${user} (OAuth client ${clientId})` : user;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
