@@ -52,10 +52,7 @@ export class ToolkitClient {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
         const response = await this.post(name, JSON.stringify({ tool: name, arguments: args }), options);
-        const body = await readJson(name, response);
-        const result = unwrapEnvelope(name, body);
-        // Safe: the schema that parsed it is operations[name].result.
-        return parseResult(name, operation.result, result) as OperationResult<N>;
+        return await resultOf(name, response);
       } catch (error) {
         lastError = error;
         const retryable = error instanceof ToolkitError && (error.kind === "unreachable" || error.kind === "timeout");
@@ -63,6 +60,18 @@ export class ToolkitClient {
       }
     }
     throw lastError;
+  }
+
+  /**
+   * Runs one toolkit tool with a prepared /mcp/execute body (for example a streamed upload)
+   * and checks the answer like `run`. Never retried: the body is a stream read once.
+   */
+  async runPrepared<N extends OperationName>(
+    name: N,
+    body: BodyInit,
+    options: ExecuteOptions & { contentLength: number },
+  ): Promise<OperationResult<N>> {
+    return resultOf(name, await this.post(name, body, options));
   }
 
   /**
@@ -172,6 +181,13 @@ async function httpError(target: string, what: string, response: Response): Prom
     `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}. Check the toolkit's console on the LAN box`,
     status,
   );
+}
+
+/** An OK /mcp/execute answer, read, unwrapped and checked against the operation's schema. */
+async function resultOf<N extends OperationName>(name: N, response: Response): Promise<OperationResult<N>> {
+  const result = unwrapEnvelope(name, await readJson(name, response));
+  // Safe: the schema that parsed it is operations[name].result.
+  return parseResult(name, operations[name].result, result) as OperationResult<N>;
 }
 
 async function readJson(what: string, response: Response): Promise<unknown> {

@@ -1,9 +1,8 @@
 import type { Config } from "../../config";
 import type { ToolkitClient } from "../../toolkit/client";
-import { unwrapEnvelope } from "../../toolkit/envelope";
 import { ToolkitError } from "../../toolkit/errors";
-import { operations } from "../../toolkit/operations";
-import { createUploadDatasetBody, type UploadImageSource } from "../codecs";
+import type { OperationResult } from "../../toolkit/operations";
+import { createUploadDatasetBody, UploadBodyError, type UploadImageSource } from "../codecs";
 import { planBatches } from "./batches";
 import type { ForwardProgress } from "./types";
 
@@ -12,6 +11,9 @@ import type { ForwardProgress } from "./types";
  * it gets far longer than an ordinary call: 90 MB at 2 MB/s is 45 s, at 0.5 MB/s three minutes.
  */
 export const BATCH_TIMEOUT_MS = 15 * 60_000;
+
+/** How long a failed batch waits for its body to stop, to report a failure of the body itself. */
+const PIPE_SETTLE_MS = 1000;
 
 export interface ForwardImage {
   name: string;
@@ -59,31 +61,15 @@ export async function forwardPending(deps: ForwardDeps): Promise<ForwardProgress
       open: () => openStaged(bucket, image.key, image.name),
     }));
     const { body, length } = createUploadDatasetBody(datasetName, images);
-    // A FixedLengthStream makes workerd send Content-Length instead of chunked encoding:
-    // some tunnels and proxies refuse chunked request bodies.
-    const fixed = new FixedLengthStream(length);
-    const piping = body.pipeTo(fixed.writable).catch(() => {});
     const what = `batch ${index + 1} of ${batches.length} (${batch.images.length} images, ${length} bytes)`;
-    let response: Response;
-    try {
-      response = await toolkit.execute("upload_dataset", fixed.readable, { contentLength: length, timeoutMs: BATCH_TIMEOUT_MS });
-    } catch (error) {
-      // Stop reading R2 for a body nobody will send.
-      await body.cancel(error).catch(() => {});
-      throw error;
-    }
-    await piping;
-    const result = operations.upload_dataset.result.safeParse(unwrapEnvelope("upload_dataset", await response.json()));
-    if (!result.success) {
-      throw new ToolkitError("protocol", `the toolkit's answer to upload_dataset ${what} has an unexpected shape: is it a compatible AI Toolkit server?`);
-    }
-    if (result.data.images_saved !== batch.images.length) {
+    const result = await sendBody(toolkit, body, length);
+    if (result.images_saved !== batch.images.length) {
       throw new ToolkitError(
         "tool",
-        `the toolkit saved only ${result.data.images_saved} of the ${batch.images.length} images in ${what}: check its disk space and console, then finalize again`,
+        `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: check its disk space and console, then finalize again`,
       );
     }
-    progress.toolkitPath = result.data.path;
+    progress.toolkitPath = result.path;
     progress.batchesDone += 1;
     progress.filesSent += batch.images.length;
     progress.bytesSent += batch.images.reduce((sum, image) => sum + image.size, 0);
@@ -102,9 +88,38 @@ export async function forwardPending(deps: ForwardDeps): Promise<ForwardProgress
   return progress;
 }
 
+/**
+ * Posts one upload_dataset body. A FixedLengthStream makes workerd send Content-Length
+ * instead of chunked encoding (some tunnels and proxies refuse chunked request bodies). If
+ * the request fails, aborting the pipe cancels the body, which stops reading R2.
+ */
+async function sendBody(toolkit: ToolkitClient, body: ReadableStream<Uint8Array>, length: number): Promise<OperationResult<"upload_dataset">> {
+  const fixed = new FixedLengthStream(length);
+  const abort = new AbortController();
+  let bodyError: unknown;
+  const piping = body.pipeTo(fixed.writable, { signal: abort.signal }).catch((error: unknown) => {
+    bodyError ??= error;
+  });
+  try {
+    const result = await toolkit.runPrepared("upload_dataset", fixed.readable, { contentLength: length, timeoutMs: BATCH_TIMEOUT_MS });
+    await piping;
+    return result;
+  } catch (error) {
+    abort.abort(error);
+    // The pipe ends once the runtime lets go of the request body; a write it still waits
+    // on must not hold up the error.
+    await Promise.race([piping, new Promise((resolve) => setTimeout(resolve, PIPE_SETTLE_MS))]);
+    // A body that failed on its own (a staged copy missing from R2) says more than the
+    // broken request it caused.
+    throw bodyError instanceof UploadBodyError || bodyError instanceof StagedCopyMissing ? bodyError : error;
+  }
+}
+
+class StagedCopyMissing extends Error {}
+
 async function openStaged(bucket: R2Bucket, key: string, name: string): Promise<ReadableStream<Uint8Array>> {
   const object = await bucket.get(key);
-  if (!object) throw new Error(`the staged copy of ${name} is missing from R2 (expired or removed): upload ${name} again, then finalize`);
+  if (!object) throw new StagedCopyMissing(`the staged copy of ${name} is missing from R2 (expired or removed): upload ${name} again, then finalize`);
   return object.body;
 }
 

@@ -80,6 +80,72 @@ describe("forwarding", () => {
     }
   });
 
+  it("reads the toolkit's answer like every other call: an Access login page says so", async () => {
+    const key = "test-forward/access.png";
+    const bytes = image("png", 3000);
+    await env.STAGING.put(key, bytes);
+    const access: ToolkitTransport = {
+      kind: "direct",
+      target: "http://127.0.0.1:9",
+      fetch: async (_path, init = {}) => {
+        await new Response(init.body).arrayBuffer();
+        return new Response("<html><title>Sign in ・ Cloudflare Access</title></html>", { headers: { "Content-Type": "text/html" } });
+      },
+    };
+    const failure = forwardPending({
+      config: readConfig(env),
+      toolkit: new ToolkitClient(access, 5000),
+      bucket: env.STAGING,
+      datasetName: "ds",
+      pending: [{ name: "access.png", size: bytes.length, caption: "", key }],
+      expectedImages: 1,
+      progress: { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 },
+      onBatchSent: () => {},
+    });
+    await expect(failure).rejects.toThrow(/Cloudflare Access answered upload_dataset with its login page/);
+  });
+
+  it("stops reading the staged image when the request fails", async () => {
+    let opened = false;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(16 * 1024)),
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const bucket = {
+      get: async () => {
+        opened = true;
+        return { body: endless };
+      },
+    } as unknown as R2Bucket;
+    const dropping: ToolkitTransport = {
+      kind: "direct",
+      target: "http://127.0.0.1:9",
+      // Like a connection that drops mid-request: the runtime lets go of the request body.
+      fetch: async (_path, init = {}) => {
+        const reader = (init.body as ReadableStream<Uint8Array>).getReader();
+        let received = 0;
+        while (!opened || received < 100_000) received += (await reader.read()).value?.byteLength ?? 0;
+        await reader.cancel(new Error("connection reset"));
+        throw new Error("connection reset");
+      },
+    };
+    const failure = forwardPending({
+      config: readConfig(env),
+      toolkit: new ToolkitClient(dropping, 5000),
+      bucket,
+      datasetName: "ds",
+      pending: [{ name: "big.png", size: 50 * 1024 * 1024, caption: "", key: "unused" }],
+      expectedImages: 1,
+      progress: { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 },
+      onBatchSent: () => {},
+    });
+    await expect(failure).rejects.toThrow(/could not be reached \(connection reset\)/);
+    await expect.poll(() => cancelled, { timeout: 2000 }).toBe(true);
+  });
+
   it("finalize runs in the session's alarm and records a failure that says what to do", async () => {
     const { base, tokenHash } = await newSession("ds");
     await SELF.fetch(`${base}/files/a.png`, { method: "PUT", body: image("png", 500) });
