@@ -4,13 +4,14 @@
 // then the environment), walks the same hops as the check_connection tool, and prints the
 // fix for the first one that fails. A Workers VPC binding exists only inside Cloudflare, so
 // with one configured it asks the deployed Worker instead: `npm run doctor -- --worker https://...`.
+// `--config <file>` reads another wrangler configuration.
 
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, readConfig } from "../src/config";
-import { diagnose, formatDiagnosis } from "../src/toolkit/diagnose";
-import { selectTransport } from "../src/toolkit/transport";
+import { ConfigError, readConfig, type Config } from "../src/config";
+import { diagnose, formatDiagnosis, hopFix, type HopName } from "../src/toolkit/diagnose";
+import { selectTransport, type TransportKind } from "../src/toolkit/transport";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -41,52 +42,76 @@ function dotenv(file: string): Record<string, string> {
   return vars;
 }
 
-async function checkDeployedWorker(url: string): Promise<boolean> {
-  console.log(`Asking the Worker at ${url} (its /health uses the VPC binding)...`);
+interface WorkerHealth {
+  toolkit?: {
+    transport?: string;
+    reachable?: boolean;
+    latency_ms?: number;
+    version?: string;
+    hops?: Array<{ hop: HopName; ok: boolean }>;
+    failed_hop?: HopName;
+  };
+}
+
+/** The deployed Worker's own walk (its /health names the hops, never their details). */
+async function checkDeployedWorker(url: string, config: Config | undefined): Promise<boolean> {
+  console.log(`Asking the Worker at ${url} (its /health walks the same hops from inside Cloudflare)...`);
+  let body: WorkerHealth;
   try {
-    const response = await fetch(new URL("/health", url));
-    const body = (await response.json()) as { toolkit?: { transport?: string; reachable?: boolean; latency_ms?: number; version?: string } };
-    const toolkit = body.toolkit ?? {};
-    console.log(`ok   worker: answered /health (transport: ${toolkit.transport ?? "?"})`);
-    if (toolkit.reachable) {
-      console.log(`ok   toolkit: ${toolkit.version ?? "?"} answered in ${toolkit.latency_ms ?? "?"} ms`);
-      return true;
-    }
-    console.log("FAIL toolkit: the Worker cannot reach the toolkit through its binding.");
-    console.log("     fix: call the check_connection tool from your MCP client for the failing hop, or see tunnel/README.md, \"Diagnosis\".");
-    return false;
+    body = (await (await fetch(new URL("/health", url))).json()) as WorkerHealth;
   } catch (error) {
     console.log(`FAIL worker: ${url} did not answer /health (${error instanceof Error ? error.message : String(error)})`);
     console.log("     fix: check the URL and that the Worker is deployed (npx wrangler deploy).");
     return false;
   }
+  const toolkit = body.toolkit ?? {};
+  const transport = { kind: (toolkit.transport ?? "vpc") as TransportKind, target: "the Worker's toolkit" };
+  console.log(`ok   worker: answered /health (transport: ${transport.kind})`);
+  for (const { hop, ok } of toolkit.hops ?? []) {
+    if (ok) {
+      console.log(`ok   ${hop}`);
+      continue;
+    }
+    console.log(`FAIL ${hop}`);
+    if (config) console.log(`     fix: ${hopFix(hop, config, transport, undefined, "").fix}`);
+    console.log("     details: call the check_connection tool from your MCP client.");
+  }
+  if (toolkit.reachable) console.log(`The toolkit ${toolkit.version ?? ""} answered the Worker in ${toolkit.latency_ms ?? "?"} ms.`);
+  return toolkit.reachable === true;
 }
 
-async function main(): Promise<number> {
-  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
-  const workerFlag = process.argv.indexOf("--worker");
-  const workerUrl = workerFlag > 0 ? process.argv[workerFlag + 1] : process.env.DOCTOR_WORKER_URL;
-  if (hasVpcBinding(toml)) {
-    console.log("ok   configuration: Workers VPC binding TOOLKIT is set in wrangler.toml");
-    if (!workerUrl) {
-      console.log("     A VPC binding works only inside Cloudflare: run `npm run doctor -- --worker https://<your worker>`");
-      console.log("     or call the check_connection tool from your MCP client.");
-      return 0;
-    }
-    return (await checkDeployedWorker(workerUrl)) ? 0 : 1;
-  }
+function readSettings(toml: string): Config | undefined {
   const settings = { ...wranglerVars(toml), ...dotenv(path.join(root, ".dev.vars")), ...process.env };
-  let config;
   try {
-    config = readConfig(settings);
+    return readConfig(settings);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.log(`FAIL configuration: ${error.message}`);
-    return 1;
+    return undefined;
   }
+}
+
+async function main(): Promise<number> {
+  const flag = (name: string) => {
+    const at = process.argv.indexOf(name);
+    return at > 0 ? process.argv[at + 1] : undefined;
+  };
+  const toml = readFileSync(path.resolve(root, flag("--config") ?? "wrangler.toml"), "utf8");
+  const workerUrl = flag("--worker") ?? process.env.DOCTOR_WORKER_URL;
+  const config = readSettings(toml);
+  if (hasVpcBinding(toml)) {
+    console.log("ok   configuration: Workers VPC binding TOOLKIT is set in wrangler.toml");
+    if (!workerUrl) {
+      console.log("NOT CHECKED: a VPC binding works only inside Cloudflare. Run `npm run doctor -- --worker https://<your worker>`");
+      console.log("     or call the check_connection tool from your MCP client.");
+      return 2;
+    }
+    return (await checkDeployedWorker(workerUrl, config)) ? 0 : 1;
+  }
+  if (!config) return 1;
   const diagnosis = await diagnose(config, selectTransport(config, undefined));
   console.log(formatDiagnosis(diagnosis));
-  if (workerUrl) return (await checkDeployedWorker(workerUrl)) && diagnosis.ok ? 0 : 1;
+  if (workerUrl) return (await checkDeployedWorker(workerUrl, config)) && diagnosis.ok ? 0 : 1;
   return diagnosis.ok ? 0 : 1;
 }
 

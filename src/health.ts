@@ -1,26 +1,30 @@
 import { readConfig } from "./config";
-import { ToolkitClient } from "./toolkit/client";
+import { diagnose } from "./toolkit/diagnose";
 import { selectTransport } from "./toolkit/transport";
 import { WORKER_NAME, WORKER_VERSION } from "./version";
 
 /**
  * GET /health, unauthenticated: is the Worker up, and does the toolkit answer through the
- * configured transport? It names the transport kind but never its target or any secret.
+ * configured transport? It walks the same hops as check_connection but publishes only
+ * their names and outcomes: never a target, a message or a secret. `npm run doctor --
+ * --worker <url>` reads it to say which hop of a VPC binding is broken.
  */
 export async function healthResponse(env: Env): Promise<Response> {
   const config = readConfig(env);
   const transport = selectTransport(config, env.TOOLKIT);
-  const toolkit = await new ToolkitClient(transport, Math.min(config.TOOLKIT_TIMEOUT_MS, 10_000)).health();
+  const diagnosis = await diagnose({ ...config, TOOLKIT_TIMEOUT_MS: Math.min(config.TOOLKIT_TIMEOUT_MS, 10_000) }, transport);
+  const failed = diagnosis.hops.find((hop) => !hop.ok);
   const body = {
-    status: toolkit.ok ? "ok" : "degraded",
+    status: diagnosis.ok ? "ok" : "degraded",
     worker: { name: WORKER_NAME, version: WORKER_VERSION },
     toolkit: {
       transport: transport.kind,
-      reachable: toolkit.ok,
-      latency_ms: toolkit.latencyMs,
-      ...(toolkit.version ? { version: toolkit.version } : {}),
-      ...(toolkit.ok ? {} : { hint: "the toolkit does not answer: run `npm run doctor` or see tunnel/README.md" }),
+      reachable: diagnosis.ok,
+      latency_ms: diagnosis.latencyMs,
+      ...(diagnosis.version ? { version: diagnosis.version } : {}),
+      hops: diagnosis.hops.map(({ hop, ok }) => ({ hop, ok })),
+      ...(failed ? { failed_hop: failed.hop, hint: "run `npm run doctor` or call the check_connection tool; see tunnel/README.md" } : {}),
     },
   };
-  return Response.json(body, { status: toolkit.ok ? 200 : 503, headers: { "Cache-Control": "no-store" } });
+  return Response.json(body, { status: diagnosis.ok ? 200 : 503, headers: { "Cache-Control": "no-store" } });
 }

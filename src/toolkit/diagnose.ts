@@ -79,11 +79,17 @@ function failedHops(config: Config, transport: ToolkitTransport, failure: Toolki
     "toolkit",
   ];
   const passed = path.slice(0, Math.max(0, path.indexOf(hop))).map((name): Hop => ({ hop: name, ok: true, detail: "passed" }));
-  return [...passed, { hop, ok: false, ...whatToDo(hop, config, transport, failure, message) }];
+  return [...passed, { hop, ok: false, ...hopFix(hop, config, transport, failure?.status, message) }];
 }
 
-function whatToDo(hop: HopName, config: Config, transport: ToolkitTransport, failure: ToolkitError | undefined, message: string): { detail: string; fix: string } {
-  const status = failure?.status;
+/** What a failed hop means and how to fix it; also used by `npm run doctor -- --worker`. */
+export function hopFix(
+  hop: HopName,
+  config: Config,
+  transport: Pick<ToolkitTransport, "kind" | "target">,
+  status: number | undefined,
+  message: string,
+): { detail: string; fix: string } {
   switch (hop) {
     case "tunnel":
       return {

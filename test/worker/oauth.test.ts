@@ -152,10 +152,11 @@ describe("the authorize page", () => {
 describe("health", () => {
   it("answers without a token and reveals no secret", async () => {
     const response = await SELF.fetch(`${ORIGIN}/health`);
-    const body = (await response.json()) as { worker: { version: string }; toolkit: { transport: string; reachable: boolean } };
+    const body = (await response.json()) as { worker: { version: string }; toolkit: { transport: string; reachable: boolean; failed_hop?: string } };
     expect(body.worker.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.toolkit.transport).toBe("direct");
     expect(body.toolkit.reachable).toBe(false);
+    expect(body.toolkit).toMatchObject({ failed_hop: "reach", hops: [{ hop: "configuration", ok: true }, { hop: "reach", ok: false }] });
     expect(response.status).toBe(503);
     expect(JSON.stringify(body)).not.toContain(PASSWORD);
     expect(JSON.stringify(body)).not.toContain("127.0.0.1");
