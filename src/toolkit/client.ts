@@ -26,7 +26,7 @@ export interface ExecuteOptions {
 }
 
 /**
- * Speaks the LAN toolkit's protocol (upstream-protocol.md) over one transport. Every answer
+ * Speaks the LAN toolkit's protocol (docs/toolkit-protocol.md) over one transport. Every answer
  * is checked here, so the rest of the Worker sees either a typed result or a ToolkitError
  * whose message says what happened and what to do next.
  */

@@ -3,7 +3,7 @@ import { ToolkitError } from "./errors";
 /**
  * The toolkit answers every /mcp/execute with HTTP 200 and `{success, result, error}`, and a
  * tool that fails inside still says `success: true` with the failure in the result. This is
- * the one place that decides "did it work" (upstream-protocol.md):
+ * the one place that decides "did it work" (docs/toolkit-protocol.md):
  *   success === true AND result has no `error` key AND result.status !== "error".
  */
 export function unwrapEnvelope(tool: string, body: unknown): unknown {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The 15 operations of the LAN toolkit (upstream-protocol.md), each with the shape of its
+ * The 15 operations of the LAN toolkit (docs/toolkit-protocol.md), each with the shape of its
  * successful result. Shapes are loose on purpose: the toolkit may add fields, and we pass
  * them through; we only insist on the fields the Worker relies on.
  *

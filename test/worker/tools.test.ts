@@ -3,7 +3,7 @@ import { callTool } from "./helpers/mcp";
 import { ScriptedToolkit } from "./helpers/scripted-toolkit";
 
 /**
- * The seed tools that pass straight through to the toolkit, through the real MCP handler,
+ * The original tools that pass straight through to the toolkit, through the real MCP handler,
  * against a scripted toolkit: what it sends,
  * what it answers on success, and that a toolkit-level failure becomes isError with the
  * toolkit's own message.
@@ -137,7 +137,7 @@ describe.each(cases)("$tool", ({ tool, args, sent, result, text, failure }) => {
 });
 
 describe("tools/list", () => {
-  it("publishes all 15 seed tools with a description on every parameter", async () => {
+  it("publishes all 15 original tools with a description on every parameter", async () => {
     const { mcpRequest } = await import("./helpers/mcp");
     const answer = await mcpRequest(new ScriptedToolkit(), "tools/list", {});
     const tools = (answer.result as { tools: Array<{ name: string; inputSchema: { properties?: Record<string, { description?: string }> }; annotations?: Record<string, unknown> }> }).tools;

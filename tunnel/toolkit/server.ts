@@ -1,5 +1,5 @@
 // The local toolkit: an HTTP server that speaks the LAN toolkit protocol
-// (shared docs: upstream-protocol.md) so the Worker can be developed and tested without a GPU
+// (docs/toolkit-protocol.md) so the Worker can be developed and tested without a GPU
 // box, and so someone without the original server can run this one next to ai-toolkit.
 //
 //   GET  /health        {"status":"healthy","server":"AI Toolkit MCP Server","version":"2.0.0"}

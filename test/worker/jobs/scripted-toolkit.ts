@@ -3,7 +3,7 @@ import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { formatTqdmLine } from "../../../tunnel/toolkit/tqdm";
 
 /**
- * A toolkit that answers /mcp/execute exactly as upstream-protocol.md describes, driven by the
+ * A toolkit that answers /mcp/execute exactly as docs/toolkit-protocol.md describes, driven by the
  * test: jobs and their log text are set by hand, the toolkit can go down or restart (forgetting
  * its jobs), and every call is counted. Nothing leaves the isolate.
  */

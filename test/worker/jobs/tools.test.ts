@@ -53,7 +53,7 @@ describe("start_training", () => {
 });
 
 describe("get_training_status", () => {
-  it("answers the seed's fields and more from the log", async () => {
+  it("answers the original fields and more from the log", async () => {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, tqdmLog("my_lora", 1000, 0, 450, 50, 0.7));
     const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);

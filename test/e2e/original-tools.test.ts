@@ -9,7 +9,7 @@ import { callTool, startStack, type Stack } from "./harness";
 
 /**
  * The product end to end: wrangler dev + the local toolkit + a real OAuth sign-in + the MCP
- * SDK 1.x client, calling all 15 seed tools and checking what happened on the toolkit's disk.
+ * SDK 1.x client, calling all 15 tools of the original server and checking what happened on the toolkit's disk.
  */
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
@@ -31,8 +31,8 @@ async function ok(name: string, args: Record<string, unknown> = {}) {
   return result.structuredContent ?? {};
 }
 
-describe("all 15 seed tools through the Worker", () => {
-  it("lists the seed tools", async () => {
+describe("all 15 tools of the original server, through the Worker", () => {
+  it("lists the original tools", async () => {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name);
     for (const name of [
