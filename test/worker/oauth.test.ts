@@ -1,6 +1,8 @@
-import { SELF, env } from "cloudflare:test";
+import { SELF, createExecutionContext, env, runInDurableObject } from "cloudflare:test";
+import worker from "../../src/index";
+import type { LoginAttempts } from "../../src/auth/attempts";
 import { describe, expect, it } from "vitest";
-import { MAX_FAILURES } from "../../src/auth/attempts";
+import { MAX_FAILURES, WINDOW_MS } from "../../src/auth/attempts";
 import { authorizeUrl, exchangeCode, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
 
 const ORIGIN = "http://127.0.0.1:8787";
@@ -160,5 +162,50 @@ describe("health", () => {
     expect(response.status).toBe(503);
     expect(JSON.stringify(body)).not.toContain(PASSWORD);
     expect(JSON.stringify(body)).not.toContain("127.0.0.1");
+  });
+});
+
+describe("settings that change sign-in", () => {
+  /** The Worker with some settings changed, as `wrangler dev --var` or a deployed secret would. */
+  const withSettings = (settings: Partial<Record<keyof Env, string>>): Fetcher["fetch"] => (input, init) =>
+    worker.fetch(new Request(input, init), { ...env, ...settings } as Env, createExecutionContext());
+
+  it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
+    const fetchUnset = withSettings({ OWNER_PASSWORD: "" });
+    const client = await registerClient(ORIGIN, "test", (i, init) => fetchUnset(i, init));
+    const { challenge } = await pkce();
+    const page = await fetchUnset(authorizeUrl(ORIGIN, client, challenge));
+    expect(page.status).toBe(503);
+    const html = await page.text();
+    expect(html).toContain("Sign-in is not set up");
+    expect(html).toContain("npx wrangler secret put OWNER_PASSWORD");
+    expect(html).not.toContain('type="password"');
+  });
+
+  it("binds tokens to MCP_RESOURCE when it pins the resource, whatever origin is used", async () => {
+    const pinned = withSettings({ MCP_RESOURCE: "https://toolkit-mcp.example.com/mcp" });
+    const metadata = (await (await pinned("https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp")).json()) as { resource: string };
+    expect(metadata.resource).toBe("https://toolkit-mcp.example.com/mcp");
+    const challenge = await pinned("https://toolkit-mcp.example.com/mcp", { method: "POST", body: "{}" });
+    expect(challenge.headers.get("WWW-Authenticate")).toContain('resource_metadata="https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+    // Another origin is not the pinned resource: it gets no metadata pointing at itself.
+    const elsewhere = await pinned(`${ORIGIN}/mcp`, { method: "POST", body: "{}" });
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.headers.get("WWW-Authenticate") ?? "").not.toContain(ORIGIN);
+  });
+
+  it("lets an address try again once the window has passed", async () => {
+    const stub = env.LOGIN_ATTEMPTS.get(env.LOGIN_ATTEMPTS.idFromName("window-test"));
+    const start = Date.now();
+    for (let i = 0; i < MAX_FAILURES; i++) await stub.reserve(start);
+    expect((await stub.reserve(start + 1000)).allowed).toBe(false);
+    expect((await stub.reserve(start + WINDOW_MS - 1)).allowed).toBe(false);
+    const later = await stub.reserve(start + WINDOW_MS + 1);
+    expect(later).toMatchObject({ allowed: true, failures: 1 });
+    // The alarm forgets everything once nothing is left in the window.
+    await runInDurableObject(stub, async (instance: LoginAttempts, state) => {
+      await instance.clear();
+      expect(await state.storage.get("failures")).toBeUndefined();
+    });
   });
 });
