@@ -167,7 +167,7 @@ describe("health", () => {
 
 describe("settings that change sign-in", () => {
   /** The Worker with some settings changed, as `wrangler dev --var` or a deployed secret would. */
-  const withSettings = (settings: Partial<Record<keyof Env, string>>): Fetcher["fetch"] => (input, init) =>
+  const withSettings = (settings: Partial<Record<keyof Env, string>>) => (input: string, init?: RequestInit) =>
     worker.fetch(new Request(input, init), { ...env, ...settings } as Env, createExecutionContext());
 
   it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
