@@ -20,14 +20,15 @@ export interface AttemptVerdict {
  *
  * An attempt is counted as failed before the password is checked (`reserve`) and forgiven
  * when it proves right (`clear`). Checking first and counting after would let many
- * parallel guesses all pass the check before the first failure is written.
+ * parallel guesses all pass the check before the first failure is written. The count is
+ * read and written with the synchronous storage API, so no other call can run in between.
  */
 export class LoginAttempts extends DurableObject {
   async reserve(now: number = Date.now()): Promise<AttemptVerdict> {
-    const failures = await this.recentFailures(now);
+    const failures = this.recentFailures(now);
     if (failures.length >= MAX_FAILURES) return verdict(false, failures, now);
     failures.push(now);
-    await this.ctx.storage.put("failures", failures);
+    this.ctx.storage.kv.put("failures", failures);
     // Nothing to remember once the window has passed.
     await this.ctx.storage.setAlarm(now + WINDOW_MS);
     return verdict(true, failures, now);
@@ -38,12 +39,11 @@ export class LoginAttempts extends DurableObject {
   }
 
   override async alarm(): Promise<void> {
-    const failures = await this.recentFailures(Date.now());
-    if (failures.length === 0) await this.ctx.storage.deleteAll();
+    if (this.recentFailures(Date.now()).length === 0) await this.ctx.storage.deleteAll();
   }
 
-  private async recentFailures(now: number): Promise<number[]> {
-    const stored = (await this.ctx.storage.get<number[]>("failures")) ?? [];
+  private recentFailures(now: number): number[] {
+    const stored = this.ctx.storage.kv.get<number[]>("failures") ?? [];
     return stored.filter((at) => now - at < WINDOW_MS);
   }
 }

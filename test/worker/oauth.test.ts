@@ -117,7 +117,7 @@ describe("the authorize page", () => {
       Array.from({ length: 12 }, (_, i) => submitConsent(ORIGIN, client, `guess-${i}`, "approve", headers, fetchSelf)),
     );
     const statuses = attempts.map((a) => a.response.status).sort();
-    expect(statuses.filter((s) => s === 401)).toHaveLength(MAX_FAILURES - 1);
+    expect(statuses.filter((s) => s === 401), String(statuses)).toHaveLength(MAX_FAILURES - 1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(12 - (MAX_FAILURES - 1));
     const locked = await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf);
     expect(locked.response.status).toBe(429);
@@ -168,7 +168,7 @@ describe("health", () => {
 describe("settings that change sign-in", () => {
   /** The Worker with some settings changed, as `wrangler dev --var` or a deployed secret would. */
   const withSettings = (settings: Partial<Record<keyof Env, string>>) => (input: string, init?: RequestInit) =>
-    worker.fetch(new Request(input, init), { ...env, ...settings } as Env, createExecutionContext());
+    worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], { ...env, ...settings } as Env, createExecutionContext());
 
   it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
     const fetchUnset = withSettings({ OWNER_PASSWORD: "" });
@@ -205,7 +205,7 @@ describe("settings that change sign-in", () => {
     // The alarm forgets everything once nothing is left in the window.
     await runInDurableObject(stub, async (instance: LoginAttempts, state) => {
       await instance.clear();
-      expect(await state.storage.get("failures")).toBeUndefined();
+      expect(state.storage.kv.get("failures")).toBeUndefined();
     });
   });
 });
