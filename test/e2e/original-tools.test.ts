@@ -104,8 +104,12 @@ describe("all 15 tools of the original server, through the Worker", () => {
     const started = await ok("start_training", { config_name: "slow" });
     const stopped = await callTool(client, "stop_training", { job_id: String(started.job_id) });
     expect(stopped.isError, stopped.content[0]?.text).toBeFalsy();
+    expect(stopped.structuredContent?.status).toBe("stopped");
+    expect(stopped.structuredContent?.stopped_by).toBeTruthy();
     const again = await callTool(client, "stop_training", { job_id: String(started.job_id) });
-    expect(again.content[0]?.text).toMatch(/already|not running|finished|stopped/i);
+    expect(again.isError).toBeFalsy();
+    expect(again.structuredContent?.stopped).toBe(false);
+    expect(again.content[0]?.text).toMatch(/had already ended \(stopped.*\); nothing was stopped/);
   });
 
   it("reports a toolkit failure as an error result", async () => {
