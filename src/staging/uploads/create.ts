@@ -1,4 +1,4 @@
-import type { NewSession } from "./session";
+import type { NewSession } from "./types";
 import { hashToken, newToken, sessionStub } from "./token";
 import type { Manifest } from "./types";
 

@@ -32,18 +32,21 @@ export interface ForwardDeps {
   /** Images of the whole session, for the final check. */
   expectedImages: number;
   progress: ForwardProgress;
-  /** Called after each batch the toolkit confirmed: the session marks those files sent. */
-  onBatchSent(images: ForwardImage[], progress: ForwardProgress): void;
 }
 
+/** What one step of forwarding did: sent one batch (more may follow), or found every image there. */
+export type ForwardStep = { kind: "batch"; sent: ForwardImage[]; progress: ForwardProgress } | { kind: "complete"; progress: ForwardProgress };
+
 /**
- * Sends what has not arrived yet, batch by batch, then asks list_datasets whether the toolkit
- * has every image. Each body is a stream: JSON around a streaming base64 encoding of each R2
- * object, opened only when the body reaches it, so memory does not grow with the batch.
- * Throws a ToolkitError (or Error) whose message says what to do; batches already confirmed
- * stay confirmed, so finalize again re-sends only the rest.
+ * Takes one step towards the toolkit having the dataset: sends the first batch of what has
+ * not arrived yet or, when everything has, asks list_datasets whether the toolkit has every
+ * image. One batch per step keeps each alarm invocation within its limits; the caller
+ * records the batch as sent before the next step. Each body is a stream: JSON around a
+ * streaming base64 encoding of each R2 object, opened only when the body reaches it, so
+ * memory does not grow with the batch. Throws a ToolkitError (or Error) whose message says
+ * what to do; batches already confirmed stay confirmed, so finalize again re-sends only the rest.
  */
-export async function forwardPending(deps: ForwardDeps): Promise<ForwardProgress> {
+export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
   const { config, toolkit, bucket, datasetName } = deps;
   const sources = deps.pending.map((image) => ({ ...image, filename: image.name }));
   const batches = planBatches(datasetName, sources, config.UPLOAD_BATCH_MAX_BYTES);
@@ -53,39 +56,41 @@ export async function forwardPending(deps: ForwardDeps): Promise<ForwardProgress
     startedAt: deps.progress.startedAt ?? Date.now(),
     error: undefined,
   };
-  for (const [index, batch] of batches.entries()) {
-    const images: UploadImageSource[] = batch.images.map((image) => ({
-      filename: image.name,
-      caption: image.caption,
-      size: image.size,
-      open: () => openStaged(bucket, image.key, image.name),
-    }));
-    const { body, length } = createUploadDatasetBody(datasetName, images);
-    const what = `batch ${index + 1} of ${batches.length} (${batch.images.length} images, ${length} bytes)`;
-    const result = await sendBody(toolkit, body, length);
-    if (result.images_saved !== batch.images.length) {
-      throw new ToolkitError(
-        "tool",
-        `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: check its disk space and console, then finalize again`,
-      );
-    }
-    progress.toolkitPath = result.path;
-    progress.batchesDone += 1;
-    progress.filesSent += batch.images.length;
-    progress.bytesSent += batch.images.reduce((sum, image) => sum + image.size, 0);
-    deps.onBatchSent(batch.images, progress);
-  }
-  const listed = await toolkit.run("list_datasets");
-  const entry = listed.datasets.find((dataset) => dataset.name === datasetName);
-  progress.toolkitImages = entry?.images ?? 0;
-  if (progress.toolkitImages < deps.expectedImages) {
+  const batch = batches[0];
+  if (!batch) return { kind: "complete", progress: await checkArrived(toolkit, datasetName, deps.expectedImages, progress) };
+  const images: UploadImageSource[] = batch.images.map((image) => ({
+    filename: image.name,
+    caption: image.caption,
+    size: image.size,
+    open: () => openStaged(bucket, image.key, image.name),
+  }));
+  const { body, length } = createUploadDatasetBody(datasetName, images);
+  const what = `batch ${progress.batchesDone + 1} of ${progress.batchesTotal} (${batch.images.length} images, ${length} bytes)`;
+  const result = await sendBody(toolkit, body, length);
+  if (result.images_saved !== batch.images.length) {
     throw new ToolkitError(
       "tool",
-      `after sending every batch the toolkit lists ${progress.toolkitImages} images in ${datasetName}, expected at least ${deps.expectedImages}: check the toolkit's datasets folder and disk space, then finalize again`,
+      `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: check its disk space and console, then finalize again`,
     );
   }
-  progress.finishedAt = Date.now();
-  return progress;
+  progress.toolkitPath = result.path;
+  progress.batchesDone += 1;
+  progress.filesSent += batch.images.length;
+  progress.bytesSent += batch.images.reduce((sum, image) => sum + image.size, 0);
+  return { kind: "batch", sent: batch.images, progress };
+}
+
+async function checkArrived(toolkit: ToolkitClient, datasetName: string, expectedImages: number, progress: ForwardProgress): Promise<ForwardProgress> {
+  const listed = await toolkit.run("list_datasets");
+  const entry = listed.datasets.find((dataset) => dataset.name === datasetName);
+  const toolkitImages = entry?.images ?? 0;
+  if (toolkitImages < expectedImages) {
+    throw new ToolkitError(
+      "tool",
+      `after sending every batch the toolkit lists ${toolkitImages} images in ${datasetName}, expected at least ${expectedImages}: check the toolkit's datasets folder and disk space, then finalize again`,
+    );
+  }
+  return { ...progress, toolkitImages, finishedAt: Date.now() };
 }
 
 /**

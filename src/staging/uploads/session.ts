@@ -2,31 +2,16 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../../config";
 import { ToolkitClient } from "../../toolkit/client";
 import { selectTransport } from "../../toolkit/transport";
-import { effectiveCaption, type CaptionEntry, type CaptionSource } from "./captions";
-import { countedByEveryToolkit, forwardPending, type ForwardImage } from "./forward";
+import type { CaptionEntry, CaptionSource } from "./captions";
+import { dropFile, removeDue, removeStaged } from "./cleanup";
+import { FORWARD_STALL_MS, forwardStep, notReadyToForward, stalled } from "./forwarding";
 import { buildManifest, sessionLimits } from "./manifest";
 import { limitProblem } from "./limits";
-import { ACCEPTED_FILES, sanitizeFilename, stagedKey, stemOf, uploadKind, type UploadKind } from "./names";
+import { ACCEPTED_FILES, sanitizeFilename, stagedKey, uploadKind, type UploadKind } from "./names";
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
-import { done, refuse, type Manifest, type Outcome, type SessionMeta } from "./types";
-
-export interface NewSession {
-  tokenHash: string;
-  datasetName: string;
-  defaultCaption: string;
-  triggerWord: string;
-}
-
-export interface FileTarget {
-  name: string;
-  kind: UploadKind;
-  key: string;
-  uploadId?: string;
-  /** The most bytes this file may have (the per-image limit for images). */
-  maxBytes: number;
-}
+import { done, refuse, type FileTarget, type Manifest, type NewSession, type Outcome, type SessionMeta } from "./types";
 
 const HOUR = 3600_000;
 
@@ -39,14 +24,21 @@ export class UploadSession extends DurableObject<Env> {
   private readonly store: SessionStore;
   /** Multipart uploads being created, so parallel first parts share one upload id. */
   private readonly creating = new Map<string, Promise<string>>();
+  /** True while a forwarding step runs in this instance: it is alive, whatever the clock says. */
+  private stepping = false;
+  /** Public so tests can swap in a scripted toolkit or smaller limits. */
+  config: Config;
+  toolkit: ToolkitClient;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new SessionStore(ctx.storage.sql);
+    this.config = readConfig(env);
+    this.toolkit = new ToolkitClient(selectTransport(this.config, env.TOOLKIT), this.config.TOOLKIT_TIMEOUT_MS);
   }
 
   async create(init: NewSession): Promise<Manifest> {
-    const config = this.config();
+    const config = this.config;
     const now = Date.now();
     const meta: SessionMeta = {
       ...init,
@@ -63,13 +55,13 @@ export class UploadSession extends DurableObject<Env> {
 
   async manifest(tokenHash: string): Promise<Outcome<Manifest>> {
     const open = this.open(tokenHash, false);
-    return open.ok ? done(buildManifest(open.value, this.store, this.config())) : open;
+    return open.ok ? done(buildManifest(open.value, this.store, this.config)) : open;
   }
 
   /** The session's size and count limits, without building the whole manifest. */
   async limits(tokenHash: string): Promise<Outcome<Manifest["limits"]>> {
     const open = this.open(tokenHash, false);
-    return open.ok ? done(sessionLimits(open.value, this.config())) : open;
+    return open.ok ? done(sessionLimits(open.value, this.config)) : open;
   }
 
   /** Checks a file before its bytes are accepted and says where they go in R2. */
@@ -77,7 +69,7 @@ export class UploadSession extends DurableObject<Env> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
     const meta = open.value;
-    const config = this.config();
+    const config = this.config;
     const limits = sessionLimits(meta, config);
     const name = sanitizeFilename(rawName);
     if (name === undefined) return refuse(400, `${JSON.stringify(rawName)} is not a usable file name: use letters, digits, '.', '_' or '-'`);
@@ -90,18 +82,7 @@ export class UploadSession extends DurableObject<Env> {
     }
     const existing = this.store.file(name);
     const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
-    const overLimit = limitProblem(
-      {
-        name,
-        kind,
-        size,
-        receivedBytes: received,
-        sessionBytes: this.store.usedBytes(mode === "whole" ? name : undefined),
-        imageCount: this.store.fileCount(),
-        isNew: !existing,
-      },
-      limits,
-    );
+    const overLimit = limitProblem(this.store.admission(name, kind, size, received, mode === "whole"), limits);
     if (overLimit) return this.rejected(name, 413, overLimit);
     const maxBytes = kind === "image" ? limits.file_max_bytes : limits.session_max_bytes;
     if (mode === "whole") return done({ name, kind, key, maxBytes });
@@ -111,6 +92,8 @@ export class UploadSession extends DurableObject<Env> {
   async recordWhole(tokenHash: string, name: string, size: number, format: string | null): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
+    const problem = this.overLimit(open.value, name, size);
+    if (problem) return this.refuseStaged(open.value, name, problem);
     this.store.clearParts(name);
     this.store.putFile({ name, size, state: "staged", upload_id: null, format });
     return done(null);
@@ -151,6 +134,8 @@ export class UploadSession extends DurableObject<Env> {
     if (problem) return refuse(409, problem);
     const upload = this.env.STAGING.resumeMultipartUpload(key, row.upload_id);
     const object = await upload.complete(parts.map((p) => ({ partNumber: p.n, etag: p.etag })));
+    const overLimit = this.overLimit(open.value, name, object.size);
+    if (overLimit) return this.refuseStaged(open.value, name, overLimit);
     this.store.clearParts(name);
     this.store.putFile({ name, size: object.size, state: "staged", upload_id: null, format: row.format });
     return done({ name, kind, key, size: object.size });
@@ -159,7 +144,7 @@ export class UploadSession extends DurableObject<Env> {
   async rejectFile(tokenHash: string, name: string, reason: string): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
-    await this.dropFile(open.value, name);
+    await dropFile(this.env.STAGING, this.store, open.value.prefix, name);
     this.store.reject(name, reason);
     return done(null);
   }
@@ -167,14 +152,14 @@ export class UploadSession extends DurableObject<Env> {
   async removeFile(tokenHash: string, rawName: string): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
-    await this.dropFile(open.value, sanitizeFilename(rawName) ?? rawName);
+    await dropFile(this.env.STAGING, this.store, open.value.prefix, sanitizeFilename(rawName) ?? rawName);
     return done(null);
   }
 
   async setCaptions(tokenHash: string, entries: CaptionEntry[], source: CaptionSource): Promise<Outcome<{ captions: number }>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
-    const max = this.config().UPLOAD_CAPTION_MAX_CHARS;
+    const max = this.config.UPLOAD_CAPTION_MAX_CHARS;
     const long = entries.find((entry) => entry.text.length > max);
     if (long) return refuse(400, `the caption for ${long.stem} is ${long.text.length} characters, over the ${max}-character limit (UPLOAD_CAPTION_MAX_CHARS): shorten it`);
     for (const entry of entries) this.store.putCaption(entry.stem, entry.text, source);
@@ -185,7 +170,7 @@ export class UploadSession extends DurableObject<Env> {
   async finalize(tokenHash: string): Promise<Outcome<Manifest>> {
     const ready = this.readyToForward(tokenHash);
     if (!ready.ok) return ready;
-    this.store.saveMeta({ ...ready.value, state: "forwarding" });
+    this.startForwarding(ready.value);
     await this.ctx.storage.setAlarm(Date.now());
     return this.manifest(tokenHash);
   }
@@ -194,8 +179,9 @@ export class UploadSession extends DurableObject<Env> {
   async forwardNow(tokenHash: string): Promise<Outcome<Manifest>> {
     const ready = this.readyToForward(tokenHash);
     if (!ready.ok) return ready;
-    this.store.saveMeta({ ...ready.value, state: "forwarding" });
-    await this.forward();
+    this.startForwarding(ready.value);
+    while (await this.step());
+    await this.schedule();
     return this.manifest(tokenHash);
   }
 
@@ -203,89 +189,90 @@ export class UploadSession extends DurableObject<Env> {
     const open = this.open(tokenHash, false);
     if (!open.ok) return open;
     if (open.value.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit right now: wait for it to finish, then delete the session");
-    await this.removeStaged(open.value);
+    await removeStaged(this.env.STAGING, this.store, open.value.prefix);
     await this.ctx.storage.deleteAlarm();
     this.store.forget();
     return done(null);
   }
 
+  /**
+   * Forwarding sends one batch per invocation and schedules the next right away, so no
+   * invocation runs into an alarm's time limits; otherwise expiry and removal of staged files.
+   */
   override async alarm(): Promise<void> {
-    const meta = this.store.meta();
+    const meta = this.current();
     if (!meta) return;
     const now = Date.now();
-    if (meta.state === "forwarding") return this.forward();
-    if (now >= meta.expiresAt) {
-      await this.removeStaged(meta);
-      this.store.forget();
-      return;
+    if (meta.state === "forwarding") {
+      // A step running in this instance (forwardNow) goes on by itself.
+      if (this.stepping) return;
+      // Should this invocation die mid-batch, this alarm finds the session stalled.
+      await this.ctx.storage.setAlarm(now + FORWARD_STALL_MS + 1000);
+      await this.step();
+      return this.schedule();
     }
-    if (meta.removeStagedAt !== undefined && now >= meta.removeStagedAt) {
-      await this.removeStaged(meta);
-      this.store.saveMeta({ ...meta, removeStagedAt: undefined });
-    }
+    if (await removeDue(this.env.STAGING, this.store, meta, now)) return;
     await this.schedule();
   }
 
-  private async forward(): Promise<void> {
-    const meta = this.store.meta();
-    if (!meta) return;
-    const config = this.config();
-    const toolkit = new ToolkitClient(selectTransport(config, this.env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
-    const images = this.store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
-    const pending: ForwardImage[] = images
-      .filter((f) => f.state === "staged")
-      .map((f) => ({ name: f.name, size: f.size, key: `${meta.prefix}files/${f.name}`, caption: this.captionFor(meta, f.name) }));
+  private startForwarding(meta: SessionMeta): void {
+    this.store.saveMeta({ ...meta, state: "forwarding", forward: { ...meta.forward, activeAt: Date.now(), error: undefined } });
+  }
+
+  private async step(): Promise<boolean> {
+    this.stepping = true;
     try {
-      const progress = await forwardPending({
-        config,
-        toolkit,
-        bucket: this.env.STAGING,
-        datasetName: meta.datasetName,
-        pending,
-        expectedImages: images.filter((f) => countedByEveryToolkit(f.name)).length,
-        progress: meta.forward,
-        onBatchSent: (sent, progress) => {
-          this.store.setFileState(sent.map((image) => image.name), "sent");
-          this.store.saveMeta({ ...meta, forward: { ...progress } });
-        },
-      });
-      const keepHours = config.UPLOAD_KEEP_STAGED_HOURS;
-      const complete: SessionMeta = { ...meta, state: "complete", forward: progress };
-      if (keepHours > 0) complete.removeStagedAt = Date.now() + keepHours * HOUR;
-      else await this.removeStaged(meta);
-      this.store.saveMeta(complete);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const latest = this.store.meta() ?? meta;
-      this.store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} (finalize again to retry; only files not yet confirmed are re-sent)` } });
+      return await forwardStep({ store: this.store, bucket: this.env.STAGING, config: this.config, toolkit: this.toolkit });
+    } finally {
+      this.stepping = false;
     }
-    await this.schedule();
+  }
+
+  /** The session's meta, moved to "failed" first if its forwarding has stalled. */
+  private current(): SessionMeta | undefined {
+    const meta = this.store.meta();
+    if (!meta || this.stepping) return meta;
+    const failed = stalled(meta, Date.now());
+    if (!failed) return meta;
+    this.store.saveMeta(failed);
+    // The alarm that drove forwarding is gone: bring back the one that removes the session at expiry.
+    this.ctx.storage.setAlarm(Math.min(failed.expiresAt, failed.removeStagedAt ?? Infinity)).catch(() => {});
+    return failed;
   }
 
   private readyToForward(tokenHash: string): Outcome<SessionMeta> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
-    const files = this.store.files();
-    const receiving = files.filter((f) => f.state === "receiving").map((f) => f.name);
-    if (receiving.length > 0) return refuse(409, `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`);
-    if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
-      return refuse(409, files.length > 0 ? "every image has already been sent" : "no images have been uploaded yet: add some, then finalize");
-    }
-    return open;
-  }
-
-  private captionFor(meta: SessionMeta, name: string): string {
-    return effectiveCaption(this.store.caption(stemOf(name))?.text, meta.defaultCaption, meta.triggerWord);
+    const problem = notReadyToForward(this.store);
+    return problem ? refuse(409, problem) : open;
   }
 
   private open(tokenHash: string, writable: boolean): Outcome<SessionMeta> {
-    const meta = this.store.meta();
+    const meta = this.current();
     if (!meta || !sameHash(meta.tokenHash, tokenHash) || Date.now() >= meta.expiresAt) {
       return refuse(404, "there is no upload session at this URL (it may have expired or been deleted): ask for a new one with the create_dataset_upload tool");
     }
     if (writable && meta.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit: wait for it to finish (GET the session URL shows progress)");
     if (writable && meta.state === "complete") return refuse(409, "this dataset has already been delivered to the toolkit: create a new upload session for more files");
     return done(meta);
+  }
+
+  /**
+   * The size and count rules again, with the real size of a file that has arrived: files come
+   * in parallel and nothing is reserved at beginFile, and a zip entry's size is known only
+   * once it is unpacked.
+   */
+  private overLimit(meta: SessionMeta, name: string, size: number): string | undefined {
+    const kind = uploadKind(name);
+    if (kind !== "image" && kind !== "zip") return undefined;
+    return limitProblem(this.store.admission(name, kind, size, 0, true), sessionLimits(meta, this.config));
+  }
+
+  /** Refuses a file whose bytes are already in R2: they are deleted with its row. */
+  private async refuseStaged(meta: SessionMeta, name: string, reason: string): Promise<Outcome<never>> {
+    await this.env.STAGING.delete(stagedKey(meta.prefix, name));
+    this.store.deleteFile(name);
+    return this.rejected(name, 413, reason);
   }
 
   private rejected(name: string, status: number, reason: string): Outcome<never> {
@@ -308,38 +295,10 @@ export class UploadSession extends DurableObject<Env> {
     return pending;
   }
 
-  private async dropFile(meta: SessionMeta, name: string): Promise<void> {
-    const row = this.store.file(name);
-    if (!row) return;
-    const key = stagedKey(meta.prefix, name);
-    if (row.state === "receiving" && row.upload_id) await this.env.STAGING.resumeMultipartUpload(key, row.upload_id).abort().catch(() => {});
-    else await this.env.STAGING.delete(key);
-    this.store.deleteFile(name);
-  }
-
-  /** Removes every staged object and abandons unfinished multipart uploads of this session. */
-  private async removeStaged(meta: SessionMeta): Promise<void> {
-    for (const row of this.store.files()) {
-      if (row.state === "receiving" && row.upload_id) {
-        await this.env.STAGING.resumeMultipartUpload(stagedKey(meta.prefix, row.name), row.upload_id).abort().catch(() => {});
-      }
-    }
-    let cursor: string | undefined;
-    do {
-      const listed = await this.env.STAGING.list({ prefix: meta.prefix, cursor, limit: 1000 });
-      if (listed.objects.length > 0) await this.env.STAGING.delete(listed.objects.map((object) => object.key));
-      cursor = listed.truncated ? listed.cursor : undefined;
-    } while (cursor);
-  }
-
   private async schedule(): Promise<void> {
     const meta = this.store.meta();
     if (!meta) return;
     const at = meta.state === "forwarding" ? Date.now() : Math.min(meta.expiresAt, meta.removeStagedAt ?? Infinity);
     await this.ctx.storage.setAlarm(at);
-  }
-
-  private config(): Config {
-    return readConfig(this.env);
   }
 }

@@ -1,4 +1,6 @@
 import type { CaptionSource } from "./captions";
+import type { Admission } from "./limits";
+import type { UploadKind } from "./names";
 import type { FileState, RejectedFile, SessionMeta } from "./types";
 
 /**
@@ -106,6 +108,14 @@ export class SessionStore {
       .exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM parts WHERE name != ?", except ?? "")
       .one().total;
     return files + parts;
+  }
+
+  /**
+   * What the size and count rules need to know about `name` arriving with `size` bytes:
+   * `received` bytes of it came in earlier parts; a `whole` file replaces any earlier copy.
+   */
+  admission(name: string, kind: UploadKind, size: number, received: number, whole: boolean): Admission {
+    return { name, kind, size, receivedBytes: received, sessionBytes: this.usedBytes(whole ? name : undefined), imageCount: this.fileCount(), isNew: !this.file(name) };
   }
 
   fileCount(): number {

@@ -1,3 +1,5 @@
+import type { UploadKind } from "./names";
+
 /** The shapes an upload session shows to its routes, its page and the MCP tools. */
 
 export type SessionState =
@@ -33,6 +35,8 @@ export interface ForwardProgress {
   filesSent: number;
   bytesSent: number;
   startedAt?: number;
+  /** When forwarding last started or finished a step: a session that stays "forwarding" long after it has stalled. */
+  activeAt?: number;
   finishedAt?: number;
   /** Where the toolkit says it wrote the dataset (from its last upload_dataset answer). */
   toolkitPath?: string;
@@ -72,6 +76,24 @@ export interface Manifest {
   totals: { images: number; staged_bytes: number; receiving: number; sent: number };
   forward: ForwardProgress;
   limits: { file_max_bytes: number; session_max_bytes: number; session_max_files: number; caption_max_chars: number; part_min_bytes: number };
+}
+
+/** What create_dataset_upload hands a new session. */
+export interface NewSession {
+  tokenHash: string;
+  datasetName: string;
+  defaultCaption: string;
+  triggerWord: string;
+}
+
+/** Where an admitted file's bytes go in R2, and how many it may have. */
+export interface FileTarget {
+  name: string;
+  kind: UploadKind;
+  key: string;
+  uploadId?: string;
+  /** The most bytes this file may have (the per-image limit for images). */
+  maxBytes: number;
 }
 
 /** Every session method answers with this, so a route can turn a refusal into its HTTP status. */

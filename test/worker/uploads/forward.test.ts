@@ -1,9 +1,11 @@
-import { env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { ToolkitClient } from "../../../src/toolkit/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import { forwardPending, type ForwardImage } from "../../../src/staging/uploads/forward";
+import { forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/staging/uploads/forward";
+import { FORWARD_STALL_MS } from "../../../src/staging/uploads/forwarding";
+import type { UploadSession } from "../../../src/staging/uploads/session";
 import { sessionStub } from "../../../src/staging/uploads/token";
 import type { ForwardProgress } from "../../../src/staging/uploads/types";
 import { image, newSession } from "./support";
@@ -51,21 +53,20 @@ describe("forwarding", () => {
     const toolkit = new ToolkitClient(transport, 5000);
     const sent = new Set<string>();
     let progress: ForwardProgress = { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 };
-    const deps = {
-      config,
-      toolkit,
-      bucket: env.STAGING,
-      datasetName: "ds",
-      expectedImages: files.length,
-      onBatchSent: (batch: ForwardImage[], p: ForwardProgress) => {
-        for (const image of batch) sent.add(image.name);
-        progress = { ...p };
-      },
+    const deps = { config, toolkit, bucket: env.STAGING, datasetName: "ds", expectedImages: files.length };
+    // What the session does: one step at a time, recording each confirmed batch before the next.
+    const forwardAll = async () => {
+      for (;;) {
+        const step = await forwardNext({ ...deps, pending: images.filter((i) => !sent.has(i.name)), progress });
+        progress = step.progress;
+        if (step.kind === "complete") return step.progress;
+        for (const image of step.sent) sent.add(image.name);
+      }
     };
-    await expect(forwardPending({ ...deps, pending: images, progress })).rejects.toThrow(/could not be reached/);
+    await expect(forwardAll()).rejects.toThrow(/could not be reached/);
     const firstTry = transport.bodies.length;
     expect(firstTry).toBe(2);
-    const final = await forwardPending({ ...deps, pending: images.filter((i) => !sent.has(i.name)), progress });
+    const final = await forwardAll();
     expect(final.filesSent).toBe(files.length);
     expect(final.toolkitImages).toBe(files.length);
     const arrived = transport.bodies.flatMap((b) => b.images);
@@ -92,7 +93,7 @@ describe("forwarding", () => {
         return new Response("<html><title>Sign in ・ Cloudflare Access</title></html>", { headers: { "Content-Type": "text/html" } });
       },
     };
-    const failure = forwardPending({
+    const failure = forwardNext({
       config: readConfig(env),
       toolkit: new ToolkitClient(access, 5000),
       bucket: env.STAGING,
@@ -100,8 +101,7 @@ describe("forwarding", () => {
       pending: [{ name: "access.png", size: bytes.length, caption: "", key }],
       expectedImages: 1,
       progress: { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 },
-      onBatchSent: () => {},
-    });
+    } satisfies ForwardDeps);
     await expect(failure).rejects.toThrow(/Cloudflare Access answered upload_dataset with its login page/);
   });
 
@@ -132,7 +132,7 @@ describe("forwarding", () => {
         throw new Error("connection reset");
       },
     };
-    const failure = forwardPending({
+    const failure = forwardNext({
       config: readConfig(env),
       toolkit: new ToolkitClient(dropping, 5000),
       bucket,
@@ -140,27 +140,110 @@ describe("forwarding", () => {
       pending: [{ name: "big.png", size: 50 * 1024 * 1024, caption: "", key: "unused" }],
       expectedImages: 1,
       progress: { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 },
-      onBatchSent: () => {},
-    });
+    } satisfies ForwardDeps);
     await expect(failure).rejects.toThrow(/could not be reached \(connection reset\)/);
     await expect.poll(() => cancelled, { timeout: 2000 }).toBe(true);
   });
 
   it("finalize runs in the session's alarm and records a failure that says what to do", async () => {
     const { base, tokenHash } = await newSession("ds");
+    const stub = sessionStub(env, tokenHash);
+    // Refused like the test config's toolkit (nothing on 127.0.0.1:9), once the test has looked.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const refusing: ToolkitTransport = {
+      kind: "direct",
+      target: "http://127.0.0.1:9",
+      fetch: async () => {
+        await gate;
+        throw new Error("connection refused");
+      },
+    };
+    await runInDurableObject(stub, (instance: UploadSession) => {
+      instance.toolkit = new ToolkitClient(refusing, 5000);
+    });
     await SELF.fetch(`${base}/files/a.png`, { method: "PUT", body: image("png", 500) });
     const started = await SELF.fetch(`${base}/finalize`, { method: "POST" });
     expect(started.status).toBe(202);
     expect(((await started.json()) as { state: string }).state).toBe("forwarding");
     const busy = await SELF.fetch(`${base}/files/b.png`, { method: "PUT", body: image("png", 500) });
     expect(busy.status).toBe(409);
-    const stub = sessionStub(env, tokenHash);
+    release();
     await runDurableObjectAlarm(stub);
+    await expect.poll(async () => {
+      const m = await stub.manifest(tokenHash);
+      return m.ok && m.value.state;
+    }).toBe("failed");
     const m = await stub.manifest(tokenHash);
-    expect(m.ok && m.value.state).toBe("failed");
     expect(m.ok && m.value.forward.error).toMatch(/127\.0\.0\.1:9.*finalize again/s);
     // Still open for changes after a failure, and nothing was marked sent.
     expect(m.ok && m.value.files.map((f) => f.state)).toEqual(["staged"]);
+  });
+
+  it("sends one batch per alarm invocation, recording each before the next starts", async () => {
+    const { base, tokenHash } = await newSession("ds");
+    const stub = sessionStub(env, tokenHash);
+    const transport = new RecordingToolkit();
+    let release = () => {};
+    let holding = false;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const send = transport.fetch.bind(transport);
+    // The second batch waits until the test has looked at the session.
+    transport.fetch = async (path, init) => {
+      if (transport.bodies.length === 1 && !holding) {
+        holding = true;
+        await gate;
+      }
+      return send(path, init);
+    };
+    await runInDurableObject(stub, (instance: UploadSession) => {
+      instance.config = { ...instance.config, UPLOAD_BATCH_MAX_BYTES: 40_000 };
+      instance.toolkit = new ToolkitClient(transport, 5000);
+    });
+    for (let i = 0; i < 9; i++) expect((await SELF.fetch(`${base}/files/img_${i}.png`, { method: "PUT", body: image("png", 7000, i) })).status).toBe(201);
+    expect((await SELF.fetch(`${base}/finalize`, { method: "POST" })).status).toBe(202);
+    await expect.poll(() => holding, { timeout: 5000 }).toBe(true);
+    const during = await stub.manifest(tokenHash);
+    if (!during.ok) throw new Error(during.error);
+    // 9 images of ~9.4 KB of base64 in 40 KB bodies: 3 batches. The first is recorded...
+    expect(during.value).toMatchObject({ state: "forwarding", totals: { sent: 4 }, forward: { batchesDone: 1, batchesTotal: 3, filesSent: 4 } });
+    // ...and the second runs in an invocation of its own, which set the stall alarm as it began.
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + FORWARD_STALL_MS - 60_000);
+    release();
+    await expect.poll(async () => {
+      const m = await stub.manifest(tokenHash);
+      return m.ok && m.value.state;
+    }, { timeout: 5000 }).toBe("complete");
+    expect(transport.bodies.map((b) => b.images.length)).toEqual([4, 4, 1]);
+  });
+
+  it("a session stuck forwarding after its alarm died fails with a clear error, and can then be deleted", async () => {
+    const { base, tokenHash } = await newSession("ds");
+    const stub = sessionStub(env, tokenHash);
+    await SELF.fetch(`${base}/files/a.png`, { method: "PUT", body: image("png", 500) });
+    expect((await SELF.fetch(`${base}/finalize`, { method: "POST" })).status).toBe(202);
+    // Let the first attempt fail (nothing listens on 127.0.0.1:9), then put the session back
+    // as an invocation killed mid-batch leaves it: forwarding, no alarm, no recent progress.
+    await expect.poll(async () => {
+      const m = await stub.manifest(tokenHash);
+      return m.ok && m.value.state;
+    }).toBe("failed");
+    await runInDurableObject(stub, async (_instance: UploadSession, state) => {
+      await state.storage.deleteAlarm();
+      const row = state.storage.sql.exec<{ json: string }>("SELECT json FROM meta").one();
+      const meta = JSON.parse(row.json) as { state: string; forward: { activeAt: number; error?: string } };
+      meta.state = "forwarding";
+      meta.forward.activeAt = Date.now() - FORWARD_STALL_MS - 1000;
+      delete meta.forward.error;
+      state.storage.sql.exec("UPDATE meta SET json = ?", JSON.stringify(meta));
+    });
+    const m = await stub.manifest(tokenHash);
+    expect(m.ok && m.value.state).toBe("failed");
+    expect(m.ok && m.value.forward.error).toMatch(/stopped making progress.*finalize again/);
+    // The alarm that removes the session at expiry is back.
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+    expect((await SELF.fetch(base, { method: "DELETE" })).status).toBe(200);
   });
 
   it("refuses to finalize an empty session", async () => {

@@ -1,8 +1,10 @@
-import { SELF } from "cloudflare:test";
+import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Zip, ZipDeflate } from "fflate";
 import { describe, expect, it } from "vitest";
 import { concatBytes } from "../../../src/staging/codecs/string-sinks";
+import type { UploadSession } from "../../../src/staging/uploads/session";
 import type { Manifest } from "../../../src/staging/uploads/types";
+import { sessionStub } from "../../../src/staging/uploads/token";
 import { unpackZip, type ZipEntrySink } from "../../../src/staging/uploads/zip";
 import { image, newSession } from "./support";
 
@@ -108,4 +110,50 @@ describe("unpacking zips", () => {
     const manifest = (await (await SELF.fetch(base)).json()) as Manifest;
     expect(manifest.files.map((f) => [f.name, f.size])).toEqual([["ok.png", 2000]]);
   });
+
+  it("counts entries of unknown size with their real size against the session limit, removing what does not fit", async () => {
+    const { base, tokenHash, stub } = await smallSession(10_000);
+    const compressible = (seed: number) => {
+      const bytes = new Uint8Array(4000).fill(seed);
+      bytes.set(image("png", 8));
+      return bytes;
+    };
+    const zip = streamedZip([1, 2, 3].map((i) => ({ name: `img_${i}.png`, bytes: compressible(i) })));
+    const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { unpacked: { images: number; rejected: Array<{ name: string; reason: string }> } };
+    expect(body.unpacked.images).toBe(2);
+    expect(body.unpacked.rejected).toEqual([{ name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) }]);
+    const m = await stub.manifest(tokenHash);
+    expect(m.ok && m.value.files.map((f) => f.name)).toEqual(["img_1.png", "img_2.png"]);
+    const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
+    expect(staged.objects.map((o) => o.key.split("/").pop())).toEqual(["img_1.png", "img_2.png"]);
+  });
+
+  it("checks a file joined from parts again with its real size", async () => {
+    const { base, tokenHash, stub } = await smallSession(64 * MiB);
+    const file = image("png", 5 * MiB + 1000);
+    expect((await SELF.fetch(`${base}/files/big.png/parts/1`, { method: "PUT", body: file.slice(0, 5 * MiB) })).status).toBe(201);
+    expect((await SELF.fetch(`${base}/files/big.png/parts/2`, { method: "PUT", body: file.slice(5 * MiB) })).status).toBe(201);
+    // Another upload took the room meanwhile (nothing is reserved while parts arrive).
+    await runInDurableObject(stub, (instance: UploadSession) => {
+      instance.config = { ...instance.config, UPLOAD_SESSION_MAX_BYTES: 5 * MiB };
+    });
+    const done = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
+    expect(done.status).toBe(413);
+    expect(((await done.json()) as { error: string }).error).toMatch(/UPLOAD_SESSION_MAX_BYTES/);
+    const m = await stub.manifest(tokenHash);
+    expect(m.ok && m.value.files).toEqual([]);
+    expect(m.ok && m.value.rejected.map((r) => r.name)).toEqual(["big.png"]);
+    expect((await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` })).objects).toEqual([]);
+  });
 });
+
+async function smallSession(sessionMaxBytes: number) {
+  const session = await newSession();
+  const stub = sessionStub(env, session.tokenHash);
+  await runInDurableObject(stub, (instance: UploadSession) => {
+    instance.config = { ...instance.config, UPLOAD_SESSION_MAX_BYTES: sessionMaxBytes };
+  });
+  return { ...session, stub };
+}
