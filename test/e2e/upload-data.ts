@@ -4,7 +4,7 @@ import { createCipheriv, createHash } from "node:crypto";
  * Deterministic test images, generated on the fly and never committed: AES-CTR keystream
  * (fast, incompressible like real photos) behind a real PNG or JPEG magic number.
  */
-export function testImage(seed: string, size: number, format: "png" | "jpeg" = "png"): Uint8Array {
+export function testImage(seed: string, size: number, format: "png" | "jpeg" = "png"): Uint8Array<ArrayBuffer> {
   const key = createHash("sha256").update(seed).digest();
   const cipher = createCipheriv("aes-256-ctr", key, Buffer.alloc(16));
   const bytes = new Uint8Array(cipher.update(Buffer.alloc(size)));

@@ -15,7 +15,7 @@ const PART = 5 * MiB;
 
 interface TestFile {
   name: string;
-  bytes: Uint8Array;
+  bytes: Uint8Array<ArrayBuffer>;
   parts: boolean;
 }
 
@@ -24,7 +24,7 @@ const files: TestFile[] = [
   ...Array.from({ length: 4 }, (_, i) => ({ name: `big_${i}.png`, bytes: testImage(`parts-${i}`, 12 * MiB + i * 777), parts: true })),
 ];
 
-async function put(url: string, body: Uint8Array): Promise<void> {
+async function put(url: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
   const response = await fetch(url, { method: "PUT", body });
   if (response.status !== 201) throw new Error(`PUT ${url}: ${response.status} ${await response.text()}`);
 }

@@ -17,7 +17,7 @@ describe("npm run dev", () => {
     scratch = await mkdtemp(path.join(tmpdir(), "dev-script-"));
     const [port, toolkitPort] = [await freePort(), await freePort()];
     const varsFile = path.join(scratch, ".dev.vars");
-    const env = { ...process.env, DEV_PORT: String(port), DEV_TOOLKIT_PORT: String(toolkitPort), DEV_DATA_DIR: scratch, DEV_VARS_FILE: varsFile };
+    const env: NodeJS.ProcessEnv = { ...process.env, DEV_PORT: String(port), DEV_TOOLKIT_PORT: String(toolkitPort), DEV_DATA_DIR: scratch, DEV_VARS_FILE: varsFile };
     delete env.AI_TOOLKIT_HOST;
     delete env.AI_TOOLKIT_URL;
     const child = spawn(process.execPath, [path.join(root, "scripts/dev.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
