@@ -3,14 +3,15 @@
 // password and prints that password once.
 //
 // Settings (environment): DEV_PORT (8787), DEV_TOOLKIT_PORT (8012), DEV_DATA_DIR (.dev-data),
-// DEV_VARS_FILE (.dev.vars). A toolkit counts as configured when AI_TOOLKIT_URL or
-// AI_TOOLKIT_HOST is set in the vars file or the environment.
+// DEV_VARS_FILE (.dev.vars). A toolkit counts as configured when wrangler.toml has a TOOLKIT
+// VPC binding, or AI_TOOLKIT_URL or AI_TOOLKIT_HOST is set in the vars file or the environment.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { hasVpcBinding, readDevVars } from "./local-settings.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const varsFile = path.resolve(root, process.env.DEV_VARS_FILE ?? ".dev.vars");
@@ -28,12 +29,7 @@ function ensureVarsFile(): Record<string, string> {
     );
     console.log(`\n  Owner password (shown once, kept in ${path.relative(root, varsFile)}): ${password}\n`);
   }
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(varsFile, "utf8").split(/\r?\n/)) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match?.[1] && match[2] !== undefined && match[2] !== "") vars[match[1]] = match[2].replace(/^(["'])(.*)\1$/, "$2");
-  }
-  return vars;
+  return readDevVars(varsFile);
 }
 
 function start(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
@@ -72,7 +68,9 @@ process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 
 const vars = ensureVarsFile();
-const configured = Boolean(vars.AI_TOOLKIT_URL || vars.AI_TOOLKIT_HOST || process.env.AI_TOOLKIT_URL || process.env.AI_TOOLKIT_HOST);
+const configured =
+  hasVpcBinding(readFileSync(path.join(root, "wrangler.toml"), "utf8")) ||
+  Boolean(vars.AI_TOOLKIT_URL || vars.AI_TOOLKIT_HOST || process.env.AI_TOOLKIT_URL || process.env.AI_TOOLKIT_HOST);
 const wranglerArgs = [
   path.join(root, "node_modules/wrangler/bin/wrangler.js"),
   "dev",

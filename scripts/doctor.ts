@@ -6,41 +6,15 @@
 // with one configured it asks the deployed Worker instead: `npm run doctor -- --worker https://...`.
 // `--config <file>` reads another wrangler configuration.
 
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, readConfig, type Config } from "../src/config";
 import { diagnose, formatDiagnosis, hopFix, type HopName } from "../src/toolkit/diagnose";
 import { selectTransport, type TransportKind } from "../src/toolkit/transport";
+import { hasVpcBinding, readDevVars, wranglerVars } from "./local-settings.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The [vars] table of wrangler.toml (flat string values only, which is all it holds). */
-export function wranglerVars(toml: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  let inVars = false;
-  for (const line of toml.split(/\r?\n/)) {
-    const table = /^\s*\[+([^\]]+)\]+\s*$/.exec(line);
-    if (table) inVars = table[1]?.trim() === "vars";
-    const entry = inVars ? /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)"/.exec(line) : null;
-    if (entry?.[1]) vars[entry[1]] = entry[2] ?? "";
-  }
-  return vars;
-}
-
-export function hasVpcBinding(toml: string): boolean {
-  return /^\s*\[\[vpc_services\]\]/m.test(toml) && /^\s*binding\s*=\s*"TOOLKIT"/m.test(toml.slice(toml.search(/^\s*\[\[vpc_services\]\]/m)));
-}
-
-function dotenv(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match?.[1]) vars[match[1]] = (match[2] ?? "").replace(/^(["'])(.*)\1$/, "$2");
-  }
-  return vars;
-}
 
 interface WorkerHealth {
   toolkit?: {
@@ -81,7 +55,7 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
 }
 
 function readSettings(toml: string): Config | undefined {
-  const settings = { ...wranglerVars(toml), ...dotenv(path.join(root, ".dev.vars")), ...process.env };
+  const settings = { ...wranglerVars(toml), ...readDevVars(path.join(root, ".dev.vars")), ...process.env };
   try {
     return readConfig(settings);
   } catch (error) {

@@ -9,7 +9,7 @@ import { hashBody, writeSafetensors } from "./model-files";
  * download_model with a 150 MB model as one base64 JSON body, the Worker (wrangler dev)
  * stages it in its local R2, and the file is fetched back through the signed link.
  */
-// E2E_MODEL_MB shrinks the model for a quick run (see README, "Downloading models", on wrangler dev).
+// E2E_MODEL_MB shrinks the model for a quick local run (README, "Tests").
 const SIZE = Number(process.env.E2E_MODEL_MB ?? 150) * 1024 * 1024;
 const LONG = { timeout: 600_000 };
 

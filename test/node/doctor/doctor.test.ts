@@ -7,7 +7,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startToolkitServer } from "../../../tunnel/toolkit/server.ts";
-import { hasVpcBinding, wranglerVars } from "../../../scripts/doctor";
+import { hasVpcBinding, wranglerVars } from "../../../scripts/local-settings.ts";
 import { freePort } from "../../e2e/harness";
 
 const root = path.resolve(import.meta.dirname, "../../..");
