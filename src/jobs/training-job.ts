@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
 import { ToolkitClient } from "../toolkit/client";
 import { ToolkitError } from "../toolkit/errors";
+import { forgetStaged } from "../staging/models/staged";
 import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
@@ -152,6 +153,12 @@ export class TrainingJob extends DurableObject<Env> {
     this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
     await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
     await this.publish(record, current.status !== record.status && record.status === "completed");
+    if (isTerminal(record.status) && !isTerminal(current.status)) {
+      // The run may have written a new model file under the same name: a staged copy of the
+      // old one must not be handed out as unchanged.
+      const names = [record.config, record.jobName].filter((name): name is string => Boolean(name) && name !== UNKNOWN_CONFIG);
+      await forgetStaged(this.env.STAGING, names);
+    }
     await this.schedule(record, now);
   }
 

@@ -4,6 +4,7 @@ import {
   downloadLink,
   listStaged,
   stageModel,
+  unchangedOnToolkit,
   type DownloadLink,
   type StagedModel,
 } from "../../staging/models";
@@ -60,8 +61,8 @@ export const modelTools: ToolGroup = (server, context) => {
         const models = await Promise.all(
           result.models.map(async (model) => {
             const copy = staged.get(model.name);
-            // A copy of a different size is an older file: download_model will replace it.
-            if (!copy || copy.size !== model.size) return { ...model, staged: false };
+            // A copy that no longer matches the file is an older one: download_model will replace it.
+            if (!copy || !unchangedOnToolkit(copy, model)) return { ...model, staged: false };
             const link = await downloadLink(context.config, env, context.origin ?? "", copy, now);
             return {
               ...model,

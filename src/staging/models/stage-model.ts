@@ -44,7 +44,7 @@ export async function stageModel(deps: StageDeps, name: string): Promise<StageOu
   const now = deps.now ?? Date.now;
   const listed = await findListed(deps.toolkit, name);
   const previous = await readStaged(deps.bucket, name, now());
-  if (previous && listed && sameFile(previous, listed)) return { model: previous, reused: true };
+  if (previous && listed && unchangedOnToolkit(previous, listed)) return { model: previous, reused: true };
 
   const model = await download(deps, name, listed, now());
   await writeManifest(deps.bucket, model);
@@ -136,9 +136,22 @@ async function findListed(toolkit: ToolkitClient, name: string): Promise<ListedM
   return { name: entry.name, path: entry.path, size: entry.size, ...(typeof mtime === "string" || typeof mtime === "number" ? { mtime: String(mtime) } : {}) };
 }
 
-/** Same name, size and (when the toolkit reports one) modification time. */
-function sameFile(staged: StagedModel, listed: ListedModel): boolean {
-  return staged.size === listed.size && staged.mtime === listed.mtime && staged.filename === basename(listed.path);
+/**
+ * Whether a staged copy is still the file the toolkit lists: same size, same modification
+ * time when the toolkit reports one, and the same file name when the copy records one. (A
+ * training run that ends also forgets the copy: see forgetStaged.)
+ */
+export function unchangedOnToolkit(
+  staged: Pick<StagedModel, "size" | "mtime"> & { filename?: string },
+  listed: Pick<ListedModel, "size" | "path" | "mtime">,
+): boolean {
+  const mtime = (listed as { mtime?: unknown }).mtime;
+  const listedMtime = typeof mtime === "string" || typeof mtime === "number" ? String(mtime) : undefined;
+  return (
+    staged.size === listed.size &&
+    staged.mtime === listedMtime &&
+    (staged.filename === undefined || staged.filename === basename(listed.path))
+  );
 }
 
 function basename(path: string): string {

@@ -81,6 +81,21 @@ export async function readStaged(bucket: R2Bucket, name: string, now: number): P
   return model;
 }
 
+/**
+ * Forgets the staged copies of these models, if any. A training run that ends may have
+ * rewritten outputs/<name>.safetensors with a file of the same size, and the toolkit reports
+ * no modification time, so the copy can no longer be trusted to be the current file.
+ */
+export async function forgetStaged(bucket: R2Bucket, names: readonly string[]): Promise<void> {
+  for (const name of new Set(names)) {
+    const object = await bucket.get(manifestKey(name));
+    if (!object) continue;
+    const model = await object.json<StagedModel>().catch(() => undefined);
+    if (model) await dropStaged(bucket, model);
+    else await bucket.delete(manifestKey(name));
+  }
+}
+
 export async function dropStaged(bucket: R2Bucket, model: Pick<StagedModel, "name" | "key">): Promise<void> {
   await bucket.delete([model.key, manifestKey(model.name)]);
 }

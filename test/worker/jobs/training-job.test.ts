@@ -5,6 +5,7 @@ import { jobIndexFor } from "../../../src/jobs/job-index";
 import { trainingJobFor, type JobLookup, type TrainingJob } from "../../../src/jobs/training-job";
 import type { JobRecord } from "../../../src/jobs/state";
 import type { JobView } from "../../../src/jobs/view";
+import { manifestKey, writeManifest, type StagedModel } from "../../../src/staging/models/staged";
 import { PREAMBLE, ScriptedToolkit, TRACEBACK, tqdmLog } from "./scripted-toolkit";
 
 const MODEL = "black-forest-labs/FLUX.1-dev";
@@ -59,6 +60,31 @@ describe("TrainingJob", () => {
     const index = jobIndexFor(env, "scripted-toolkit");
     expect((await index.list()).find((entry) => entry.job_id === jobId)).toMatchObject({ status: "completed", current_step: 100 });
     expect((await index.speedOf(MODEL))?.secondsPerStep).toBeCloseTo(0.5, 5);
+  });
+
+  it("forgets a staged copy of the model when a run of it ends, since the file may have changed", async () => {
+    const { job, poll } = await setUp();
+    const staged: StagedModel = {
+      name: "my_lora",
+      key: "models/my_lora/old/my_lora.safetensors",
+      filename: "my_lora.safetensors",
+      size: 4,
+      sha256: "0".repeat(64),
+      stagedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    };
+    await env.STAGING.put(staged.key, "old!");
+    await writeManifest(env.STAGING, staged);
+    await env.STAGING.put("models/other/x/other.safetensors", "keep");
+    await writeManifest(env.STAGING, { ...staged, name: "other", key: "models/other/x/other.safetensors" });
+    await poll();
+    expect(await env.STAGING.head(manifestKey("my_lora"))).not.toBeNull();
+    job().log += tqdmLog("my_lora", 100, 0, 100, 50);
+    job().status = "completed";
+    await poll();
+    expect(await env.STAGING.head(manifestKey("my_lora"))).toBeNull();
+    expect(await env.STAGING.head(staged.key)).toBeNull();
+    expect(await env.STAGING.head(manifestKey("other"))).not.toBeNull();
   });
 
   it("fails a crashed run and keeps the traceback and the log tail", async () => {
