@@ -9,10 +9,9 @@
  * the upload, so no half-written object is ever left in the bucket.
  */
 
+import { R2_MIN_PART_BYTES } from "../r2-rules";
 import { toHex } from "./signing";
 
-/** R2's smallest part size for every part but the last. */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_PART_BYTES = 10 * 1024 * 1024;
 
 export interface StreamedFile {
@@ -41,7 +40,7 @@ export async function uploadStream(
   options: MultipartOptions,
 ): Promise<StreamedFile & { object: R2Object }> {
   const partBytes = options.partBytes ?? DEFAULT_PART_BYTES;
-  if (partBytes < MIN_PART_BYTES) throw new RangeError(`partBytes must be at least ${MIN_PART_BYTES} (R2's minimum part size)`);
+  if (partBytes < R2_MIN_PART_BYTES) throw new RangeError(`partBytes must be at least ${R2_MIN_PART_BYTES} (R2's minimum part size)`);
 
   const digest = new crypto.DigestStream("SHA-256");
   const hasher = digest.getWriter();

@@ -2,7 +2,7 @@ import type { Config } from "../../config";
 import { largestImageFor } from "./batches";
 import { effectiveCaption } from "./captions";
 import { stemOf, uploadKind } from "./names";
-import { PART_MIN_BYTES } from "./parts";
+import { R2_MIN_PART_BYTES } from "../r2-rules";
 import type { SessionStore } from "./store";
 import type { Manifest, SessionMeta, StagedFile } from "./types";
 
@@ -12,7 +12,7 @@ export function sessionLimits(meta: SessionMeta, config: Config): Manifest["limi
     session_max_bytes: config.UPLOAD_SESSION_MAX_BYTES,
     session_max_files: config.UPLOAD_SESSION_MAX_FILES,
     caption_max_chars: config.UPLOAD_CAPTION_MAX_CHARS,
-    part_min_bytes: PART_MIN_BYTES,
+    part_min_bytes: R2_MIN_PART_BYTES,
   };
 }
 

@@ -1,4 +1,5 @@
 import { pageScript } from "./page-script";
+import { escapeHtml } from "../../text";
 
 /**
  * The browser page of an upload session. Self-contained (no external scripts, so it works
@@ -32,8 +33,4 @@ Large files go in parts, several at once; after a reload or a dropped connection
 <div id="files"></div>
 <script>${pageScript}</script>
 </body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -1,7 +1,6 @@
+import { R2_MIN_PART_BYTES } from "../r2-rules";
 import type { PartRow } from "./store";
 
-/** R2's multipart rules: every part but the last at least 5 MiB, and all of those the same size. */
-export const PART_MIN_BYTES = 5 * 1024 * 1024;
 /** R2 numbers parts 1 to 10000. */
 export const PART_MAX_NUMBER = 10_000;
 
@@ -21,8 +20,8 @@ export function checkParts(name: string, parts: readonly PartRow[]): string | un
   if (missing.length > 0) return `${name} is missing part${missing.length === 1 ? "" : "s"} ${missing.join(", ")}: send ${missing.length === 1 ? "it" : "them"}, then complete again`;
   const first = sorted[0];
   for (const part of sorted.slice(0, -1)) {
-    if (part.size < PART_MIN_BYTES) {
-      return `part ${part.n} of ${name} is ${part.size} bytes; every part but the last must be at least ${PART_MIN_BYTES} bytes (5 MiB): resend the file with bigger parts`;
+    if (part.size < R2_MIN_PART_BYTES) {
+      return `part ${part.n} of ${name} is ${part.size} bytes; every part but the last must be at least ${R2_MIN_PART_BYTES} bytes (5 MiB): resend the file with bigger parts`;
     }
     if (first && part.size !== first.size) {
       return `part ${part.n} of ${name} is ${part.size} bytes but part 1 is ${first.size}; every part but the last must be the same size: resend part ${part.n}`;

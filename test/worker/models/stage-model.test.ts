@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { stageModel } from "../../../src/staging/models";
-import { MIN_PART_BYTES } from "../../../src/staging/models/multipart";
+import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/staging/r2-rules";
 import { ToolkitClient } from "../../../src/toolkit/client";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import type { ScriptedToolkit } from "../helpers/scripted-toolkit";

@@ -3,7 +3,8 @@ import { uploadBodyLength } from "../../../src/staging/codecs";
 import { largestImageFor, planBatches } from "../../../src/staging/uploads/batches";
 import { CaptionFileError, effectiveCaption, parseCaptionsCsv, parseCaptionsJson } from "../../../src/staging/uploads/captions";
 import { sanitizeFilename, stemOf, uniqueName, uploadKind } from "../../../src/staging/uploads/names";
-import { checkParts, PART_MIN_BYTES } from "../../../src/staging/uploads/parts";
+import { checkParts } from "../../../src/staging/uploads/parts";
+import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/staging/r2-rules";
 import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/staging/uploads/token";
 
 describe("file names", () => {
