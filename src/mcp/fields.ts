@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IMAGE_EXTENSIONS, IMAGE_HEAD_BYTES, imageExtension, imageProblem } from "../images";
 
 /**
  * Validation rules shared by several tools. Each rule is the field's validation, its
@@ -35,9 +36,6 @@ export const pathUnder = (field: string, root: string, example: string) =>
 /** dataset_path must point inside the toolkit's datasets folder. */
 export const datasetPath = (root: string) => pathUnder("dataset_path", root, "my_dataset");
 
-export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp"] as const;
-export type ImageExtension = (typeof IMAGE_EXTENSIONS)[number];
-
 /** An image file name: no folder part, one of the image extensions the toolkit trains on. */
 export const imageFilename = z
   .string()
@@ -51,24 +49,11 @@ export const imageFilename = z
     `filename must end in one of: ${IMAGE_EXTENSIONS.map((ext) => `.${ext}`).join(", ")}`,
   );
 
-export function imageExtension(filename: string): ImageExtension | undefined {
-  const ext = filename.slice(filename.lastIndexOf(".") + 1).toLowerCase();
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(ext) ? (ext as ImageExtension) : undefined;
-}
-
-/** Which image format the first bytes of a file say it is. */
-export function sniffImage(head: Uint8Array): "png" | "jpeg" | "webp" | undefined {
-  const at = (i: number) => head[i] ?? -1;
-  if ([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a].every((byte, i) => at(i) === byte)) return "png";
-  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return "jpeg";
-  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
-  if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
-  return undefined;
-}
-
-export function extensionMatches(ext: ImageExtension, sniffed: ReturnType<typeof sniffImage>): boolean {
-  return sniffed === (ext === "jpg" ? "jpeg" : ext);
-}
+/** A trigger word: one line, short enough to lead every caption. */
+export const triggerWord = z
+  .string()
+  .max(64, "trigger_word must be at most 64 characters")
+  .regex(/^[^\r\n]*$/, "trigger_word must be on one line");
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -118,14 +103,9 @@ export const inlineImage = (maxBytes: number, maxCaptionChars: number) =>
         });
         return;
       }
-      const ext = imageExtension(image.filename);
-      const sniffed = sniffImage(decodeBase64Head(data, 12));
-      if (ext && !extensionMatches(ext, sniffed)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["data"],
-          message: `${image.filename} does not contain a ${ext.toUpperCase()} image (its bytes look like ${sniffed ?? "no supported image format"})`,
-        });
+      const problem = imageProblem(image.filename, decodeBase64Head(data, IMAGE_HEAD_BYTES));
+      if (problem) {
+        ctx.addIssue({ code: "custom", path: ["data"], message: problem });
       }
     });
 

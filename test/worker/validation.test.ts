@@ -94,7 +94,7 @@ describe("images", () => {
     [{ filename: ".x.png", data: PNG_BASE64 }, /filename must not start with a dot/],
     [{ filename: "x.png", data: "not base64!!" }, /data of x\.png is not valid base64/],
     [{ filename: "x.png", data: TEXT_BASE64 }, /x\.png does not contain a PNG image/],
-    [{ filename: "x.jpg", data: PNG_BASE64 }, /x\.jpg does not contain a JPG image \(its bytes look like png\)/],
+    [{ filename: "x.jpg", data: PNG_BASE64 }, /x\.jpg does not contain a JPG image \(its first bytes look like png\)/],
     [{ filename: "x.png", data: PNG_BASE64, caption: "c".repeat(4001) }, /caption must be at most 4000 characters/],
   ])("refuses %j", (image, message) => refused("upload_dataset", upload(image), message));
 

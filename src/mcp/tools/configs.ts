@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { datasetPath, safeName } from "../fields";
+import { datasetPath, safeName, triggerWord } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural } from "../result";
 
@@ -40,10 +40,7 @@ export const configTools: ToolGroup = (server, { toolkit, config }) => {
         rank: z.number().int("rank must be a whole number").min(1, "rank must be at least 1").max(256, "rank must be at most 256").default(16).describe("LoRA rank (network dim), 1-256"),
         alpha: z.number().int("alpha must be a whole number").min(1, "alpha must be at least 1").max(256, "alpha must be at most 256").default(16).describe("LoRA alpha, 1-256"),
         low_vram: z.boolean().default(true).describe("Quantize and offload to fit GPUs with less memory"),
-        trigger_word: z
-          .string()
-          .max(100, "trigger_word must be at most 100 characters")
-          .regex(/^[^\n\r]*$/, "trigger_word must be on one line")
+        trigger_word: triggerWord
           .optional()
           .describe("Word that activates the LoRA in prompts"),
         test_prompts: z

@@ -3,7 +3,7 @@ import { createUploadSession } from "../../staging/uploads/create";
 import { hashToken, sessionStub, TOKEN_PATTERN } from "../../staging/uploads/token";
 import type { Manifest } from "../../staging/uploads/types";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
-import { safeName } from "../fields";
+import { safeName, triggerWord } from "../fields";
 import { failure, guarded, ok, plural } from "../result";
 
 /** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
@@ -21,10 +21,7 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
           .max(config.UPLOAD_CAPTION_MAX_CHARS, `default_caption must be at most ${config.UPLOAD_CAPTION_MAX_CHARS} characters`)
           .default("")
           .describe("Caption for images that arrive without their own .txt caption"),
-        trigger_word: z
-          .string()
-          .max(64, "trigger_word must be at most 64 characters")
-          .regex(/^[^\r\n]*$/, "trigger_word must be one line")
+        trigger_word: triggerWord
           .default("")
           .describe("Put first in every caption that does not already contain it"),
       }),

@@ -1,6 +1,6 @@
-import { sniffImage } from "../../mcp/fields";
+import { imageProblem, sniffImage } from "../../images";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "./captions";
-import { imageProblem, readSmallText, sniff } from "./intake";
+import { readSmallText, sniff } from "./intake";
 import type { UploadKind } from "./names";
 import { PART_MAX_NUMBER } from "./parts";
 import { sessionStub } from "./token";

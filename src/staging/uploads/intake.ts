@@ -1,7 +1,4 @@
-import { extensionMatches, imageExtension, sniffImage } from "../../mcp/fields";
-
-/** Bytes needed to recognise PNG, JPEG and WebP by their magic numbers. */
-export const HEAD_BYTES = 12;
+import { IMAGE_HEAD_BYTES as HEAD_BYTES } from "../../images";
 
 export interface SniffedStream {
   head: Uint8Array;
@@ -49,13 +46,6 @@ export async function sniff(stream: ReadableStream<Uint8Array>, length: number):
 }
 
 /** Why these first bytes are not the image the name says, or undefined when they are. */
-export function imageProblem(name: string, head: Uint8Array): string | undefined {
-  const ext = imageExtension(name);
-  const sniffed = sniffImage(head);
-  if (ext && extensionMatches(ext, sniffed)) return undefined;
-  return `${name} does not contain a ${ext?.toUpperCase() ?? "supported"} image (its first bytes look like ${sniffed ?? "no supported image format"}): send a real PNG, JPEG or WebP file with the matching extension`;
-}
-
 /** Reads a small text upload (a caption or captions list), refusing one over `maxBytes`. */
 export async function readSmallText(stream: ReadableStream<Uint8Array>, maxBytes: number, name: string): Promise<string> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -1,4 +1,4 @@
-import { imageExtension } from "../../mcp/fields";
+import { imageExtension } from "../../images";
 
 /**
  * What an uploaded file is, decided by its name: images are staged and forwarded; caption

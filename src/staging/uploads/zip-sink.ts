@@ -1,6 +1,5 @@
-import { sniffImage } from "../../mcp/fields";
+import { IMAGE_HEAD_BYTES as HEAD_BYTES, imageProblem, sniffImage } from "../../images";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "./captions";
-import { HEAD_BYTES, imageProblem } from "./intake";
 import { sanitizeFilename, uniqueName, uploadKind, type UploadKind } from "./names";
 import { sessionStub } from "./token";
 import type { ZipEntrySink } from "./zip";
