@@ -2,6 +2,7 @@ import { z } from "zod";
 import { inlineImage, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
+import { RETRY_BY_FINALIZE } from "../../staging/uploads/forwarding";
 import { forwardInline } from "../../staging/uploads/inline";
 import { ToolkitError } from "../../toolkit/errors";
 
@@ -42,7 +43,9 @@ export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
         if (!forwarded.ok) throw new UserError(forwarded.error);
         const manifest = forwarded.value;
         if (manifest.state !== "complete") {
-          throw new ToolkitError("tool", manifest.forward.error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
+          // The private session is gone by now, so there is nothing to finalize again.
+          const error = manifest.forward.error?.replace(RETRY_BY_FINALIZE, "(call upload_dataset again to retry: every image is sent again)");
+          throw new ToolkitError("tool", error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
         }
         const result = {
           status: "success",

@@ -17,6 +17,9 @@ const HOUR = 3600_000;
  */
 export const FORWARD_STALL_MS = BATCH_TIMEOUT_MS + 5 * 60_000;
 
+/** What a failed step's error ends with: how the session's owner retries. */
+export const RETRY_BY_FINALIZE = "(finalize again to retry; only files not yet confirmed are re-sent)";
+
 export interface ForwardingContext {
   store: SessionStore;
   bucket: R2Bucket;
@@ -61,7 +64,7 @@ export async function forwardStep({ store, bucket, config, toolkit }: Forwarding
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const latest = store.meta() ?? meta;
-    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} (finalize again to retry; only files not yet confirmed are re-sent)` } });
+    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}` } });
   }
   return false;
 }
