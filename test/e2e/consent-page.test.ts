@@ -1,36 +1,26 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { exchangeCode, pkce, authorizeUrl, registerClient } from "../shared/oauth-flow";
-import { launchChromium } from "./browser";
-import { OWNER_PASSWORD, startStack, type Stack } from "./harness";
+import { useStackAndBrowser } from "./browser";
+import { OWNER_PASSWORD } from "./harness";
 
 /**
  * The sign-in page in a real browser, as an owner meets it when Claude Code or the Inspector
  * opens it on `npm run dev`: plain http on loopback, where the consent cookie must still work.
  */
 describe("the consent page in chromium", () => {
-  let stack: Stack;
-  let browser: Browser;
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const running = useStackAndBrowser();
 
   it("shows the client, refuses a wrong password, and approves with the right one", async () => {
-    const client = await registerClient(stack.workerUrl, "Chromium check");
+    const client = await registerClient(running.stack.workerUrl, "Chromium check");
     const { verifier, challenge } = await pkce();
-    const page = await browser.newPage();
+    const page = await running.browser.newPage();
     let location = "";
     // The client's redirect target is not served: catch the Worker's redirect itself.
     page.on("response", (response) => {
       if (response.status() === 302) location = response.headers()["location"] ?? "";
     });
 
-    await page.goto(authorizeUrl(stack.workerUrl, client, challenge));
+    await page.goto(authorizeUrl(running.stack.workerUrl, client, challenge));
     await expect(page.locator("h1").textContent()).resolves.toContain("Chromium check");
     await expect(page.locator("body").textContent()).resolves.toContain("Access will be sent to 127.0.0.1");
 
@@ -43,19 +33,19 @@ describe("the consent page in chromium", () => {
     await page.click("button.approve");
     await expect.poll(() => location, { timeout: 10_000 }).toContain("code=");
     const code = new URL(location).searchParams.get("code") ?? "";
-    const tokens = await exchangeCode(stack.workerUrl, client, code, verifier);
+    const tokens = await exchangeCode(running.stack.workerUrl, client, code, verifier);
     expect(tokens.token_type.toLowerCase()).toBe("bearer");
   });
 
   it("denies with access_denied", async () => {
-    const client = await registerClient(stack.workerUrl, "Denied app");
+    const client = await registerClient(running.stack.workerUrl, "Denied app");
     const { challenge } = await pkce();
-    const page = await browser.newPage();
+    const page = await running.browser.newPage();
     let location = "";
     page.on("response", (response) => {
       if (response.status() === 302) location = response.headers()["location"] ?? "";
     });
-    await page.goto(authorizeUrl(stack.workerUrl, client, challenge));
+    await page.goto(authorizeUrl(running.stack.workerUrl, client, challenge));
     await page.click("button[value=deny]");
     await expect.poll(() => location, { timeout: 10_000 }).toContain("error=access_denied");
   });

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "./browser";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callTool, startStack, type Stack } from "./harness";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { useStackAndBrowser } from "./browser";
+import { callTool } from "./harness";
 import { sha256, testImage } from "./upload-data";
 
 /**
@@ -15,25 +15,16 @@ import { sha256, testImage } from "./upload-data";
 const MiB = 1024 * 1024;
 
 describe("upload page in chromium", () => {
-  let stack: Stack;
-  let browser: Browser;
-  beforeAll(async () => {
-    stack = await startStack();
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const running = useStackAndBrowser();
 
   it("uploads, captions, resumes after a reload and finalizes", async () => {
-    const client = await stack.connect();
+    const client = await running.stack.connect();
     const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_set", trigger_word: "sks" });
     const pageUrl = String(created.structuredContent?.page_url);
     const small = Array.from({ length: 5 }, (_, i) => ({ name: `small_${i}.png`, mimeType: "image/png", buffer: Buffer.from(testImage(`page-${i}`, 200_000 + i)) }));
     const big = { name: "big.png", mimeType: "image/png", buffer: Buffer.from(testImage("page-big", 40 * MiB + 5)) };
 
-    const page = await browser.newPage();
+    const page = await running.browser.newPage();
     await page.goto(pageUrl);
     await page.setInputFiles("#pick", small);
     for (const f of small) await page.locator(`.row[data-name="${f.name}"] .status`, { hasText: "uploaded" }).waitFor({ timeout: 30_000 });
@@ -65,20 +56,20 @@ describe("upload page in chromium", () => {
 
     await page.click("#finalize");
     await page.locator("#forward .ok", { hasText: "Done" }).waitFor({ timeout: 60_000 });
-    const folder = join(stack.dataDir, "datasets", "page_set");
+    const folder = join(running.stack.dataDir, "datasets", "page_set");
     expect(sha256(await readFile(join(folder, "big.png")))).toBe(sha256(big.buffer));
     expect(await readFile(join(folder, "small_0.txt"), "utf8")).toBe("sks on the beach");
     expect(await readFile(join(folder, "small_1.txt"), "utf8")).toBe("sks");
   }, 180_000);
 
   it("retries a part whose connection dropped, and every byte arrives", async () => {
-    const client = await stack.connect();
+    const client = await running.stack.connect();
     const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_drop", trigger_word: "sks" });
     const pageUrl = String(created.structuredContent?.page_url);
     const base = pageUrl.replace(/\/page$/, "");
     const big = { name: "flaky.png", mimeType: "image/png", buffer: Buffer.from(testImage("page-flaky", 20 * MiB + 3)) };
 
-    const page = await browser.newPage();
+    const page = await running.browser.newPage();
     const aborted: number[] = [];
     const attempts = new Map<number, number>();
     page.on("request", (request) => {
@@ -104,12 +95,12 @@ describe("upload page in chromium", () => {
 
     await page.click("#finalize");
     await page.locator("#forward .ok", { hasText: "Done" }).waitFor({ timeout: 60_000 });
-    expect(sha256(await readFile(join(stack.dataDir, "datasets", "page_drop", "flaky.png")))).toBe(sha256(big.buffer));
+    expect(sha256(await readFile(join(running.stack.dataDir, "datasets", "page_drop", "flaky.png")))).toBe(sha256(big.buffer));
     await page.close();
   }, 120_000);
 
   it("takes a folder dropped on the drop zone, subfolders and captions included", async () => {
-    const client = await stack.connect();
+    const client = await running.stack.connect();
     const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_folder", trigger_word: "sks" });
     const pageUrl = String(created.structuredContent?.page_url);
     const base = pageUrl.replace(/\/page$/, "");
@@ -121,7 +112,7 @@ describe("upload page in chromium", () => {
     ];
     const loose = { path: "loose.png", bytes: testImage("folder-loose", 60_000) };
 
-    const page = await browser.newPage();
+    const page = await running.browser.newPage();
     await page.goto(pageUrl);
     await dropFolder(page, folder, [loose]);
     for (const name of ["cat_a.png", "cat_b.jpg", "loose.png", "cat_a.txt"]) {
