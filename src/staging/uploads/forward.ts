@@ -7,7 +7,7 @@ import { planBatches } from "./batches";
 import type { ForwardProgress } from "./types";
 
 /**
- * One batch may be up to UPLOAD_BATCH_MAX_BYTES through a home connection's upload speed, so
+ * One batch may be up to UPLOAD_BATCH_MAX_BYTES through a home connection's download speed, so
  * it gets far longer than an ordinary call: 90 MB at 2 MB/s is 45 s, at 0.5 MB/s three minutes.
  */
 export const BATCH_TIMEOUT_MS = 15 * 60_000;

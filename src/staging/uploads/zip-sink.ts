@@ -44,7 +44,7 @@ export class ZipImageSink implements ZipEntrySink {
   /** Checks the entry with the session; false (and a recorded reason) when it is refused. */
   async begin(originalSize: number | undefined): Promise<boolean> {
     const clean = sanitizeFilename(this.path);
-    if (!clean) return this.refuse(this.path, "not a usable file name");
+    if (!clean) return this.refuse(this.path, "not a usable file name: rename it with letters, digits, '.', '_' or '-' and upload it again");
     this.name = uniqueName(clean, (candidate) => this.taken.has(candidate.toLowerCase()));
     this.taken.add(this.name.toLowerCase());
     this.kind = uploadKind(this.name);
