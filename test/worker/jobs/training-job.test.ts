@@ -10,8 +10,8 @@ import { PREAMBLE, ScriptedToolkit, TRACEBACK, tqdmLog } from "./scripted-toolki
 
 const MODEL = "black-forest-labs/FLUX.1-dev";
 
-/** A TrainingJob wired to a scripted toolkit, with a job the toolkit is running. */
-async function setUp(total = 100) {
+/** A TrainingJob wired to a scripted toolkit that is running the job; not begun yet. */
+async function wiredJob() {
   const toolkit = new ScriptedToolkit();
   const jobId = crypto.randomUUID();
   toolkit.jobs.set(jobId, { status: "running", config: "my_lora", log: PREAMBLE });
@@ -19,6 +19,12 @@ async function setUp(total = 100) {
   await runInDurableObject(stub, (instance: TrainingJob) => {
     instance.toolkit = toolkit.client;
   });
+  return { toolkit, jobId, stub };
+}
+
+/** A TrainingJob wired to a scripted toolkit, with a job the toolkit is running. */
+async function setUp(total = 100) {
+  const { toolkit, jobId, stub } = await wiredJob();
   await stub.begin({ jobId, config: "my_lora", startedAt: Date.now(), baseModel: MODEL, totalSteps: total });
   const job = () => toolkit.jobs.get(jobId)!;
   const poll = () => runDurableObjectAlarm(stub);
@@ -221,13 +227,7 @@ describe("TrainingJob", () => {
     const estimate = { seconds: 150, secondsPerStep: 1.5, steps: 100, basis: "guess" as const, note: "a guess" };
 
     async function starting() {
-      const toolkit = new ScriptedToolkit();
-      const jobId = crypto.randomUUID();
-      toolkit.jobs.set(jobId, { status: "running", config: "my_lora", log: PREAMBLE });
-      const stub = trainingJobFor(env, jobId);
-      await runInDurableObject(stub, (instance: TrainingJob) => {
-        instance.toolkit = toolkit.client;
-      });
+      const { toolkit, jobId, stub } = await wiredJob();
       const begin = () => stub.begin({ jobId, config: "my_lora", startedAt: Date.now() - 1000, baseModel: MODEL, totalSteps: 100, estimate });
       return { toolkit, jobId, stub, begin };
     }
