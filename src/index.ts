@@ -64,7 +64,22 @@ export function resourceFor(request: Request, env: Env): string {
 }
 
 export default {
-  fetch(request, env, ctx) {
-    return providerFor(resourceFor(request, env)).fetch(request, env, ctx);
+  async fetch(request, env, ctx) {
+    const resource = resourceFor(request, env);
+    let provider: OAuthProvider<Env>;
+    try {
+      provider = providerFor(resource);
+    } catch (error) {
+      // OAuth accepts plain http only on a loopback host: reached as http://<LAN address>,
+      // nothing here can sign anyone in. Say so instead of failing with a bare 500.
+      if (!(error instanceof TypeError)) throw error;
+      if (new URL(request.url).pathname === "/health") return healthResponse(env);
+      return new Response(
+        `${resource} cannot be an OAuth resource: OAuth needs https, or http on a loopback address (127.0.0.1, localhost). ` +
+          "Connect through https (the deployed Worker or a tunnel), use http://127.0.0.1, or set MCP_RESOURCE.\n",
+        { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
+      );
+    }
+    return provider.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

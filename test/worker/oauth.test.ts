@@ -151,6 +151,16 @@ describe("the authorize page", () => {
   });
 });
 
+describe("an origin OAuth cannot serve", () => {
+  it("explains why instead of failing, and still answers /health", async () => {
+    const response = await SELF.fetch("http://toolkit.lan:8787/mcp", { method: "POST", body: "{}" });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/OAuth needs https, or http on a loopback address.*set MCP_RESOURCE/);
+    const health = await SELF.fetch("http://toolkit.lan:8787/health");
+    expect((await health.json()) as object).toHaveProperty("worker.version");
+  });
+});
+
 describe("health", () => {
   it("answers without a token and reveals no secret", async () => {
     const response = await SELF.fetch(`${ORIGIN}/health`);
