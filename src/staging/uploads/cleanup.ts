@@ -2,13 +2,20 @@ import { stagedKey } from "./names";
 import type { SessionStore } from "./store";
 import type { SessionMeta } from "./types";
 
+/** Where a tus upload keeps the bytes that do not yet fill a whole part (under the session's prefix, so removeStaged takes it too). */
+export function tusTailKey(key: string): string {
+  return `${key}.tus-tail`;
+}
+
 /** Removes one file of a session: its staged object, or its unfinished multipart upload, and its row. */
 export async function dropFile(bucket: R2Bucket, store: SessionStore, prefix: string, name: string): Promise<void> {
   const row = store.file(name);
   if (!row) return;
   const key = stagedKey(prefix, name);
-  if (row.state === "receiving" && row.upload_id) await bucket.resumeMultipartUpload(key, row.upload_id).abort().catch(() => {});
-  else await bucket.delete(key);
+  if (row.state === "receiving" && row.upload_id) {
+    await bucket.resumeMultipartUpload(key, row.upload_id).abort().catch(() => {});
+    if (store.tus(name)) await bucket.delete(tusTailKey(key));
+  } else await bucket.delete(key);
   store.deleteFile(name);
 }
 

@@ -5,12 +5,13 @@ import { readSmallText } from "./intake";
 import { sanitizeFilename, stemOf } from "./names";
 import { uploadPage } from "./page";
 import { hashToken, sessionStub, TOKEN_PATTERN } from "./token";
+import { mountTus } from "./tus-routes";
 import { refuse, type Outcome } from "./types";
 
 /** Cloudflare refuses request bodies over 100 MB (Free and Pro plans); bigger files go in parts. */
 export const MAX_REQUEST_BYTES = 100 * 1000 * 1000;
 
-type UploadEnv = { Bindings: Env; Variables: { tokenHash: string } };
+export type UploadEnv = { Bindings: Env; Variables: { tokenHash: string } };
 
 /**
  * The upload HTTP API, under /uploads/<token>. Public on purpose: the 128-bit token in the
@@ -79,6 +80,8 @@ uploadRoutes.put("/:token/captions/:filename", async (c) => {
   }
   return answer(c, await sessionStub(c.env, c.var.tokenHash).setCaptions(c.var.tokenHash, [{ stem, text }], "page"));
 });
+
+mountTus(uploadRoutes);
 
 uploadRoutes.post("/:token/finalize", async (c) =>
   answer(c, await sessionStub(c.env, c.var.tokenHash).finalize(c.var.tokenHash), 202),

@@ -11,7 +11,7 @@ import { ACCEPTED_FILES, sanitizeFilename, stagedKey, uploadKind, type UploadKin
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
-import { done, refuse, type FileTarget, type Manifest, type NewSession, type Outcome, type SessionMeta } from "./types";
+import { done, refuse, type FileTarget, type Manifest, type NewSession, type Outcome, type SessionMeta, type TusState } from "./types";
 
 const HOUR = 3600_000;
 
@@ -139,6 +139,73 @@ export class UploadSession extends DurableObject<Env> {
     this.store.clearParts(name);
     this.store.putFile({ name, size: object.size, state: "staged", upload_id: null, format: row.format });
     return done({ name, kind, key, size: object.size });
+  }
+
+  /**
+   * tus creation: the file is admitted as a first part would be, against its whole declared
+   * length, and starts over if an earlier tus upload of the same name was left unfinished.
+   */
+  async tusCreate(tokenHash: string, rawName: string, length: number): Promise<Outcome<{ name: string }>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const name = sanitizeFilename(rawName);
+    const kind = name === undefined ? undefined : uploadKind(name);
+    if (name !== undefined && kind !== undefined && kind !== "image") return refuse(415, `tus takes images only: send ${name} with PUT .../files/${name}`);
+    if (name !== undefined && this.store.file(name)?.state === "receiving") await dropFile(this.env.STAGING, this.store, open.value.prefix, name);
+    const target = await this.beginFile(tokenHash, rawName, length, "part");
+    if (!target.ok) return target;
+    this.store.putTus({ name: target.value.name, length, tail: 0 });
+    return done({ name: target.value.name });
+  }
+
+  /** Where a tus upload stands; a file already staged reports itself complete, so a client resuming it stops. */
+  async tusState(tokenHash: string, rawName: string): Promise<Outcome<TusState>> {
+    const open = this.open(tokenHash, false);
+    if (!open.ok) return open;
+    const name = sanitizeFilename(rawName) ?? rawName;
+    const row = this.store.file(name);
+    const tus = this.store.tus(name);
+    const key = stagedKey(open.value.prefix, name);
+    if (row && row.state !== "receiving") return done({ name, key, uploadId: "", length: row.size, offset: row.size, tail: 0, parts: 0, checked: true, finished: true });
+    if (!row?.upload_id || !tus) return refuse(404, `there is no tus upload of ${name} here: create one with POST .../tus/`);
+    const parts = this.store.parts(name);
+    const inParts = parts.reduce((sum, p) => sum + p.size, 0);
+    return done({ name, key, uploadId: row.upload_id, length: tus.length, offset: inParts + tus.tail, tail: tus.tail, parts: parts.length, checked: row.format !== null, finished: false });
+  }
+
+  /** Records what one PATCH stored: maybe a full part, and the bytes now waiting in the tail object. */
+  async tusProgress(tokenHash: string, name: string, step: { before: { parts: number; tail: number }; part?: PartRow; tail: number; format: string | null }): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const row = this.store.file(name);
+    const tus = this.store.tus(name);
+    if (row?.state !== "receiving" || !tus) return refuse(409, `the tus upload of ${name} was finished or removed meanwhile: HEAD its URL to see where it stands`);
+    // Compare-and-set: a second PATCH running at the same time must not record over this one.
+    if (this.store.parts(name).length !== step.before.parts || tus.tail !== step.before.tail) {
+      return refuse(409, `another PATCH of ${name} stored bytes meanwhile: send one PATCH at a time, HEAD the upload URL and resume from its Upload-Offset`);
+    }
+    if (step.part) this.store.putPart(name, step.part);
+    if (step.format !== null && row.format === null) this.store.putFile({ ...row, format: step.format });
+    this.store.putTus({ ...tus, tail: step.tail });
+    return done(null);
+  }
+
+  /** The last bytes of a tus upload are stored: joins its parts and records it like any whole file. */
+  async tusFinish(tokenHash: string, name: string): Promise<Outcome<{ name: string; size: number }>> {
+    const completed = await this.completeFile(tokenHash, name);
+    if (!completed.ok) return completed;
+    this.store.dropTus(name);
+    return done({ name, size: completed.value.size });
+  }
+
+  /** tus termination: removes the unfinished upload (its parts and tail). */
+  async tusTerminate(tokenHash: string, rawName: string): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    const name = sanitizeFilename(rawName) ?? rawName;
+    if (!this.store.tus(name)) return refuse(404, `there is no unfinished tus upload of ${name} here: GET the session URL to see its files`);
+    await dropFile(this.env.STAGING, this.store, open.value.prefix, name);
+    return done(null);
   }
 
   async rejectFile(tokenHash: string, name: string, reason: string): Promise<Outcome<null>> {

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 CREATE TABLE IF NOT EXISTS captions (stem TEXT PRIMARY KEY, text TEXT NOT NULL, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (name TEXT PRIMARY KEY COLLATE NOCASE, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tus (name TEXT PRIMARY KEY COLLATE NOCASE, length INTEGER NOT NULL, tail INTEGER NOT NULL);
 `;
 
 export type FileRow = {
@@ -40,6 +41,16 @@ export type PartRow = {
   n: number;
   size: number;
   etag: string;
+};
+
+/**
+ * A file arriving through tus: its declared length, and how many bytes after its full parts
+ * wait in the tail object (see tus-upload.ts). Its offset is the parts' bytes plus the tail.
+ */
+export type TusRow = {
+  name: string;
+  length: number;
+  tail: number;
 };
 
 export class SessionStore {
@@ -85,6 +96,19 @@ export class SessionStore {
   deleteFile(name: string): void {
     this.sql.exec("DELETE FROM files WHERE name = ?", name);
     this.sql.exec("DELETE FROM parts WHERE name = ?", name);
+    this.sql.exec("DELETE FROM tus WHERE name = ?", name);
+  }
+
+  tus(name: string): TusRow | undefined {
+    return this.sql.exec<TusRow>("SELECT name, length, tail FROM tus WHERE name = ?", name).toArray()[0];
+  }
+
+  putTus(row: TusRow): void {
+    this.sql.exec("INSERT OR REPLACE INTO tus (name, length, tail) VALUES (?, ?, ?)", row.name, row.length, row.tail);
+  }
+
+  dropTus(name: string): void {
+    this.sql.exec("DELETE FROM tus WHERE name = ?", name);
   }
 
   parts(name: string): PartRow[] {
@@ -144,6 +168,6 @@ export class SessionStore {
 
   /** Forget the whole session: its URL answers 404 from now on. */
   forget(): void {
-    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected;");
+    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus;");
   }
 }

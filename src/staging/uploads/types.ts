@@ -96,6 +96,24 @@ export interface FileTarget {
   maxBytes: number;
 }
 
+/** Where a tus upload stands, for the Worker that streams its bytes to R2. */
+export interface TusState {
+  name: string;
+  key: string;
+  uploadId: string;
+  length: number;
+  /** Bytes stored: full parts plus the tail object. */
+  offset: number;
+  /** Bytes in the tail object, after the full parts. */
+  tail: number;
+  /** Full parts stored so far (numbered 1..parts). */
+  parts: number;
+  /** True once the first bytes passed the magic-number check. */
+  checked: boolean;
+  /** True when the file is already staged whole. */
+  finished: boolean;
+}
+
 /** Every session method answers with this, so a route can turn a refusal into its HTTP status. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
 
