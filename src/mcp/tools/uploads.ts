@@ -40,10 +40,11 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
           `Browser page (drag and drop, captions, resume): ${created.pageUrl}`,
           `Upload URL: ${created.uploadUrl}`,
           `With curl:\n${curl}`,
+          `tus 1.0 clients (tus-js-client, Uppy) can upload images resumably to ${created.tusUrl} (metadata: filename, optionally caption).`,
           `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 MiB, all the same size), then POST .../files/<name>/complete. Follow progress with get_dataset_upload.`,
         ].join("\n\n");
         return ok(
-          { upload_url: created.uploadUrl, page_url: created.pageUrl, expires_at: created.manifest.expires_at, curl_example: curl, limits: created.manifest.limits },
+          { upload_url: created.uploadUrl, page_url: created.pageUrl, tus_url: created.tusUrl, expires_at: created.manifest.expires_at, curl_example: curl, limits: created.manifest.limits },
           text,
         );
       }),

@@ -8,6 +8,8 @@ export interface CreatedSession {
   /** Absolute when the origin is known, else relative to the Worker (/uploads/...). */
   uploadUrl: string;
   pageUrl: string;
+  /** The tus 1.0 creation endpoint, for resumable clients such as tus-js-client. */
+  tusUrl: string;
   manifest: Manifest;
 }
 
@@ -17,5 +19,5 @@ export async function createUploadSession(env: Env, origin: string | undefined, 
   const tokenHash = await hashToken(token);
   const manifest = await sessionStub(env, tokenHash).create({ ...init, tokenHash });
   const uploadUrl = `${origin ?? ""}/uploads/${token}`;
-  return { token, tokenHash, uploadUrl, pageUrl: `${uploadUrl}/page`, manifest };
+  return { token, tokenHash, uploadUrl, pageUrl: `${uploadUrl}/page`, tusUrl: `${uploadUrl}/tus/`, manifest };
 }

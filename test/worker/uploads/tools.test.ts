@@ -145,6 +145,7 @@ describe("create_dataset_upload and get_dataset_upload", () => {
     const s = created.structuredContent as { upload_url: string; page_url: string; expires_at: string; curl_example: string; limits: Record<string, number> };
     expect(s.upload_url).toMatch(/\/uploads\/[0-9a-f]{32}$/);
     expect(s.page_url).toBe(`${s.upload_url}/page`);
+    expect((created.structuredContent as { tus_url: string }).tus_url).toBe(`${s.upload_url}/tus/`);
     expect(s.curl_example).toContain(`curl -T cat_01.png ${s.upload_url}/files/cat_01.png`);
     expect(s.curl_example).toContain(`curl -X POST ${s.upload_url}/finalize`);
     const expires = Date.parse(s.expires_at);
