@@ -11,6 +11,7 @@ import { ACCEPTED_FILES, sanitizeFilename, stagedKey, uploadKind, type UploadKin
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
+import { recordTusStep, tusStateOf, type TusStep } from "./tus-books";
 import { done, refuse, type FileTarget, type Manifest, type NewSession, type Outcome, type SessionMeta, type TusState } from "./types";
 
 const HOUR = 3600_000;
@@ -161,33 +162,13 @@ export class UploadSession extends DurableObject<Env> {
   /** Where a tus upload stands; a file already staged reports itself complete, so a client resuming it stops. */
   async tusState(tokenHash: string, rawName: string): Promise<Outcome<TusState>> {
     const open = this.open(tokenHash, false);
-    if (!open.ok) return open;
-    const name = sanitizeFilename(rawName) ?? rawName;
-    const row = this.store.file(name);
-    const tus = this.store.tus(name);
-    const key = stagedKey(open.value.prefix, name);
-    if (row && row.state !== "receiving") return done({ name, key, uploadId: "", length: row.size, offset: row.size, tail: 0, parts: 0, checked: true, finished: true });
-    if (!row?.upload_id || !tus) return refuse(404, `there is no tus upload of ${name} here: create one with POST .../tus/`);
-    const parts = this.store.parts(name);
-    const inParts = parts.reduce((sum, p) => sum + p.size, 0);
-    return done({ name, key, uploadId: row.upload_id, length: tus.length, offset: inParts + tus.tail, tail: tus.tail, parts: parts.length, checked: row.format !== null, finished: false });
+    return open.ok ? tusStateOf(this.store, open.value.prefix, rawName) : open;
   }
 
   /** Records what one PATCH stored: maybe a full part, and the bytes now waiting in the tail object. */
-  async tusProgress(tokenHash: string, name: string, step: { before: { parts: number; tail: number }; part?: PartRow; tail: number; format: string | null }): Promise<Outcome<null>> {
+  async tusProgress(tokenHash: string, name: string, step: TusStep): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
-    if (!open.ok) return open;
-    const row = this.store.file(name);
-    const tus = this.store.tus(name);
-    if (row?.state !== "receiving" || !tus) return refuse(409, `the tus upload of ${name} was finished or removed meanwhile: HEAD its URL to see where it stands`);
-    // Compare-and-set: a second PATCH running at the same time must not record over this one.
-    if (this.store.parts(name).length !== step.before.parts || tus.tail !== step.before.tail) {
-      return refuse(409, `another PATCH of ${name} stored bytes meanwhile: send one PATCH at a time, HEAD the upload URL and resume from its Upload-Offset`);
-    }
-    if (step.part) this.store.putPart(name, step.part);
-    if (step.format !== null && row.format === null) this.store.putFile({ ...row, format: step.format });
-    this.store.putTus({ ...tus, tail: step.tail });
-    return done(null);
+    return open.ok ? recordTusStep(this.store, name, step) : open;
   }
 
   /** The last bytes of a tus upload are stored: joins its parts and records it like any whole file. */
