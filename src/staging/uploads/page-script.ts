@@ -101,7 +101,7 @@ async function addFiles(list) {
 async function refresh() {
   let m;
   try { m = await send("GET", base); } catch (e) { $("state").textContent = e.message; return; }
-  $("state").textContent = "state: " + m.state + " · " + m.totals.images + " images, " + (m.totals.staged_bytes / 1e6).toFixed(1) + " MB";
+  $("state").textContent = "state: " + m.state + " · " + m.totals.images + (m.totals.images === 1 ? " image, " : " images, ") + (m.totals.staged_bytes / 1e6).toFixed(1) + " MB";
   for (const f of m.files) {
     const r = row(f.name); const ta = r.el.querySelector("textarea");
     if (document.activeElement !== ta) ta.value = f.caption;
