@@ -114,11 +114,22 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/**
+ * Parsed settings per env object. An isolate hands every request the same env, and several
+ * parts of one request read the settings (routing, the MCP handler, the health check), so
+ * the schema runs once per env rather than once per reader. Frozen: nobody may edit a shared copy.
+ */
+const parsedSettings = new WeakMap<object, Config>();
+
 export function readConfig(env: ConfigInput): Config {
+  const cached = parsedSettings.get(env);
+  if (cached) return cached;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`The Worker's settings are invalid (${problems.join("; ")}). See README.md, "Settings".`);
   }
-  return parsed.data;
+  const config = Object.freeze(parsed.data);
+  parsedSettings.set(env, config);
+  return config;
 }
