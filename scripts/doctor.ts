@@ -1,18 +1,30 @@
 // `npm run doctor`: which hop between the Worker and the toolkit is broken, from a terminal.
 //
-// It reads the Worker's settings the way wrangler does (wrangler.toml [vars], then .dev.vars,
-// then the environment), walks the same hops as the check_connection tool, and prints the
-// fix for the first one that fails. A Workers VPC binding exists only inside Cloudflare, so
-// with one configured it asks the deployed Worker instead: `npm run doctor -- --worker https://...`.
-// `--config <file>` reads another wrangler configuration.
+// It reads the Worker's settings the way `npm run dev` gives them (wrangler.toml [vars], then
+// .dev.vars, then the environment, then what dev adds: with no toolkit configured, the local
+// toolkit dev starts; see devWorkerTarget() in local-settings.ts, shared with dev), walks the
+// same hops as the check_connection tool, and prints the fix for the first one that fails. A
+// Workers VPC binding exists only inside Cloudflare, so with one configured it asks the
+// deployed Worker instead: `npm run doctor -- --worker https://...`. `npm run doctor -- --help`
+// lists the flags.
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { ConfigError, readConfig, type Config } from "../src/config";
 import { diagnose, formatDiagnosis, hopFix, type HopName } from "../src/toolkit/diagnose";
 import { selectTransport, type TransportKind } from "../src/toolkit/transport";
-import { hasVpcBinding, readDevVars, wranglerVars } from "./local-settings.ts";
+import {
+  devSettings,
+  devWorkerSettings,
+  devWorkerTarget,
+  hasVpcBinding,
+  readDevRun,
+  readDevVars,
+  UsageError,
+  type DevSettings,
+} from "./local-settings.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -54,25 +66,99 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
   return toolkit.reachable === true;
 }
 
-function readSettings(toml: string): Config | undefined {
-  const settings = { ...wranglerVars(toml), ...readDevVars(path.join(root, ".dev.vars")), ...process.env };
+const USAGE = `Usage: npm run doctor [-- <flags>]
+
+Walks the hops from the Worker to the toolkit (configuration, reach, Access, tunnel, the
+toolkit's /health) and prints the fix for the first one that fails.
+
+It checks the toolkit \`npm run dev\` points the Worker at: the settings in wrangler.toml [vars],
+.dev.vars (DEV_VARS_FILE) and the environment; with no toolkit configured there, the local
+toolkit dev starts (on the port of the running \`npm run dev\`, else DEV_TOOLKIT_PORT, else 8012).
+
+Flags:
+  --worker <url>   also ask the deployed Worker's /health (the only way to check a Workers
+                   VPC binding, which exists only inside Cloudflare); default: DOCTOR_WORKER_URL
+  --config <file>  read this wrangler configuration instead of wrangler.toml
+  -h, --help       print this help and exit
+
+Exit status: 0 the toolkit is reachable, 1 a hop failed, 2 nothing checked (a VPC binding
+without --worker), 64 bad command line.`;
+
+/** Exit status for a bad command line (sysexits' EX_USAGE). */
+const EXIT_USAGE = 64;
+
+interface CommandLine {
+  config?: string;
+  worker?: string;
+}
+
+function readCommandLine(argv: string[]): CommandLine | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      worker: { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return values.help ? "help" : { config: values.config, worker: values.worker };
+}
+
+interface LocalSettings {
+  config: Config | undefined;
+  /** The local toolkit `npm run dev` runs or would run, when no toolkit is configured. */
+  localToolkit?: string;
+  /** pid of the running `npm run dev`, if any. */
+  devPid?: number;
+}
+
+/** The Worker's settings under `npm run dev`, as that running dev gave them, or as it would. */
+function readSettings(toml: string, dev: DevSettings): LocalSettings {
+  const devVars = readDevVars(dev.varsFile);
+  const running = readDevRun(dev.dataDir);
+  const planned = running ? undefined : devWorkerTarget(toml, devVars, process.env, dev.toolkitPort);
+  // A running dev's own record says exactly what it gave wrangler dev (its --toolkit-port too).
+  const cliVars = running?.cliVars ?? planned?.cliVars ?? {};
+  const localToolkit = running ? (running.toolkitUrl ?? undefined) : planned?.localToolkit?.url;
+  const settings = devWorkerSettings(toml, devVars, process.env, cliVars);
+  const local = { localToolkit, devPid: running?.pid };
   try {
-    return readConfig(settings);
+    return { config: readConfig(settings), ...local };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.log(`FAIL configuration: ${error.message}`);
-    return undefined;
+    return { config: undefined, ...local };
   }
 }
 
-async function main(): Promise<number> {
-  const flag = (name: string) => {
-    const at = process.argv.indexOf(name);
-    return at > 0 ? process.argv[at + 1] : undefined;
-  };
-  const toml = readFileSync(path.resolve(root, flag("--config") ?? "wrangler.toml"), "utf8");
-  const workerUrl = flag("--worker") ?? process.env.DOCTOR_WORKER_URL;
-  const config = readSettings(toml);
+async function main(argv: string[]): Promise<number> {
+  let commandLine: CommandLine;
+  let dev: DevSettings;
+  try {
+    const parsed = readCommandLine(argv);
+    if (parsed === "help") {
+      console.log(USAGE);
+      return 0;
+    }
+    commandLine = parsed;
+  } catch (error) {
+    // parseArgs reports unknown flags and missing values as TypeErrors (ERR_PARSE_ARGS_*).
+    if (!(error instanceof TypeError)) throw error;
+    console.error(`npm run doctor: ${error.message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    dev = devSettings(root, process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.log(`FAIL configuration: ${error.message}`);
+    return 1;
+  }
+  const toml = readFileSync(path.resolve(root, commandLine.config ?? "wrangler.toml"), "utf8");
+  const workerUrl = commandLine.worker ?? process.env.DOCTOR_WORKER_URL;
+  const { config, localToolkit, devPid } = readSettings(toml, dev);
   if (hasVpcBinding(toml)) {
     console.log("ok   configuration: Workers VPC binding TOOLKIT is set in wrangler.toml");
     if (!workerUrl) {
@@ -83,12 +169,29 @@ async function main(): Promise<number> {
     return (await checkDeployedWorker(workerUrl, config)) ? 0 : 1;
   }
   if (!config) return 1;
+  if (localToolkit) {
+    console.log(
+      devPid !== undefined
+        ? `ok   npm run dev (pid ${devPid}) runs with the local toolkit at ${localToolkit}`
+        : `note No toolkit is configured, so \`npm run dev\` points the Worker at the local toolkit at ${localToolkit} (npm run dev is not running).`,
+    );
+  }
   const diagnosis = await diagnose(config, selectTransport(config, undefined));
+  if (localToolkit) {
+    // The generic fix (set up the tunnel) is wrong here: the local toolkit is dev's own.
+    for (const hop of diagnosis.hops) {
+      if (hop.ok || hop.fix === undefined) continue;
+      hop.fix =
+        devPid !== undefined
+          ? `npm run dev (pid ${devPid}) started the local toolkit at ${localToolkit} but it does not answer: look at dev's output, or restart npm run dev.`
+          : `The local toolkit runs only while npm run dev does: start \`npm run dev\` (or \`node tunnel/toolkit/server.ts\`), then run npm run doctor again. To check another toolkit, set AI_TOOLKIT_URL or AI_TOOLKIT_HOST in ${path.relative(root, dev.varsFile)}.`;
+    }
+  }
   console.log(formatDiagnosis(diagnosis));
   if (workerUrl) return (await checkDeployedWorker(workerUrl, config)) && diagnosis.ok ? 0 : 1;
   return diagnosis.ok ? 0 : 1;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main();
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,8 +1,10 @@
 // Reading the Worker's settings from a terminal, the way wrangler does: wrangler.toml [vars],
-// then .dev.vars (KEY=value lines). Shared by `npm run dev` and `npm run doctor`; plain
-// erasable TypeScript so Node runs it without a build step.
+// then .dev.vars (KEY=value lines), and what `npm run dev` adds on top. Shared by
+// `npm run dev` and `npm run doctor`; plain erasable TypeScript so Node runs it without a
+// build step.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 /** The [vars] table of wrangler.toml (flat string values only, which is all it holds). */
 export function wranglerVars(toml: string): Record<string, string> {
@@ -33,4 +35,156 @@ export function readDevVars(file: string): Record<string, string> {
     if (match?.[1] && value) vars[match[1]] = value;
   }
   return vars;
+}
+
+// What `npm run dev` runs and where `npm run doctor` finds it. Both scripts take their settings
+// from the functions below, so the doctor checks the toolkit that dev points the Worker at.
+
+/** A bad command line or setting: the message says which, and the script prints its usage. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The loopback address `npm run dev` serves the Worker and the local toolkit on. */
+export const DEV_HOST = "127.0.0.1";
+
+export interface DevSettings {
+  workerPort: number;
+  /** The local toolkit's port (used only when no toolkit is configured). */
+  toolkitPort: number;
+  /** Absolute: where the local toolkit and wrangler's local storage keep their files. */
+  dataDir: string;
+  /** Absolute: the .dev.vars file `npm run dev` writes and wrangler dev reads. */
+  varsFile: string;
+}
+
+export function parsePort(raw: string, what: string): number {
+  const port = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(`${what} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+  return port;
+}
+
+/**
+ * `npm run dev`'s settings: the DEV_* environment variables, command-line flags over them,
+ * defaults for the rest. Relative paths are taken from the project root.
+ */
+export function devSettings(
+  root: string,
+  env: Record<string, string | undefined>,
+  flags: { port?: string; toolkitPort?: string } = {},
+): DevSettings {
+  const port = (flag: string | undefined, name: string, variable: string, fallback: number): number => {
+    if (flag !== undefined) return parsePort(flag, name);
+    const fromEnv = env[variable]?.trim();
+    return fromEnv ? parsePort(fromEnv, variable) : fallback;
+  };
+  return {
+    workerPort: port(flags.port, "--port", "DEV_PORT", 8787),
+    toolkitPort: port(flags.toolkitPort, "--toolkit-port", "DEV_TOOLKIT_PORT", 8012),
+    dataDir: resolve(root, env.DEV_DATA_DIR || ".dev-data"),
+    varsFile: resolve(root, env.DEV_VARS_FILE || ".dev.vars"),
+  };
+}
+
+/** The settings that decide where the Worker sends toolkit calls (besides a VPC binding). */
+const TARGET_KEYS = ["AI_TOOLKIT_URL", "AI_TOOLKIT_HOST", "AI_TOOLKIT_PORT"] as const;
+
+export interface DevWorkerTarget {
+  /** The Worker has a toolkit of its own (a VPC binding, AI_TOOLKIT_URL or AI_TOOLKIT_HOST): no local toolkit. */
+  configured: boolean;
+  /** The local toolkit `npm run dev` starts, when no toolkit is configured. */
+  localToolkit?: { host: string; port: number; url: string };
+  /**
+   * What `npm run dev` passes to wrangler dev as `--var NAME:value`; these win over wrangler.toml
+   * and .dev.vars. wrangler dev does not read the environment, so toolkit settings given there
+   * travel this way too.
+   */
+  cliVars: Record<string, string>;
+}
+
+/**
+ * Where `npm run dev` points the Worker. A toolkit is configured when wrangler.toml has a
+ * TOOLKIT VPC binding, or AI_TOOLKIT_URL or AI_TOOLKIT_HOST is set in .dev.vars or the
+ * environment; otherwise the Worker gets the local toolkit on 127.0.0.1:<toolkit port>.
+ * wrangler.toml's own [vars] address (the LAN default) never counts: locally, dev never uses it.
+ */
+export function devWorkerTarget(
+  toml: string,
+  devVars: Record<string, string>,
+  env: Record<string, string | undefined>,
+  toolkitPort: number,
+): DevWorkerTarget {
+  const fromEnv: Record<string, string> = {};
+  for (const key of TARGET_KEYS) {
+    const value = env[key]?.trim();
+    if (value) fromEnv[key] = value;
+  }
+  const configured =
+    hasVpcBinding(toml) ||
+    Boolean(devVars.AI_TOOLKIT_URL || devVars.AI_TOOLKIT_HOST || fromEnv.AI_TOOLKIT_URL || fromEnv.AI_TOOLKIT_HOST);
+  if (configured) return { configured, cliVars: fromEnv };
+  return {
+    configured,
+    localToolkit: { host: DEV_HOST, port: toolkitPort, url: `http://${DEV_HOST}:${toolkitPort}` },
+    cliVars: { AI_TOOLKIT_HOST: DEV_HOST, AI_TOOLKIT_PORT: String(toolkitPort) },
+  };
+}
+
+/**
+ * The Worker's settings as `npm run dev` gives them, read from a terminal: wrangler.toml [vars],
+ * then .dev.vars, then the environment (non-empty values only), then dev's `--var` overrides.
+ */
+export function devWorkerSettings(
+  toml: string,
+  devVars: Record<string, string>,
+  env: Record<string, string | undefined>,
+  cliVars: Record<string, string>,
+): Record<string, string> {
+  const fromEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value?.trim()) fromEnv[key] = value;
+  return { ...wranglerVars(toml), ...devVars, ...fromEnv, ...cliVars };
+}
+
+/** What a running `npm run dev` records in its data folder, for `npm run doctor`. */
+export interface DevRun {
+  pid: number;
+  workerUrl: string;
+  /** The local toolkit it started, or null when the Worker uses a configured toolkit. */
+  toolkitUrl: string | null;
+  /** Exactly the `--var` overrides it gave wrangler dev. */
+  cliVars: Record<string, string>;
+}
+
+export const devRunFile = (dataDir: string): string => join(dataDir, "dev-run.json");
+
+export function writeDevRun(dataDir: string, run: DevRun): void {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(devRunFile(dataDir), `${JSON.stringify(run, null, 2)}\n`);
+}
+
+/** Removes the record, if it is this process's own. */
+export function removeDevRun(dataDir: string, pid: number): void {
+  if (readDevRunFile(dataDir)?.pid === pid) rmSync(devRunFile(dataDir), { force: true });
+}
+
+function readDevRunFile(dataDir: string): DevRun | undefined {
+  try {
+    const run = JSON.parse(readFileSync(devRunFile(dataDir), "utf8")) as DevRun;
+    return Number.isInteger(run.pid) && typeof run.cliVars === "object" && run.cliVars !== null ? run : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The running `npm run dev` of this data folder, if any (a record left by one that died is ignored). */
+export function readDevRun(dataDir: string): DevRun | undefined {
+  const run = readDevRunFile(dataDir);
+  if (!run) return undefined;
+  try {
+    process.kill(run.pid, 0);
+    return run;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? run : undefined;
+  }
 }

@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { toStreamableJson, writeStreamableJson } from "./json-stream.ts";
+import { jsonBody } from "./json-body.ts";
 import { DataLayout, FOLDERS } from "./paths.ts";
 import { BodyTooLarge, parseExecuteBody, readBody } from "./request.ts";
 import { JobRegistry } from "./trainer.ts";
@@ -77,12 +77,14 @@ function simulatedEnv(options: ToolkitServerOptions): Record<string, string> {
   return env;
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown): Promise<void> {
-  const json = toStreamableJson(value);
-  res.writeHead(status, { "content-type": "application/json", "content-length": json.byteLength });
-  return writeStreamableJson(res, json).then(() => {
-    res.end();
-  });
+/**
+ * Every answer the way the original's uvicorn sends a JSONResponse: the whole body built first,
+ * then written at once with its Content-Length (see json-body.ts).
+ */
+async function sendJson(res: ServerResponse, status: number, value: unknown): Promise<void> {
+  const body = await jsonBody(value);
+  res.writeHead(status, { "content-type": "application/json", "content-length": body.length });
+  res.end(body);
 }
 
 const ROUTES: Record<string, string> = { "/health": "GET", "/mcp/tools": "GET", "/mcp/execute": "POST" };
@@ -147,7 +149,7 @@ export async function startToolkitServer(options: ToolkitServerOptions): Promise
       (outcome) => log?.(`${req.method} ${req.url} ${outcome} ${Date.now() - started}ms`),
       (error: unknown) => {
         log?.(`${req.method} ${req.url} failed: ${error instanceof Error ? error.message : String(error)}`);
-        // Headers may be out already (a download cut short): all that is left is to hang up.
+        // Headers may be out already: all that is left is to hang up.
         if (res.headersSent) res.destroy();
         else sendJson(res, 500, { detail: "Internal Server Error" }).catch(() => res.destroy());
       },

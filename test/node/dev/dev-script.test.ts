@@ -1,26 +1,60 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { devRunFile } from "../../../scripts/local-settings.ts";
 import { freePort, stopProcess } from "../../e2e/harness";
 import { obtainAccessToken } from "../../shared/oauth-flow";
 
 const root = path.resolve(import.meta.dirname, "../../..");
+const run = promisify(execFile);
+
+/** The environment of a fresh checkout: no toolkit configured, no DEV_* settings, files in `scratch`. */
+function freshEnv(scratch: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DEV_DATA_DIR: scratch, DEV_VARS_FILE: path.join(scratch, ".dev.vars") };
+  for (const key of Object.keys(env)) if (/^(AI_TOOLKIT_|CF_ACCESS_)/.test(key) || key === "DEV_PORT" || key === "DEV_TOOLKIT_PORT") delete env[key];
+  return env;
+}
+
+/** `npm run dev` with these flags, until it exits (only for runs that must exit by themselves). */
+async function devExits(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, "scripts/dev.ts"), ...args], { cwd: root, env, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** `npm run doctor`, with the environment dev ran with. */
+async function doctor(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string }> {
+  const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs");
+  try {
+    const { stdout } = await run(process.execPath, [tsx, "scripts/doctor.ts"], { cwd: root, env });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string };
+    return { code: failed.code, stdout: failed.stdout };
+  }
+}
 
 /** `npm run dev` on a fresh checkout: a password is made and printed, the local toolkit starts, the Worker uses it. */
 describe("npm run dev", () => {
   let scratch = "";
   afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-  it("writes .dev.vars with a generated password, starts the local toolkit and serves /mcp", async () => {
+  it("writes .dev.vars with a generated password, starts the local toolkit on --toolkit-port, serves /mcp on --port; doctor finds it", async () => {
     scratch = await mkdtemp(path.join(tmpdir(), "dev-script-"));
     const [port, toolkitPort] = [await freePort(), await freePort()];
     const varsFile = path.join(scratch, ".dev.vars");
-    const env: NodeJS.ProcessEnv = { ...process.env, DEV_PORT: String(port), DEV_TOOLKIT_PORT: String(toolkitPort), DEV_DATA_DIR: scratch, DEV_VARS_FILE: varsFile };
-    delete env.AI_TOOLKIT_HOST;
-    delete env.AI_TOOLKIT_URL;
-    const child = spawn(process.execPath, [path.join(root, "scripts/dev.ts")], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const env = freshEnv(scratch);
+    const args = [path.join(root, "scripts/dev.ts"), "--port", String(port), `--toolkit-port=${toolkitPort}`];
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -39,10 +73,72 @@ describe("npm run dev", () => {
       const token = await obtainAccessToken(`http://127.0.0.1:${port}`, password ?? "");
       expect(token).toMatch(/\S{20,}/);
       expect(output).toContain(`using the local toolkit at http://127.0.0.1:${toolkitPort}`);
+      expect(output).toContain(`MCP endpoint: http://127.0.0.1:${port}/mcp`);
+
+      // `npm run doctor` right after, with the same environment: it checks the toolkit dev
+      // started (on a port only the flag named), not wrangler.toml's LAN address.
+      const checked = await doctor(env);
+      expect(checked.stdout).toContain(`ok   npm run dev (pid ${child.pid}) runs with the local toolkit at http://127.0.0.1:${toolkitPort}`);
+      expect(checked.stdout).not.toContain("192.168.0.152");
+      expect(checked.code, checked.stdout).toBe(0);
     } finally {
       await stopProcess(child);
     }
-    // Both children are gone with it.
+    // Both children are gone with it, and so is its record.
     await expect(fetch(`http://127.0.0.1:${toolkitPort}/health`)).rejects.toThrow();
+    expect(existsSync(devRunFile(scratch))).toBe(false);
+  });
+});
+
+describe("npm run dev's command line and ports", () => {
+  let scratch = "";
+  let holder: Server;
+  let taken = 0;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "dev-ports-"));
+    // Something else already listens here.
+    holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    taken = (holder.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => holder.close(resolve));
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("prints its usage with every flag for --help, and exits 0", async () => {
+    const result = await devExits(["--help"], freshEnv(scratch));
+    expect(result.code).toBe(0);
+    for (const flag of ["--port <port>", "--toolkit-port <port>", "-h, --help", "DEV_PORT", "DEV_TOOLKIT_PORT"]) expect(result.stdout).toContain(flag);
+  });
+
+  it("refuses unknown flags, stray arguments and bad ports with the usage", async () => {
+    for (const args of [["--prot", "9000"], ["9000"], ["--port"], ["--port", "http"], ["--toolkit-port", "70000"]]) {
+      const result = await devExits(args, freshEnv(scratch));
+      expect(result.code, args.join(" ")).toBe(64);
+      expect(result.stderr).toContain("Usage: npm run dev");
+    }
+  });
+
+  it("says plainly that the local toolkit's port is taken, and how to choose another, before starting anything", async () => {
+    const result = await devExits(["--port", String(await freePort()), "--toolkit-port", String(taken)], freshEnv(scratch));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`port ${taken} (the local toolkit's port) is already taken on 127.0.0.1`);
+    expect(result.stderr).toMatch(/choose another port: npm run dev -- --toolkit-port \d+ {3}\(or DEV_TOOLKIT_PORT=\d+ npm run dev\)/);
+    expect(result.stdout).not.toContain("MCP endpoint");
+    expect(existsSync(path.join(scratch, ".dev.vars"))).toBe(false);
+  });
+
+  it("says plainly that the Worker's port is taken (given with --port or DEV_PORT)", async () => {
+    for (const [args, extra] of [
+      [["--port", String(taken)], {}],
+      [[], { DEV_PORT: String(taken) }],
+    ] as const) {
+      const result = await devExits([...args, "--toolkit-port", String(await freePort())], { ...freshEnv(scratch), ...extra });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${taken} (the Worker's port) is already taken on 127.0.0.1`);
+      expect(result.stderr).toMatch(/choose another port: npm run dev -- --port \d+ {3}\(or DEV_PORT=\d+ npm run dev\)/);
+      expect(result.stdout).not.toContain("MCP endpoint");
+    }
   });
 });

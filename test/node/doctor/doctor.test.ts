@@ -1,28 +1,42 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startToolkitServer } from "../../../tunnel/toolkit/server.ts";
-import { hasVpcBinding, wranglerVars } from "../../../scripts/local-settings.ts";
+import { devWorkerTarget, hasVpcBinding, readDevRun, removeDevRun, wranglerVars, writeDevRun } from "../../../scripts/local-settings.ts";
 import { freePort } from "../../e2e/harness";
 
 const root = path.resolve(import.meta.dirname, "../../..");
 const run = promisify(execFile);
 
+let home = "";
+beforeAll(async () => {
+  home = await mkdtemp(path.join(tmpdir(), "doctor-home-"));
+});
+afterAll(() => rm(home, { recursive: true, force: true }));
+
+/** A dev data folder and .dev.vars of the test's own (never the developer's). */
+const devVarsFile = () => path.join(home, ".dev.vars");
+const devDataDir = () => path.join(home, "dev-data");
+
 async function doctor(env: Record<string, string>, args: string[] = []) {
-  // A developer's own .dev.vars must not switch the transport under the test.
-  env = { AI_TOOLKIT_URL: "", CF_ACCESS_CLIENT_ID: "", CF_ACCESS_CLIENT_SECRET: "", ...env };
+  // Nothing of the developer's own set-up (.dev.vars, a running npm run dev, toolkit settings
+  // in the environment) may switch the target under the test.
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(base)) if (/^(AI_TOOLKIT_|CF_ACCESS_|DEV_|DOCTOR_)/.test(key)) delete base[key];
+  base.DEV_VARS_FILE = devVarsFile();
+  base.DEV_DATA_DIR = devDataDir();
   const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs");
   try {
-    const { stdout } = await run(process.execPath, [tsx, "scripts/doctor.ts", ...args], { cwd: root, env: { ...process.env, ...env } });
-    return { code: 0, stdout };
+    const { stdout, stderr } = await run(process.execPath, [tsx, "scripts/doctor.ts", ...args], { cwd: root, env: { ...base, ...env } });
+    return { code: 0, stdout, stderr };
   } catch (error) {
-    const failed = error as { code: number; stdout: string };
-    return { code: failed.code, stdout: failed.stdout };
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
 
@@ -56,6 +70,118 @@ describe("npm run doctor", () => {
     const result = await doctor({ AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "not-a-port" });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAIL configuration: .*AI_TOOLKIT_PORT/);
+  });
+});
+
+describe("npm run doctor checks what npm run dev points the Worker at", () => {
+  let scratch = "";
+  let toolkit: Awaited<ReturnType<typeof startToolkitServer>>;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "doctor-dev-"));
+    toolkit = await startToolkitServer({ port: 0, dataDir: scratch });
+  });
+  afterAll(async () => {
+    await toolkit.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await rm(devVarsFile(), { force: true });
+    await rm(devDataDir(), { recursive: true, force: true });
+  });
+
+  it("with no toolkit configured, checks the local toolkit on DEV_TOOLKIT_PORT, never wrangler.toml's LAN address", async () => {
+    const port = await freePort();
+    const result = await doctor({ DEV_TOOLKIT_PORT: String(port) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
+    expect(result.stdout).toMatch(new RegExp(`ok {3}configuration: direct address http://127\\.0\\.0\\.1:${port}`));
+    expect(result.stdout).toMatch(/FAIL reach: .*ECONNREFUSED/);
+    expect(result.stdout).toMatch(/fix: The local toolkit runs only while npm run dev does: start `npm run dev`/);
+    expect(result.stdout).not.toContain("192.168.0.152");
+  });
+
+  it("finds the local toolkit on DEV_TOOLKIT_PORT and exits 0", async () => {
+    const result = await doctor({ DEV_TOOLKIT_PORT: String(toolkit.port) });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/ok {3}toolkit: AI Toolkit MCP Server 2\.0\.0 answered \/health/);
+  });
+
+  it("uses the port a running npm run dev recorded (npm run dev -- --toolkit-port), and ignores a dead one's record", async () => {
+    const cliVars = devWorkerTarget("", {}, {}, toolkit.port).cliVars;
+    writeDevRun(devDataDir(), { pid: process.pid, workerUrl: "http://127.0.0.1:1", toolkitUrl: toolkit.url, cliVars });
+    const running = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
+    expect(running.code, running.stdout).toBe(0);
+    expect(running.stdout).toContain(`ok   npm run dev (pid ${process.pid}) runs with the local toolkit at ${toolkit.url}`);
+
+    // A dev that died without cleaning up: its record is ignored.
+    const gone = spawn(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => gone.on("exit", resolve));
+    writeDevRun(devDataDir(), { pid: gone.pid ?? 0, workerUrl: "http://127.0.0.1:1", toolkitUrl: toolkit.url, cliVars });
+    expect(readDevRun(devDataDir())).toBeUndefined();
+    const port = await freePort();
+    const stale = await doctor({ DEV_TOOLKIT_PORT: String(port) });
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
+  });
+
+  it("reads the toolkit configured in the .dev.vars that dev uses (DEV_VARS_FILE)", async () => {
+    await writeFile(devVarsFile(), `OWNER_PASSWORD=x\nAI_TOOLKIT_HOST=127.0.0.1\nAI_TOOLKIT_PORT=${toolkit.port}\n`);
+    const result = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).not.toContain("local toolkit");
+    expect(result.stdout).toContain(`ok   configuration: direct address http://127.0.0.1:${toolkit.port}`);
+  });
+
+  it("removes only its own record", async () => {
+    await mkdir(devDataDir(), { recursive: true });
+    writeDevRun(devDataDir(), { pid: process.pid, workerUrl: "http://127.0.0.1:1", toolkitUrl: null, cliVars: {} });
+    removeDevRun(devDataDir(), process.pid + 1);
+    expect(readDevRun(devDataDir())?.pid).toBe(process.pid);
+    removeDevRun(devDataDir(), process.pid);
+    expect(readDevRun(devDataDir())).toBeUndefined();
+  });
+});
+
+describe("npm run doctor's command line", () => {
+  it("prints its usage with every flag for --help, and exits 0", async () => {
+    const result = await doctor({}, ["--help"]);
+    expect(result.code).toBe(0);
+    for (const flag of ["--worker <url>", "--config <file>", "-h, --help"]) expect(result.stdout).toContain(flag);
+  });
+
+  it("refuses an unknown flag or a flag without its value, with the usage", async () => {
+    for (const args of [["--bogus"], ["--worker"], ["stray"]]) {
+      const result = await doctor({}, args);
+      expect(result.code, args.join(" ")).toBe(64);
+      expect(result.stderr).toContain("Usage: npm run doctor");
+      expect(result.stdout).toBe("");
+    }
+  });
+
+  it("reports a bad DEV_TOOLKIT_PORT as a configuration failure", async () => {
+    const result = await doctor({ DEV_TOOLKIT_PORT: "http" });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL configuration: DEV_TOOLKIT_PORT must be a port number/);
+  });
+});
+
+describe("where npm run dev points the Worker (shared by dev and doctor)", () => {
+  it("uses the local toolkit when nothing is configured, whatever wrangler.toml's [vars] say", () => {
+    const toml = '[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\n';
+    expect(devWorkerTarget(toml, {}, {}, 9012)).toEqual({
+      configured: false,
+      localToolkit: { host: "127.0.0.1", port: 9012, url: "http://127.0.0.1:9012" },
+      cliVars: { AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "9012" },
+    });
+  });
+
+  it("leaves a configured toolkit alone, and passes one set in the environment on to wrangler dev", () => {
+    expect(devWorkerTarget("", { AI_TOOLKIT_URL: "https://toolkit.example" }, {}, 8012)).toEqual({ configured: true, cliVars: {} });
+    expect(devWorkerTarget("", {}, { AI_TOOLKIT_HOST: "10.0.0.5", AI_TOOLKIT_PORT: "9000", AI_TOOLKIT_URL: "" }, 8012)).toEqual({
+      configured: true,
+      cliVars: { AI_TOOLKIT_HOST: "10.0.0.5", AI_TOOLKIT_PORT: "9000" },
+    });
+    expect(devWorkerTarget('[[vpc_services]]\nbinding = "TOOLKIT"\n', {}, {}, 8012).configured).toBe(true);
   });
 });
 

@@ -10,9 +10,9 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
- * A file that goes into a JSON answer as one base64 string. The server streams it into the
- * response instead of building the string: a 500 MB model is a 667 MB base64 string, which is
- * more than a JavaScript string may hold.
+ * A file that goes into a JSON answer as one base64 string. The server encodes it straight
+ * into the answer's body buffer instead of building the string (json-body.ts): a 500 MB model
+ * is a 667 MB base64 string, which is more than a JavaScript string may hold.
  */
 export class FileAsBase64 {
   readonly filePath: string;
@@ -24,7 +24,7 @@ export class FileAsBase64 {
   }
 }
 
-/** What a tool answers: plain JSON, possibly with FileAsBase64 leaves to be streamed. */
+/** What a tool answers: plain JSON, possibly with FileAsBase64 leaves to be encoded into the body. */
 export type ToolResult = { [key: string]: JsonValue | FileAsBase64 };
 
 export type ToolArgs = Record<string, unknown>;

@@ -85,7 +85,7 @@ const downloadModel: ToolHandler = async (args, { layout }) => {
   if (!model) throw new InBandError("Model not found");
   // The original's "raw" puts bytes into JSON, which cannot be encoded; say so instead.
   if (encoding !== "base64") throw new InBandError(`Unsupported encoding: ${encoding} (only base64 fits in a JSON answer)`);
-  // The whole file in one JSON body, as the original: streamed out by the server (see server.ts).
+  // The whole file in one JSON body held in memory and sent in one write, as the original (json-body.ts).
   return { status: "success", model: modelName, data: new FileAsBase64(model.file, model.size), size: model.size };
 };
 
