@@ -10,13 +10,33 @@ const optionalText = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+/**
+ * A folder on the toolkit's machine: absolute, '/' as separator, no '.', '..' or empty segments
+ * and no control characters, not '/' itself (empty means the default). Tool arguments are checked against it by plain
+ * prefix comparison, so it must be written the one way the toolkit will resolve it.
+ */
 const absoluteRoot = (name: string, fallback: string) =>
   z
     .string()
     .trim()
-    .regex(/^\/[^\0]*$/, `${name} must be an absolute path`)
-    .default(fallback)
-    .transform((root) => root.replace(/\/+$/, ""));
+    .optional()
+    .transform((root) => (root ? root : fallback).replace(/\/+$/, ""))
+    .superRefine((root, ctx) => {
+      const problem = rootProblem(root);
+      if (problem) ctx.addIssue({ code: "custom", message: `${name} ${problem} (it is ${JSON.stringify(root)})` });
+    });
+
+function rootProblem(root: string): string | undefined {
+  if (root === "") return "must be a folder, not /";
+  if (!root.startsWith("/")) return "must be an absolute path";
+  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(root)) return "must not contain control characters or '\\'";
+  const segments = root.slice(1).split("/");
+  if (segments.some((segment) => segment === "" || segment === "." || segment === "..")) return "must not contain '.', '..' or empty segments";
+  return undefined;
+}
+
+/** True when `inner` is `outer` or a folder below it. */
+const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}/`);
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -37,8 +57,18 @@ export const configSchema = z.object({
   TOOLKIT_TIMEOUT_MS: positiveInt(30_000),
   /** Where the toolkit keeps datasets; dataset_path must be an absolute path under it. */
   DATASETS_ROOT: absoluteRoot("DATASETS_ROOT", "/ai-toolkit/datasets"),
-  /** export_model may copy models only below this folder of the toolkit's machine. */
-  EXPORT_ROOT: absoluteRoot("EXPORT_ROOT", "/ai-toolkit"),
+  /** Where local base models live; model_name is a Hugging Face id or an absolute path under it. */
+  MODELS_ROOT: absoluteRoot("MODELS_ROOT", "/ai-toolkit/models"),
+  /**
+   * The exports folder: export_model writes only files directly inside it. It must be the
+   * toolkit's outputs folder or a folder inside it, so an export never lands on ai-toolkit's own
+   * files, configs or datasets. The default keeps exports apart from the trained models in outputs/.
+   */
+  EXPORT_ROOT: absoluteRoot("EXPORT_ROOT", "/ai-toolkit/outputs/exports").superRefine((root, ctx) => {
+    if (!root.split("/").includes("outputs")) {
+      ctx.addIssue({ code: "custom", message: `EXPORT_ROOT must be the toolkit's outputs folder or a folder inside it, such as /ai-toolkit/outputs/exports (it is ${JSON.stringify(root)})` });
+    }
+  }),
   // Training-job tracking (README.md, "Training jobs").
   /** Steady interval between two polls of a running job (status + log tail), in milliseconds. */
   TRAINING_POLL_INTERVAL_MS: positiveInt(10_000),
@@ -103,6 +133,10 @@ export const configSchema = z.object({
    * a random key the Worker makes on first use and keeps (never derived from the password).
    */
   DOWNLOAD_SIGNING_KEY: optionalText,
+}).superRefine((config, ctx) => {
+  if (within(config.EXPORT_ROOT, config.DATASETS_ROOT) || within(config.DATASETS_ROOT, config.EXPORT_ROOT)) {
+    ctx.addIssue({ code: "custom", path: ["EXPORT_ROOT"], message: `EXPORT_ROOT and DATASETS_ROOT must not contain one another (${config.EXPORT_ROOT}, ${config.DATASETS_ROOT}): exports would land among the datasets` });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,9 +6,31 @@
 export const IMAGE_EXTENSIONS = ["png", "jpg", "jpeg", "webp"] as const;
 export type ImageExtension = (typeof IMAGE_EXTENSIONS)[number];
 
+/**
+ * The image extension of a file name, or undefined. A name needs a stem before the dot: "png"
+ * and ".png" are not images (the toolkit would store them as a file called "png" and a caption
+ * called "png.txt", or as a hidden file).
+ */
 export function imageExtension(filename: string): ImageExtension | undefined {
-  const ext = filename.slice(filename.lastIndexOf(".") + 1).toLowerCase();
+  const dot = filename.lastIndexOf(".");
+  if (dot <= 0) return undefined;
+  const ext = filename.slice(dot + 1).toLowerCase();
   return (IMAGE_EXTENSIONS as readonly string[]).includes(ext) ? (ext as ImageExtension) : undefined;
+}
+
+/**
+ * Why a name is not an image's name, or undefined when it is: a stem, a dot, one of the image
+ * extensions. The reason reads after the name ("png has no name before its extension...").
+ * Inline images (fields.ts) and upload sessions (staging/uploads/names.ts) both use it.
+ */
+export function imageNameProblem(filename: string): string | undefined {
+  if (imageExtension(filename) !== undefined) return undefined;
+  const dot = filename.lastIndexOf(".");
+  const bare = (dot === 0 ? filename.slice(1) : filename).toLowerCase();
+  if (dot <= 0 && (IMAGE_EXTENSIONS as readonly string[]).includes(bare)) {
+    return `has no name before its extension: name the file like cat_01.${bare}`;
+  }
+  return `must end in one of: ${IMAGE_EXTENSIONS.map((ext) => `.${ext}`).join(", ")}`;
 }
 
 /** Which image format the first bytes of a file say it is. */

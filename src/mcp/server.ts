@@ -5,6 +5,7 @@ import { ToolkitClient } from "../toolkit/client";
 import { selectTransport } from "../toolkit/transport";
 import { WORKER_NAME, WORKER_VERSION } from "../version";
 import type { ToolContext, ToolGroup } from "./context";
+import { strictInput } from "./fields";
 import { configTools } from "./tools/configs";
 import { connectionTools } from "./tools/connection";
 import { datasetTools } from "./tools/datasets";
@@ -32,7 +33,19 @@ export function buildServer(context: ToolContext): McpServer {
         "Drive LoRA training on the owner's AI Toolkit GPU box: create a config, upload a dataset, start training, follow it, then fetch the model.",
     },
   );
+  strictToolInputs(server);
   for (const register of toolGroups) register(server, context);
+  return server;
+}
+
+/**
+ * Every tool registers through here: its input schema is made strict (fields.ts,
+ * strictInput), so an argument no tool declares is refused by name instead of dropped.
+ */
+export function strictToolInputs(server: McpServer): McpServer {
+  const register = server.registerTool.bind(server) as (name: string, config: { inputSchema?: unknown }, cb: unknown) => unknown;
+  server.registerTool = ((name: string, config: { inputSchema?: unknown }, cb: unknown) =>
+    register(name, { ...config, inputSchema: strictInput(name, config.inputSchema) }, cb)) as typeof server.registerTool;
   return server;
 }
 

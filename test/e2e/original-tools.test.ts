@@ -86,8 +86,8 @@ describe("all 15 tools of the original server, through the Worker", () => {
 
     const models = await ok("list_exported_models");
     expect(JSON.stringify(models.models)).toContain("cat_lora");
-    await ok("export_model", { model_name: "cat_lora", output_path: "/ai-toolkit/exports/cat_lora.safetensors" });
-    expect(existsSync(path.join(stack.dataDir, "exports/cat_lora.safetensors"))).toBe(true);
+    await ok("export_model", { model_name: "cat_lora", output_path: "/ai-toolkit/outputs/exports/cat_lora.safetensors" });
+    expect(existsSync(path.join(stack.dataDir, "outputs/exports/cat_lora.safetensors"))).toBe(true);
 
     const download = await callTool(client, "download_model", { model_name: "cat_lora" });
     expect(download.isError, download.content[0]?.text).toBeFalsy();
@@ -100,7 +100,7 @@ describe("all 15 tools of the original server, through the Worker", () => {
   });
 
   it("stops a running job, and says so when it is already finished", async () => {
-    await ok("create_training_config", { name: "slow", model_name: "sd15", dataset_path: "/ai-toolkit/datasets/cats", steps: 100_000 });
+    await ok("create_training_config", { name: "slow", model_name: "runwayml/stable-diffusion-v1-5", dataset_path: "/ai-toolkit/datasets/cats", steps: 100_000 });
     const started = await ok("start_training", { config_name: "slow" });
     const stopped = await callTool(client, "stop_training", { job_id: String(started.job_id) });
     expect(stopped.isError, stopped.content[0]?.text).toBeFalsy();
@@ -146,6 +146,27 @@ describe("what must fail and leave nothing behind", () => {
     expect(result.content[0]?.text).toMatch(/filename must be a plain file name/);
     expect(await listTree(stack.dataDir)).toEqual(before);
     expect(existsSync(path.join(stack.dataDir, "..", "escape.png"))).toBe(false);
+  });
+});
+
+describe("what the edge refuses before the toolkit hears of it", () => {
+  it("refuses ai-toolkit's own files and configs, writes nothing, and no new config appears", async () => {
+    const before = await listTree(stack.dataDir);
+    const configs = (await ok("list_configs")).configs;
+    for (const output_path of ["/ai-toolkit/run.py", "/ai-toolkit/config/evil.yaml", "/ai-toolkit/outputs/exports/new/evil.safetensors", "/ai-toolkit/outputs/exports/../../config/evil.yaml"]) {
+      const result = await callTool(client, "export_model", { model_name: "cat_lora", output_path });
+      expect(result.isError, output_path).toBe(true);
+      expect(result.content[0]?.text, output_path).toMatch(/output_path/);
+    }
+    expect(await listTree(stack.dataDir)).toEqual(before);
+    expect((await ok("list_configs")).configs).toEqual(configs);
+  });
+
+  it("refuses a misspelt argument instead of saving a config with the default", async () => {
+    const result = await callTool(client, "create_training_config", { name: "typo", model_name: "black-forest-labs/FLUX.1-dev", dataset_path: "/ai-toolkit/datasets/cats", step: 5 });
+    expect(result.isError).toBe(true);
+    expect(result.content[0]?.text).toMatch(/unknown argument `step`: did you mean `steps`\?/);
+    expect((await ok("list_configs")).configs).not.toContain("typo");
   });
 });
 

@@ -67,9 +67,9 @@ const cases: Case[] = [
   },
   {
     tool: "export_model",
-    args: { model_name: "my_lora", output_path: "/ai-toolkit/exports" },
-    sent: { model_name: "my_lora", output_path: "/ai-toolkit/exports" },
-    result: { status: "success", path: "/ai-toolkit/exports/my_lora.safetensors" },
+    args: { model_name: "my_lora", output_path: "/ai-toolkit/outputs/exports/my_lora.safetensors" },
+    sent: { model_name: "my_lora", output_path: "/ai-toolkit/outputs/exports/my_lora.safetensors" },
+    result: { status: "success", path: "/ai-toolkit/outputs/exports/my_lora.safetensors" },
     text: /Exported "my_lora"/,
     failure: { error: "Model not found" },
   },

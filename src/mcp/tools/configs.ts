@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { datasetPath, safeName, triggerWord } from "../fields";
+import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural } from "../result";
 
@@ -13,12 +13,9 @@ export const configTools: ToolGroup = (server, { toolkit, config }) => {
         "Create (or overwrite) a LoRA training configuration on the toolkit. The dataset must already be on the toolkit (upload_dataset or create_dataset_upload).",
       inputSchema: z.object({
         name: safeName("name").describe("Name of the configuration; also the name of the trained LoRA"),
-        model_name: z
-          .string()
-          .min(1, "model_name must not be empty")
-          .max(200, "model_name must be at most 200 characters")
-          .regex(/^[A-Za-z0-9._\/:-]+$/, "model_name must be a model id such as black-forest-labs/FLUX.1-dev")
-          .describe("Base model: a Hugging Face id (e.g. black-forest-labs/FLUX.1-dev) or a path on the toolkit"),
+        model_name: baseModel(config.MODELS_ROOT).describe(
+          `Base model: a Hugging Face model id "owner/name" (e.g. black-forest-labs/FLUX.1-dev), or the absolute path of a model folder or file on the toolkit under ${config.MODELS_ROOT}/ (MODELS_ROOT). Nothing else is accepted.`,
+        ),
         dataset_path: datasetPath(config.DATASETS_ROOT).describe(
           `Absolute path of the dataset folder on the toolkit, under ${config.DATASETS_ROOT}/`,
         ),
@@ -42,9 +39,9 @@ export const configTools: ToolGroup = (server, { toolkit, config }) => {
         low_vram: z.boolean().default(true).describe("Quantize and offload to fit GPUs with less memory"),
         trigger_word: triggerWord
           .optional()
-          .describe("Word that activates the LoRA in prompts"),
+          .describe("Word that activates the LoRA in prompts: one line, no control or invisible characters"),
         test_prompts: z
-          .array(z.string().min(1, "a test prompt must not be empty").max(1000, "a test prompt must be at most 1000 characters"))
+          .array(testPrompt)
           .max(20, "at most 20 test_prompts")
           .optional()
           .describe("Prompts sampled during training to preview progress"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { inlineImage, safeName } from "../fields";
+import { inlineImages, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
 import { RETRY_BY_FINALIZE } from "../../staging/uploads/forwarding";
@@ -23,22 +23,14 @@ export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
         "Upload training images with captions as base64 inside this call. Fine for a few small images; for large datasets use create_dataset_upload.",
       inputSchema: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
-        images: z
-          .array(inlineImage(INLINE_IMAGE_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS))
-          .min(1, "images must hold at least one image")
-          .max(INLINE_IMAGES_MAX, `images may hold at most ${INLINE_IMAGES_MAX} images per call`)
-          .describe("The images, each with filename, base64 data and caption"),
+        images: inlineImages(INLINE_IMAGE_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS, INLINE_IMAGES_MAX).describe(
+          "The images, each with filename, base64 data and caption; file names must differ by more than their extension (a.png and a.jpg would share a.txt)",
+        ),
       }),
       annotations: { ...idempotentWrite, title: "Upload dataset (inline)" },
     },
     ({ dataset_name, images }) =>
       guarded(async () => {
-        const names = new Set<string>();
-        for (const image of images) {
-          const key = image.filename.toLowerCase();
-          if (names.has(key)) throw new UserError(`images: ${image.filename} appears twice; file names must be unique`);
-          names.add(key);
-        }
         const forwarded = await forwardInline(env, dataset_name, images);
         if (!forwarded.ok) throw new UserError(forwarded.error);
         const manifest = forwarded.value;

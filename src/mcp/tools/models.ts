@@ -8,7 +8,7 @@ import {
   type DownloadLink,
   type StagedModel,
 } from "../../staging/models";
-import { pathUnder, safeName } from "../fields";
+import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
 
@@ -21,11 +21,11 @@ export const modelTools: ToolGroup = (server, context) => {
     {
       title: "Export model",
       description:
-        "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a path on the toolkit's machine; with stage: true, also stage it in R2 and return a signed download link.",
+        "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a file in the toolkit's exports folder; with stage: true, also stage it in R2 and return a signed download link.",
       inputSchema: z.object({
         model_name: safeName("model_name").describe("Name of the trained model (the configuration's name)"),
-        output_path: pathUnder("output_path", config.EXPORT_ROOT, "exports/my_lora.safetensors").describe(
-          `Absolute destination path on the toolkit's machine, under ${config.EXPORT_ROOT}/ (a folder ending in / keeps the file's name)`,
+        output_path: exportPath(config.EXPORT_ROOT).describe(
+          `Destination file, directly inside the exports folder ${config.EXPORT_ROOT}/ (EXPORT_ROOT): ${config.EXPORT_ROOT}/<name>.${MODEL_EXTENSIONS.join("|")}, e.g. ${config.EXPORT_ROOT}/my_lora.safetensors. No subfolders, nothing elsewhere.`,
         ),
         stage: z
           .boolean()

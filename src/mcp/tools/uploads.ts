@@ -3,7 +3,7 @@ import { createUploadSession } from "../../staging/uploads/create";
 import { hashToken, sessionStub, TOKEN_PATTERN } from "../../staging/uploads/token";
 import type { Manifest } from "../../staging/uploads/types";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
-import { safeName, triggerWord } from "../fields";
+import { captionText, safeName, triggerWord } from "../fields";
 import { failure, guarded, ok, plural } from "../result";
 
 /** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
@@ -16,9 +16,7 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
         "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid for a limited time), a browser page to drag and drop images and edit captions, and a curl example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
       inputSchema: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
-        default_caption: z
-          .string()
-          .max(config.UPLOAD_CAPTION_MAX_CHARS, `default_caption must be at most ${config.UPLOAD_CAPTION_MAX_CHARS} characters`)
+        default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
           .default("")
           .describe("Caption for images that arrive without their own .txt caption"),
         trigger_word: triggerWord

@@ -1,4 +1,4 @@
-import { imageExtension } from "../../images";
+import { IMAGE_EXTENSIONS, imageExtension } from "../../images";
 
 /**
  * What an uploaded file is, decided by its name: images are staged and forwarded; caption
@@ -30,20 +30,55 @@ export function sanitizeFilename(raw: string): string | undefined {
   return name;
 }
 
+/**
+ * What a (sanitised) file name is. Every kind needs a stem before its extension: "png",
+ * ".png" or "txt" are nothing (see nameRefusal for why they are refused).
+ */
 export function uploadKind(name: string): UploadKind | undefined {
   const lower = name.toLowerCase();
   if (lower === "captions.json") return "captions-json";
   if (lower === "captions.csv") return "captions-csv";
+  if (lower.lastIndexOf(".") <= 0) return undefined;
   if (lower.endsWith(".txt")) return "caption";
   if (lower.endsWith(".zip")) return "zip";
   if (imageExtension(name) !== undefined) return "image";
   return undefined;
 }
 
+const KNOWN_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, "txt", "zip"];
+
+/**
+ * Why a file is refused when uploadKind knows nothing of its name. `raw` is the name as sent:
+ * ".png" loses its leading dot when sanitised, so the refusal names what the sender sent.
+ */
+export function nameRefusal(raw: string, name: string): string {
+  const lower = name.toLowerCase();
+  if (lower.lastIndexOf(".") <= 0 && KNOWN_EXTENSIONS.includes(lower.replace(/^\./, ""))) {
+    return `${JSON.stringify(raw)} has no name before its extension: name the file like cat_01.${lower.replace(/^\./, "")}`;
+  }
+  return `${name} is not accepted here: send ${ACCEPTED_FILES}`;
+}
+
 /** The stem that pairs an image with its caption: "cat_01.PNG" and "cat_01.txt" share "cat_01". */
 export function stemOf(name: string): string {
   const dot = name.lastIndexOf(".");
   return (dot > 0 ? name.slice(0, dot) : name).toLowerCase();
+}
+
+/**
+ * The one rule for two images with one stem ("a.png" and "a.jpg"): the toolkit writes each
+ * image's caption to <stem>.txt, so the second caption would silently replace the first.
+ * Given the image's name and the names of the images already there, the refusal, or undefined.
+ * The same name again (any case) is the same file, not a clash.
+ */
+export function stemClash(name: string, others: Iterable<string>): string | undefined {
+  const stem = stemOf(name);
+  const dot = name.lastIndexOf(".");
+  for (const other of others) {
+    if (other.toLowerCase() === name.toLowerCase() || stemOf(other) !== stem || uploadKind(other) !== "image") continue;
+    return `${name} and ${other} share the name "${stem}": the toolkit stores each image's caption as <name>.txt, so one caption would replace the other. Rename one of them (for example ${name.slice(0, dot)}_2${name.slice(dot)})`;
+  }
+  return undefined;
 }
 
 /**

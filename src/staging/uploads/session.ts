@@ -2,12 +2,12 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../../config";
 import { ToolkitClient } from "../../toolkit/client";
 import { selectTransport } from "../../toolkit/transport";
-import type { CaptionEntry, CaptionSource } from "./captions";
+import { captionListProblem, type CaptionEntry, type CaptionSource } from "./captions";
 import { dropFile, removeDue, removeStaged } from "./cleanup";
 import { FORWARD_STALL_MS, forwardStep, notReadyToForward, stalled } from "./forwarding";
 import { buildManifest, sessionLimits } from "./manifest";
 import { limitProblem } from "./limits";
-import { ACCEPTED_FILES, sanitizeFilename, stagedKey, uploadKind, type UploadKind } from "./names";
+import { nameRefusal, sanitizeFilename, stagedKey, stemClash, stemOf, uploadKind, type UploadKind } from "./names";
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
@@ -75,12 +75,14 @@ export class UploadSession extends DurableObject<Env> {
     const name = sanitizeFilename(rawName);
     if (name === undefined) return refuse(400, `${JSON.stringify(rawName)} is not a usable file name: use letters, digits, '.', '_' or '-'`);
     const kind = uploadKind(name);
-    if (kind === undefined) return this.rejected(name, 415, `${name} is not accepted here: send ${ACCEPTED_FILES}`);
+    if (kind === undefined) return this.rejected(name, 415, nameRefusal(rawName, name));
     const key = stagedKey(meta.prefix, name);
     if (kind !== "image" && kind !== "zip") {
       if (mode === "part") return refuse(400, `${name} is a caption file: send it whole with PUT .../files/${name}`);
       return done({ name, kind, key, maxBytes: limits.session_max_bytes });
     }
+    const clash = kind === "image" ? this.stemClash(name, false) : undefined;
+    if (clash) return this.rejected(name, 409, clash);
     const existing = this.store.file(name);
     const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
     const overLimit = limitProblem(this.store.admission(name, kind, size, received, mode === "whole"), limits);
@@ -93,6 +95,8 @@ export class UploadSession extends DurableObject<Env> {
   async recordWhole(tokenHash: string, name: string, size: number, format: string | null): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
+    const clash = uploadKind(name) === "image" ? this.stemClash(name, true) : undefined;
+    if (clash) return this.refuseStaged(open.value, name, clash, 409);
     const problem = this.overLimit(open.value, name, size);
     if (problem) return this.refuseStaged(open.value, name, problem);
     this.store.clearParts(name);
@@ -135,6 +139,8 @@ export class UploadSession extends DurableObject<Env> {
     if (problem) return refuse(409, problem);
     const upload = this.env.STAGING.resumeMultipartUpload(key, row.upload_id);
     const object = await upload.complete(parts.map((p) => ({ partNumber: p.n, etag: p.etag })));
+    const clash = kind === "image" ? this.stemClash(name, true) : undefined;
+    if (clash) return this.refuseStaged(open.value, name, clash, 409);
     const overLimit = this.overLimit(open.value, name, object.size);
     if (overLimit) return this.refuseStaged(open.value, name, overLimit);
     this.store.clearParts(name);
@@ -207,9 +213,8 @@ export class UploadSession extends DurableObject<Env> {
   async setCaptions(tokenHash: string, entries: CaptionEntry[], source: CaptionSource): Promise<Outcome<{ captions: number }>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
-    const max = this.config.UPLOAD_CAPTION_MAX_CHARS;
-    const long = entries.find((entry) => entry.text.length > max);
-    if (long) return refuse(400, `the caption for ${long.stem} is ${long.text.length} characters, over the ${max}-character limit (UPLOAD_CAPTION_MAX_CHARS): shorten it`);
+    const problem = captionListProblem(entries, this.config.UPLOAD_CAPTION_MAX_CHARS);
+    if (problem) return refuse(400, problem);
     for (const entry of entries) this.store.putCaption(entry.stem, entry.text, source);
     return done({ captions: entries.length });
   }
@@ -317,10 +322,20 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** Refuses a file whose bytes are already in R2: they are deleted with its row. */
-  private async refuseStaged(meta: SessionMeta, name: string, reason: string): Promise<Outcome<never>> {
+  private async refuseStaged(meta: SessionMeta, name: string, reason: string, status = 413): Promise<Outcome<never>> {
     await this.env.STAGING.delete(stagedKey(meta.prefix, name));
     this.store.deleteFile(name);
-    return this.rejected(name, 413, reason);
+    return this.rejected(name, status, reason);
+  }
+
+  /**
+   * Another image with this one's stem (names.ts, stemClash). When a file is declared, any
+   * other image counts, even one still arriving; when its bytes have arrived, only images
+   * that arrived before it, so of two sent at once the one that finishes second is refused.
+   */
+  private stemClash(name: string, arrived: boolean): string | undefined {
+    const others = this.store.filesWithStem(stemOf(name)).filter((row) => !arrived || row.state !== "receiving");
+    return stemClash(name, others.map((row) => row.name));
   }
 
   private rejected(name: string, status: number, reason: string): Outcome<never> {

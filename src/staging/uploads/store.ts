@@ -75,6 +75,21 @@ export class SessionStore {
     return this.sql.exec<FileRow>("SELECT name, size, state, upload_id, format FROM files ORDER BY name").toArray();
   }
 
+  /**
+   * The files whose name is `stem` (lower case) plus an extension: "a.png", "A.jpg" for "a".
+   * A prefix match on the indexed name, then the exact stem, so only those rows are read.
+   */
+  filesWithStem(stem: string): FileRow[] {
+    const pattern = `${stem.replace(/[\\%_]/g, (char) => `\\${char}`)}.%`;
+    return this.sql
+      .exec<FileRow>("SELECT name, size, state, upload_id, format FROM files WHERE name LIKE ? ESCAPE '\\'", pattern)
+      .toArray()
+      .filter((row) => {
+        const dot = row.name.lastIndexOf(".");
+        return dot > 0 && row.name.slice(0, dot).toLowerCase() === stem;
+      });
+  }
+
   putFile(row: FileRow): void {
     this.sql.exec(
       "INSERT OR REPLACE INTO files (name, size, state, upload_id, format, updated_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
+import type { McpServer } from "@modelcontextprotocol/server";
+import { createMcpHandler } from "agents/mcp/server";
 import { readConfig } from "../../../src/config";
 import type { ToolContext } from "../../../src/mcp/context";
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
@@ -18,7 +20,15 @@ let nextId = 1;
 export async function mcpRequest(toolkit: ScriptedToolkit, method: string, params: unknown, overrides: Record<string, unknown> = {}) {
   const config = readConfig({ ...env, ...overrides });
   const context: ToolContext = { config, toolkit: new ToolkitClient(toolkit, 2_000), env };
-  const handler = createToolkitMcpHandler(context);
+  return send(createToolkitMcpHandler(context), method, params);
+}
+
+/** The same, through a server the test builds itself (for tools that are not the Worker's). */
+export async function mcpRequestTo(server: () => McpServer, method: string, params: unknown) {
+  return send(createMcpHandler(server, { route: "/mcp" }), method, params);
+}
+
+async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method: string, params: unknown) {
   const request = new Request("http://localhost/mcp", {
     method: "POST",
     headers: {

@@ -60,11 +60,12 @@ describe("export_model and list_exported_models", () => {
     const name = uniqueName("tool_export");
     const file = safetensorsFile(2_000);
     const toolkit = toolkitWith(name, file.length, downloadAnswer(name, file)).on("export_model", {
-      result: { status: "success", path: `/ai-toolkit/exports/${name}.safetensors` },
+      result: { status: "success", path: `/ai-toolkit/outputs/exports/${name}.safetensors` },
     });
-    const result = await callTool(toolkit, "export_model", { model_name: name, output_path: "/ai-toolkit/exports", stage: true });
+    const output_path = `/ai-toolkit/outputs/exports/${name}.safetensors`;
+    const result = await callTool(toolkit, "export_model", { model_name: name, output_path, stage: true });
     expect(result.isError).toBeUndefined();
-    expect(toolkit.callsTo("export_model")[0]?.body).toEqual({ tool: "export_model", arguments: { model_name: name, output_path: "/ai-toolkit/exports" } });
+    expect(toolkit.callsTo("export_model")[0]?.body).toEqual({ tool: "export_model", arguments: { model_name: name, output_path } });
     const staged = result.structuredContent?.staged as Record<string, unknown>;
     expect(staged.sha256).toBe(await sha256Hex(file));
     expect(staged.download_url).toMatch(/^\/downloads\//);

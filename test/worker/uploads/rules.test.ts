@@ -1,8 +1,16 @@
+import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
+import { imageExtension, imageNameProblem } from "../../../src/images";
 import { uploadBodyLength } from "../../../src/staging/codecs";
 import { largestImageFor, planBatches } from "../../../src/staging/uploads/batches";
-import { CaptionFileError, effectiveCaption, parseCaptionsCsv, parseCaptionsJson } from "../../../src/staging/uploads/captions";
-import { sanitizeFilename, stemOf, uniqueName, uploadKind } from "../../../src/staging/uploads/names";
+import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/staging/uploads/captions";
+import { nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind } from "../../../src/staging/uploads/names";
+import type { UploadSession } from "../../../src/staging/uploads/session";
+import type { SessionStore } from "../../../src/staging/uploads/store";
+import { sessionStub } from "../../../src/staging/uploads/token";
+import type { Manifest } from "../../../src/staging/uploads/types";
+import { image, newSession } from "./support";
 import { checkParts } from "../../../src/staging/uploads/parts";
 import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/staging/r2-rules";
 import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/staging/uploads/token";
@@ -35,6 +43,60 @@ describe("file names", () => {
     expect(uploadKind("set.zip")).toBe("zip");
     expect(uploadKind("x.gif")).toBeUndefined();
     expect(stemOf("Cat_01.PNG")).toBe(stemOf("cat_01.txt"));
+  });
+});
+
+describe("names without a stem", () => {
+  it("are not images, captions or archives", () => {
+    for (const name of ["png", "PNG", ".png", "jpg", "webp", "txt", ".txt", "zip", "x.", ""]) {
+      expect(imageExtension(name), name).toBeUndefined();
+      expect(uploadKind(name), name).toBeUndefined();
+    }
+    expect(imageExtension("a.png")).toBe("png");
+    expect(imageExtension("a.b.JPEG")).toBe("jpeg");
+    expect(uploadKind("a.txt")).toBe("caption");
+    expect(uploadKind("a.zip")).toBe("zip");
+    expect(sanitizeFilename(".png")).toBe("png");
+    expect(imageNameProblem("png")).toBe("has no name before its extension: name the file like cat_01.png");
+    expect(imageNameProblem("a.gif")).toMatch(/must end in one of: \.png, \.jpg, \.jpeg, \.webp/);
+    expect(imageNameProblem("a.png")).toBeUndefined();
+  });
+
+  it("are refused with the name as it was sent", () => {
+    expect(nameRefusal(".png", "png")).toBe('".png" has no name before its extension: name the file like cat_01.png');
+    expect(nameRefusal("txt", "txt")).toMatch(/"txt" has no name before its extension: name the file like cat_01\.txt/);
+    expect(nameRefusal("notes.pdf", "notes.pdf")).toMatch(/notes\.pdf is not accepted here: send images/);
+  });
+});
+
+describe("one stem, one caption", () => {
+  it("refuses a second image with another extension, in any case, and nothing else", () => {
+    expect(stemClash("a.jpg", ["a.png"])).toMatch(/^a\.jpg and a\.png share the name "a": the toolkit stores each image's caption as <name>\.txt, so one caption would replace the other\. Rename one of them \(for example a_2\.jpg\)$/);
+    expect(stemClash("A.webp", ["b.png", "a.PNG"])).toMatch(/A\.webp and a\.PNG share the name "a"/);
+    expect(stemClash("a.png", ["A.PNG"])).toBeUndefined(); // the same file sent again
+    expect(stemClash("a.png", ["a.txt", "a.zip", "ab.png", "a.b.png"])).toBeUndefined();
+  });
+});
+
+describe("characters", () => {
+  it("name the field, the character and its position in characters", () => {
+    expect(unsafeCharacter("ab\u001bc", "caption")).toBe("caption contains U+001B (ESC), a control character, at position 3: remove it");
+    expect(unsafeCharacter("🐱🐱\u0000", "caption")).toMatch(/U\+0000 \(NUL\), a control character, at position 3/);
+    expect(unsafeCharacter("a\nb", "trigger_word")).toMatch(/at position 2: trigger_word must be on one line/);
+    expect(unsafeCharacter("a\tb\r\nc", "caption", { lines: true })).toBeUndefined();
+    expect(unsafeCharacter("x\u2066y", "caption", { lines: true })).toMatch(/U\+2066 \(left-to-right isolate\), a bidirectional text control/);
+    expect(unsafeCharacter("a\u200bb", "caption", { lines: true })).toBeUndefined();
+    expect(unsafeCharacter("a\u200bb", "trigger_word", { visibleOnly: true })).toMatch(/an invisible character, at position 2/);
+    expect(unsafeCharacter("Zürich 東京 👨‍👩‍👧 Ελλάδα", "caption", { visibleOnly: true })).toBeUndefined();
+  });
+
+  it("are checked for every caption a session takes, and the names they are for", () => {
+    expect(captionListProblem([{ stem: "a", text: "fine" }, { stem: "b", text: "bad\u0000" }], 4000)).toBe(
+      "the caption for b contains U+0000 (NUL), a control character, at position 4: remove it",
+    );
+    expect(captionListProblem([{ stem: "a\u001b", text: "x" }], 4000)).toMatch(/the file name "a\\u001b" a caption is for contains U\+001B/);
+    expect(captionListProblem([{ stem: "a", text: "x".repeat(11) }], 10)).toMatch(/11 characters, over the 10-character limit/);
+    expect(captionListProblem([{ stem: "a", text: "multi\nline\tcaption ✓" }], 4000)).toBeUndefined();
   });
 });
 
@@ -144,5 +206,93 @@ describe("tokens", () => {
     expect(sameHash("abc", "abc")).toBe(true);
     expect(sameHash("abc", "abd")).toBe(false);
     expect(sameHash("abc", "abcd")).toBe(false);
+  });
+});
+
+async function call(url: string, method: string, body?: Uint8Array | string, headers: Record<string, string> = {}) {
+  const response = await SELF.fetch(url, { method, body, headers });
+  return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+}
+const manifestOf = async (base: string) => (await call(base, "GET")).json as unknown as Manifest;
+describe("the same rules in an upload session", () => {
+  it("refuses a file named only by its extension", async () => {
+    const { base } = await newSession();
+    for (const name of [".png", "png", "%2Epng", "jpg"]) {
+      const r = await call(`${base}/files/${name}`, "PUT", image("png", 100));
+      expect(r.status, name).toBe(415);
+      expect(r.json.error, name).toMatch(/has no name before its extension: name the file like cat_01\./);
+    }
+    const tus = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa(".webp")}` } });
+    expect(tus.status).toBe(415);
+    expect(await tus.text()).toMatch(/has no name before its extension/);
+    expect((await manifestOf(base)).files).toEqual([]);
+  });
+
+  it("refuses a second image with the same stem, keeping the first with its caption", async () => {
+    const { base } = await newSession();
+    expect((await call(`${base}/files/a.png`, "PUT", image("png", 100))).status).toBe(201);
+    expect((await call(`${base}/files/a.txt`, "PUT", "the first caption")).status).toBe(201);
+    const whole = await call(`${base}/files/a.jpg`, "PUT", image("jpeg", 100));
+    expect(whole.status).toBe(409);
+    expect(whole.json.error).toMatch(/a\.jpg and a\.png share the name "a".*one caption would replace the other/);
+    const part = await call(`${base}/files/A.webp/parts/1`, "PUT", image("webp", 100));
+    expect(part.status).toBe(409);
+    const tus = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("a.jpeg")}` } });
+    expect(tus.status).toBe(409);
+    const zip = await call(`${base}/files/more.zip`, "PUT", zipSync({ "a.jpg": image("jpeg", 100), "b.png": image("png", 100) }));
+    expect(zip.json.unpacked).toMatchObject({ images: 1, rejected: [{ name: "a.jpg" }] });
+    const m = await manifestOf(base);
+    expect(m.files.map((f) => [f.name, f.caption])).toEqual([
+      ["a.png", "the first caption"],
+      ["b.png", ""],
+    ]);
+    expect(m.rejected.map((r) => r.name).sort()).toEqual(["A.webp", "a.jpeg", "a.jpg"]);
+    // The same name again is the same file sent again, not a clash.
+    expect((await call(`${base}/files/A.PNG`, "PUT", image("png", 120))).status).toBe(201);
+  });
+
+  it("refuses the one of two same-stem images that arrives second, when both were declared at once", async () => {
+    const { base, tokenHash } = await newSession();
+    const stub = sessionStub(env, tokenHash);
+    expect((await stub.beginFile(tokenHash, "a.png", 100, "whole")).ok).toBe(true);
+    expect((await stub.beginFile(tokenHash, "a.jpg", 100, "whole")).ok).toBe(true);
+    expect((await stub.recordWhole(tokenHash, "a.png", 100, "png")).ok).toBe(true);
+    const second = await stub.recordWhole(tokenHash, "a.jpg", 100, "jpeg");
+    expect(second).toMatchObject({ ok: false, status: 409 });
+    expect((await manifestOf(base)).files.map((f) => f.name)).toEqual(["a.png"]);
+    // In parts: b.jpg arrived whole while b.png was still arriving in parts (both declared
+    // before either had a row), so b.png, completed second, is refused and its bytes removed.
+    const { base: base2, tokenHash: hash2 } = await newSession();
+    expect((await call(`${base2}/files/b.png/parts/1`, "PUT", image("png", 100))).status).toBe(201);
+    await runInDurableObject(sessionStub(env, hash2), async (session: UploadSession) => {
+      (session as unknown as { store: SessionStore }).store.putFile({ name: "b.jpg", size: 100, state: "staged", upload_id: null, format: "jpeg" });
+    });
+    const completed = await call(`${base2}/files/b.png/complete`, "POST");
+    expect(completed.status).toBe(409);
+    expect(completed.json.error).toMatch(/b\.png and b\.jpg share the name "b"/);
+    const m2 = await manifestOf(base2);
+    expect(m2.files.map((f) => f.name)).toEqual(["b.jpg"]);
+    expect(m2.rejected.map((r) => r.name)).toEqual(["b.png"]);
+    expect((await env.STAGING.list({ prefix: `uploads/${hash2.slice(0, 32)}/files/b.png` })).objects).toEqual([]);
+  });
+
+  it("refuses control characters in every caption it takes, keeping ordinary Unicode", async () => {
+    const { base } = await newSession();
+    await call(`${base}/files/a.png`, "PUT", image("png", 100));
+    const page = await call(`${base}/captions/a.png`, "PUT", "red \u001b[31m text");
+    expect(page.status).toBe(400);
+    expect(page.json.error).toBe("the caption for a contains U+001B (ESC), a control character, at position 5: remove it");
+    expect((await call(`${base}/files/a.txt`, "PUT", "nul\u0000")).json.error).toMatch(/U\+0000 \(NUL\)/);
+    expect((await call(`${base}/files/captions.json`, "PUT", JSON.stringify({ "a.png": "c1 \u0085" }))).json.error).toMatch(/U\+0085 \(next line\), a control character/);
+    expect((await call(`${base}/files/captions.csv`, "PUT", 'a.png,"bidi \u202e"\n')).json.error).toMatch(/U\+202E \(right-to-left override\)/);
+    const tus = await SELF.fetch(`${base}/tus/`, {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("b.png")},caption ${btoa("bell\u0007")}` },
+    });
+    expect(tus.status).toBe(400);
+    expect((await manifestOf(base)).files.map((f) => f.caption)).toEqual([""]);
+    const fine = "Café au lait, 猫 🐈‍⬛\nsecond line";
+    expect((await call(`${base}/captions/a.png`, "PUT", fine)).status).toBe(200);
+    expect((await manifestOf(base)).files[0]?.caption).toBe(fine);
   });
 });
