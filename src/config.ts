@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * Every setting the Worker reads, validated once per request into one typed object.
+ * Every setting the Worker reads, validated once per env into one typed object.
  * Each field's description is the documentation: README.md ("Settings") mirrors it.
  */
 const optionalText = z
@@ -40,11 +40,51 @@ const within = (inner: string, outer: string) => inner === outer || inner.starts
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/**
+ * One browser origin as ALLOWED_ORIGINS lists it: https (http only for a loopback host), a
+ * host and an optional port, nothing else (no path, query, fragment, user info or wildcard).
+ * Returned in the form browsers send in the Origin header (lower-case host, default port left
+ * out), or the reason it is refused.
+ */
+function parseOrigin(raw: string): { origin: string } | { problem: string } {
+  const shape = "write scheme://host[:port], e.g. https://app.example.com (no paths, no wildcards)";
+  if (!/^https?:\/\/[^/?#@*\s]+\/?$/i.test(raw)) return { problem: `"${raw}" is not an origin: ${shape}` };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { problem: `"${raw}" is not an origin: ${shape}` };
+  }
+  if (url.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+    return { problem: `"${raw}" must use https: anyone on the network path can pose as a plain-http origin` };
+  }
+  return { origin: url.origin };
+}
+
+const originList = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    const origins: string[] = [];
+    for (const item of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+      const parsed = parseOrigin(item);
+      if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem });
+      else if (!origins.includes(parsed.origin)) origins.push(parsed.origin);
+    }
+    return Object.freeze(origins);
+  });
+
 export const configSchema = z.object({
   /** The owner's password for the /authorize page (a secret). Unset: /authorize refuses. */
   OWNER_PASSWORD: optionalText,
   /** Pins the resource URL tokens are bound to; by default the origin the client connected to + /mcp. */
   MCP_RESOURCE: optionalText.pipe(z.url().optional()),
+  /**
+   * Browser origins (comma-separated, scheme://host[:port]) whose pages may call /mcp, besides
+   * loopback pages and the Worker's own origin. Only browser-based MCP clients need this; each
+   * origin listed may drive the endpoint from a visitor's browser (README.md, "Settings").
+   */
+  ALLOWED_ORIGINS: originList,
   /** Tunnel hostname of the toolkit (Access-protected); used when no TOOLKIT binding exists. */
   AI_TOOLKIT_URL: optionalText.pipe(z.url().optional()),
   /** Cloudflare Access service token, sent with every request to AI_TOOLKIT_URL. */
@@ -155,7 +195,23 @@ export class ConfigError extends Error {
  */
 const parsedSettings = new WeakMap<object, Config>();
 
-export function readConfig(env: ConfigInput): Config {
+/** Per-request copies of an env (see requestEnv), mapped to the env they were copied from. */
+const copiedFrom = new WeakMap<object, object>();
+
+/**
+ * A shallow copy of `env` for one request: the same bindings and settings, but properties
+ * set on it during the request (the OAuth library installs its helpers as `OAUTH_PROVIDER`)
+ * stay with that request instead of leaking into the isolate's shared env. Its settings are
+ * the shared env's: readConfig parses them once for the env it was copied from.
+ */
+export function requestEnv<E extends object>(env: E): E {
+  const copy = { ...env };
+  copiedFrom.set(copy, copiedFrom.get(env) ?? env);
+  return copy;
+}
+
+export function readConfig(input: ConfigInput): Config {
+  const env = copiedFrom.get(input) ?? input;
   const cached = parsedSettings.get(env);
   if (cached) return cached;
   const parsed = configSchema.safeParse(env);

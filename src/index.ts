@@ -1,13 +1,15 @@
 import { OAuthProvider } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
-import { readConfig } from "./config";
+import { withFrameGuard } from "./auth/frame-guard";
+import { screenRegistration } from "./auth/register";
+import { readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
 import { uploadRoutes } from "./staging/uploads/routes";
 import { downloadRoutes } from "./staging/models";
 
-export { LoginAttempts } from "./auth/attempts";
+export { AttemptLimiter } from "./auth/attempts";
 export { WorkerSecrets } from "./staging/models/secrets";
 export { UploadSession } from "./staging/uploads/session";
 export { TrainingJob } from "./jobs/training-job";
@@ -29,13 +31,24 @@ publicRoutes.get("/", (c) =>
  * Tokens are bound to the resource the client actually connected to (origin + /mcp), so
  * one build works on workers.dev, a custom domain and `wrangler dev` on any port, unless
  * MCP_RESOURCE pins it. The provider fixes its resource at construction, so we keep one
- * provider per resource URL.
+ * provider per resource URL (the most recently used few: a Worker answers on a handful of
+ * hostnames, but `wrangler dev` takes any Host header).
+ *
+ * Each request gets its own copy of env (requestEnv): the provider installs its helpers as
+ * `env.OAUTH_PROVIDER` only when that property is unset, so on the isolate's shared env the
+ * first hostname's provider would answer /authorize for every other hostname, binding their
+ * grants to the wrong resource.
  */
 const providers = new Map<string, OAuthProvider<Env>>();
+const MAX_PROVIDERS = 32;
 
 function providerFor(resource: string): OAuthProvider<Env> {
   let provider = providers.get(resource);
-  if (!provider) {
+  if (provider) {
+    // Most recently used last, so the oldest is the one to drop.
+    providers.delete(resource);
+    providers.set(resource, provider);
+  } else {
     provider = new OAuthProvider<Env>({
       apiRoute: "/mcp",
       apiHandler: mcpApiHandler,
@@ -55,6 +68,7 @@ function providerFor(resource: string): OAuthProvider<Env> {
       clientIdMetadataDocumentEnabled: true,
     });
     providers.set(resource, provider);
+    if (providers.size > MAX_PROVIDERS) providers.delete(providers.keys().next().value!);
   }
   return provider;
 }
@@ -65,21 +79,31 @@ export function resourceFor(request: Request, env: Env): string {
 
 export default {
   async fetch(request, env, ctx) {
-    const resource = resourceFor(request, env);
-    let provider: OAuthProvider<Env>;
-    try {
-      provider = providerFor(resource);
-    } catch (error) {
-      // OAuth accepts plain http only on a loopback host: reached as http://<LAN address>,
-      // nothing here can sign anyone in. Say so instead of failing with a bare 500.
-      if (!(error instanceof TypeError)) throw error;
-      if (new URL(request.url).pathname === "/health") return healthResponse(env);
-      return new Response(
-        `${resource} cannot be an OAuth resource: OAuth needs https, or http on a loopback address (127.0.0.1, localhost). ` +
-          "Connect through https (the deployed Worker or a tunnel), use http://127.0.0.1, or set MCP_RESOURCE.\n",
-        { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
-      );
-    }
-    return provider.fetch(request, env, ctx);
+    // Every HTML page leaves with anti-framing headers, whichever route made it.
+    return withFrameGuard(await route(request, env, ctx));
   },
 } satisfies ExportedHandler<Env>;
+
+async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const resource = resourceFor(request, env);
+  let provider: OAuthProvider<Env>;
+  try {
+    provider = providerFor(resource);
+  } catch (error) {
+    // OAuth accepts plain http only on a loopback host: reached as http://<LAN address>,
+    // nothing here can sign anyone in. Say so instead of failing with a bare 500.
+    if (!(error instanceof TypeError)) throw error;
+    if (new URL(request.url).pathname === "/health") return healthResponse(env);
+    return new Response(
+      `${resource} cannot be an OAuth resource: OAuth needs https, or http on a loopback address (127.0.0.1, localhost). ` +
+        "Connect through https (the deployed Worker or a tunnel), use http://127.0.0.1, or set MCP_RESOURCE.\n",
+      { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
+    );
+  }
+  if (request.method === "POST" && new URL(request.url).pathname === "/register") {
+    const screened = await screenRegistration(request, env);
+    if (screened instanceof Response) return screened;
+    request = screened;
+  }
+  return provider.fetch(request, requestEnv(env), ctx);
+}

@@ -2,7 +2,7 @@ import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudfla
 import { Hono } from "hono";
 import { readConfig } from "../config";
 import { escapeHtml } from "../text";
-import { MAX_FAILURES, WINDOW_MS } from "./attempts";
+import { attemptsFor, MAX_FAILURES, SIGN_IN, WINDOW_MS } from "./attempts";
 import { consentPage, messagePage, NO_PASSWORD_MESSAGE } from "./page";
 import { passwordMatches } from "./password";
 
@@ -23,7 +23,7 @@ export const authorizeRoutes = new Hono<AuthEnv>();
 
 authorizeRoutes.get("/authorize", async (c) => {
   const password = readConfig(c.env).OWNER_PASSWORD;
-  if (!password) return c.html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
+  if (!password) return html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
   return withAuthErrors(async () => {
     const oauth = c.env.OAUTH_PROVIDER;
     const request = await oauth.parseAuthRequest(c.req.raw);
@@ -35,7 +35,7 @@ authorizeRoutes.get("/authorize", async (c) => {
 
 authorizeRoutes.post("/authorize", async (c) => {
   const password = readConfig(c.env).OWNER_PASSWORD;
-  if (!password) return c.html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
+  if (!password) return html(messagePage("Sign-in is not set up", NO_PASSWORD_MESSAGE), 503);
   return withAuthErrors(async () => {
     const oauth = c.env.OAUTH_PROVIDER;
     const form = await c.req.raw.formData();
@@ -45,16 +45,16 @@ authorizeRoutes.post("/authorize", async (c) => {
       return new Response(null, { status: 302, headers: denied.headers });
     }
 
-    const limiter = attemptsFor(c.env, c.req.header("CF-Connecting-IP") ?? "local");
+    const limiter = attemptsFor(c.env, SIGN_IN, c.req.raw);
     const attempt = await limiter.reserve();
     if (!attempt.allowed) return tooManyAttempts(attempt.retryAfterSeconds);
 
     if (!(await passwordMatches(String(form.get("password") ?? ""), password))) {
-      if (attempt.failures >= MAX_FAILURES) return tooManyAttempts(attempt.retryAfterSeconds);
+      if (attempt.count >= MAX_FAILURES) return tooManyAttempts(attempt.retryAfterSeconds);
       // The handle is still unused: show the same request again with the error.
       const request = await oauth.parseAuthRequest(c.req.raw);
       const details = await oauth.describeConsent(request);
-      const left = MAX_FAILURES - attempt.failures;
+      const left = MAX_FAILURES - attempt.count;
       const error = `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for ${WINDOW_MINUTES} minutes.`;
       return html(consentPage({ details, handle, error }), 401);
     }
@@ -73,10 +73,6 @@ authorizeRoutes.post("/authorize", async (c) => {
   });
 });
 
-function attemptsFor(env: Env, address: string) {
-  return env.LOGIN_ATTEMPTS.get(env.LOGIN_ATTEMPTS.idFromName(address));
-}
-
 function tooManyAttempts(retryAfterSeconds: number): Response {
   const minutes = Math.ceil(retryAfterSeconds / 60);
   return html(
@@ -92,9 +88,8 @@ function tooManyAttempts(retryAfterSeconds: number): Response {
 function html(body: string, status: number, headers = new Headers()): Response {
   headers.set("Content-Type", "text/html; charset=utf-8");
   headers.set("Cache-Control", "no-store");
-  // The consent page must never be framed (clickjacking an Approve click).
-  headers.set("X-Frame-Options", "DENY");
-  headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'");
+  // Anti-framing (X-Frame-Options, frame-ancestors) is added to every HTML page in one place: auth/frame-guard.ts.
+  headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:");
   return new Response(body, { status, headers });
 }
 

@@ -1,5 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { createMcpHandler } from "agents/mcp/server";
+import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
 import { ToolkitClient } from "../toolkit/client";
 import { selectTransport } from "../toolkit/transport";
@@ -50,16 +51,17 @@ export function strictToolInputs(server: McpServer): McpServer {
 }
 
 /** The Streamable HTTP handler for one request, stateless: a fresh McpServer each time. */
-export function createToolkitMcpHandler(context: ToolContext) {
+export function createToolkitMcpHandler(context: ToolContext, request?: Request) {
   // The SDK's default 4 MiB request limit stays: the handler classifies 2025-era clients by
   // reading the body under that same bound, so a larger limit would break those clients.
   // Large data goes through upload sessions instead of one MCP request.
-  return createMcpHandler(() => buildServer(context), { route: "/mcp" });
+  // Browser pages: loopback, this Worker's own origin and ALLOWED_ORIGINS (auth/origins.ts).
+  return createMcpHandler(() => buildServer(context), { route: "/mcp", ...mcpOriginOptions(context.config, request) });
 }
 
 /** The protected /mcp endpoint: OAuthProvider calls this only with a valid token. */
 export const mcpApiHandler: ExportedHandler<Env> & { fetch: NonNullable<ExportedHandler<Env>["fetch"]> } = {
   fetch(request, env, ctx) {
-    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin))(request as Request, env, ctx);
+    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin), request as Request)(request as Request, env, ctx);
   },
 };

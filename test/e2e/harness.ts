@@ -62,7 +62,12 @@ async function startToolkit(dataDir: string, port: number, env: Record<string, s
   });
 }
 
-export async function startWrangler(port: number, vars: Record<string, string>, persistDir: string): Promise<ChildProcess> {
+/**
+ * Starts `wrangler dev` on 127.0.0.1:<port> and waits until it answers. The first request the
+ * Worker serves is the readiness probe, sent to `probeHost` (127.0.0.1, or localhost to make
+ * that the first hostname the Worker sees).
+ */
+export async function startWrangler(port: number, vars: Record<string, string>, persistDir: string, probeHost = "127.0.0.1"): Promise<ChildProcess> {
   const args = [
     join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -86,7 +91,7 @@ export async function startWrangler(port: number, vars: Record<string, string>, 
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/`);
+      const response = await fetch(`http://${probeHost}:${port}/`);
       if (response.ok) return child;
     } catch {
       // not listening yet

@@ -18,11 +18,16 @@ export interface AuthorizeAttempt {
   verifier: string;
 }
 
-export async function registerClient(workerUrl: string, name = "e2e client", fetch: Fetcher = globalThis.fetch): Promise<RegisteredClient> {
+export async function registerClient(
+  workerUrl: string,
+  name = "e2e client",
+  fetch: Fetcher = globalThis.fetch,
+  headers: Record<string, string> = {},
+): Promise<RegisteredClient> {
   const redirectUri = "http://127.0.0.1:9/callback";
   const response = await fetch(`${workerUrl}/register`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { ...headers, "Content-Type": "application/json" },
     body: JSON.stringify({
       client_name: name,
       redirect_uris: [redirectUri],
@@ -113,9 +118,14 @@ export async function exchangeCode(
 }
 
 /** The whole flow: a fresh client, the owner approves, a token comes back. */
-export async function obtainAccessToken(workerUrl: string, password: string, fetch: Fetcher = globalThis.fetch): Promise<string> {
-  const client = await registerClient(workerUrl, "e2e client", fetch);
-  const attempt = await submitConsent(workerUrl, client, password, "approve", {}, fetch);
+export async function obtainAccessToken(
+  workerUrl: string,
+  password: string,
+  fetch: Fetcher = globalThis.fetch,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const client = await registerClient(workerUrl, "e2e client", fetch, headers);
+  const attempt = await submitConsent(workerUrl, client, password, "approve", headers, fetch);
   const code = attempt.location?.searchParams.get("code");
   if (!code) throw new Error(`approval did not redirect with a code (status ${attempt.response.status})`);
   const tokens = await exchangeCode(workerUrl, client, code, attempt.verifier, fetch);

@@ -1,9 +1,10 @@
 import { SELF, createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import worker from "../../src/index";
-import type { LoginAttempts } from "../../src/auth/attempts";
-import { describe, expect, it } from "vitest";
+import type { AttemptLimiter } from "../../src/auth/attempts";
+import { describe, expect, it, vi } from "vitest";
 import { MAX_FAILURES, WINDOW_MS } from "../../src/auth/attempts";
-import { authorizeUrl, exchangeCode, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
+import { configSchema, readConfig, requestEnv } from "../../src/config";
+import { authorizeUrl, exchangeCode, obtainAccessToken, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const PASSWORD = env.OWNER_PASSWORD;
@@ -11,6 +12,8 @@ const fetchSelf: Fetcher = (input, init) => SELF.fetch(input, init);
 /** Each test signs in from its own address, so the attempt limiter does not carry over. */
 let address = 0;
 const fromNewAddress = () => ({ "CF-Connecting-IP": `203.0.113.${++address}` });
+/** Each registration from its own address too: registrations are rate-limited per address. */
+const register = (name: string, fetch: Fetcher = fetchSelf, origin = ORIGIN) => registerClient(origin, name, fetch, fromNewAddress());
 
 describe("discovery", () => {
   it("publishes protected resource metadata for /mcp bound to the origin the client used", async () => {
@@ -45,7 +48,7 @@ describe("discovery", () => {
 
 describe("the authorize page", () => {
   it("shows the client's name and redirect host, escaped, with one password field", async () => {
-    const client = await registerClient(ORIGIN, "<script>alert(1)</script> Inspector", fetchSelf);
+    const client = await register("<script>alert(1)</script> Inspector");
     const { challenge } = await pkce();
     const response = await SELF.fetch(authorizeUrl(ORIGIN, client, challenge));
     const html = await response.text();
@@ -59,7 +62,7 @@ describe("the authorize page", () => {
   });
 
   it("approves with the right password and the code becomes a token for /mcp", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const attempt = await submitConsent(ORIGIN, client, PASSWORD, "approve", fromNewAddress(), fetchSelf);
     expect(attempt.response.status).toBe(302);
     expect(attempt.location?.searchParams.get("state")).toBe("e2e-state");
@@ -85,7 +88,7 @@ describe("the authorize page", () => {
   });
 
   it("re-renders the page with an error on a wrong password and issues nothing", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const attempt = await submitConsent(ORIGIN, client, "wrong", "approve", fromNewAddress(), fetchSelf);
     expect(attempt.response.status).toBe(401);
     expect(attempt.location).toBeUndefined();
@@ -95,7 +98,7 @@ describe("the authorize page", () => {
   });
 
   it(`locks an address out after ${MAX_FAILURES} wrong passwords, even with the right one`, async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const headers = fromNewAddress();
     const statuses: number[] = [];
     for (let i = 0; i < MAX_FAILURES; i++) {
@@ -111,7 +114,7 @@ describe("the authorize page", () => {
   });
 
   it("counts parallel guesses: no more than the allowed attempts get a password check", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const headers = fromNewAddress();
     const attempts = await Promise.all(
       Array.from({ length: 12 }, (_, i) => submitConsent(ORIGIN, client, `guess-${i}`, "approve", headers, fetchSelf)),
@@ -124,7 +127,7 @@ describe("the authorize page", () => {
   });
 
   it("forgives a right password: earlier failures do not count against the next sign-in", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const headers = fromNewAddress();
     for (let i = 0; i < MAX_FAILURES - 1; i++) await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
     expect((await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf)).response.status).toBe(302);
@@ -133,7 +136,7 @@ describe("the authorize page", () => {
   });
 
   it("redirects with access_denied when the owner denies", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const attempt = await submitConsent(ORIGIN, client, "", "deny", fromNewAddress(), fetchSelf);
     expect(attempt.response.status).toBe(302);
     expect(attempt.location?.searchParams.get("error")).toBe("access_denied");
@@ -141,13 +144,94 @@ describe("the authorize page", () => {
   });
 
   it("refuses an authorization request without PKCE", async () => {
-    const client = await registerClient(ORIGIN, "test", fetchSelf);
+    const client = await register("test");
     const url = new URL(authorizeUrl(ORIGIN, client, "x"));
     url.searchParams.delete("code_challenge");
     url.searchParams.delete("code_challenge_method");
     const response = await SELF.fetch(url.toString(), { redirect: "manual" });
     expect([302, 400]).toContain(response.status);
     if (response.status === 302) expect(response.headers.get("Location")).toContain("error=");
+  });
+});
+
+describe("several hostnames on one Worker instance", () => {
+  /** One instance: every request gets the same env object, as workerd hands it to an isolate. */
+  function oneInstance() {
+    const shared = { ...env } as Env;
+    const fetch = (input: string, init?: RequestInit) =>
+      worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], shared, createExecutionContext());
+    return { shared, fetch };
+  }
+
+  function listTools(fetch: Fetcher, origin: string, token: string) {
+    return fetch(`${origin}/mcp`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+        Host: new URL(origin).host,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+    });
+  }
+
+  const LOCALHOST = "http://localhost:8787";
+  const CUSTOM = "https://toolkit-mcp.example.com";
+  for (const order of [[LOCALHOST, ORIGIN, CUSTOM], [ORIGIN, LOCALHOST, CUSTOM], [CUSTOM, LOCALHOST, ORIGIN]]) {
+    it(`signs in through ${order.join(", then ")}: each token works on its own host only`, async () => {
+      const { shared, fetch } = oneInstance();
+      // The instance first serves the first hostname without signing anyone in, as a health check would.
+      expect((await fetch(`${order[0]}/`)).status).toBe(200);
+      const tokens: string[] = [];
+      for (const origin of order) tokens.push(await obtainAccessToken(origin, PASSWORD, fetch, fromNewAddress()));
+      for (const [i, origin] of order.entries()) {
+        for (const [j, token] of tokens.entries()) {
+          const response = await listTools(fetch, origin, token);
+          expect(response.status, `token from ${order[j]} on ${origin}`).toBe(i === j ? 200 : 401);
+        }
+      }
+      // The library's helpers stayed with each request: the shared env was never written to.
+      expect("OAUTH_PROVIDER" in shared).toBe(false);
+    });
+  }
+
+  it("binds the grant to the second hostname when /token names no resource", async () => {
+    const { fetch } = oneInstance();
+    expect((await fetch(`${ORIGIN}/health`)).status).toBeGreaterThan(0);
+    const client = await registerClient(LOCALHOST, "second host", fetch, fromNewAddress());
+    const attempt = await submitConsent(LOCALHOST, client, PASSWORD, "approve", fromNewAddress(), fetch);
+    const code = attempt.location?.searchParams.get("code");
+    expect(code, await attempt.response.clone().text()).toBeTruthy();
+    const response = await fetch(`${LOCALHOST}/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "authorization_code", code: code!, redirect_uri: client.redirectUri, client_id: client.clientId, code_verifier: attempt.verifier }).toString(),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect((await listTools(fetch, LOCALHOST, access_token)).status).toBe(200);
+    expect((await listTools(fetch, ORIGIN, access_token)).status).toBe(401);
+  });
+
+  it("parses the settings once per instance, not once per request", async () => {
+    const shared = { ...env } as Env;
+    const config = readConfig(shared);
+    expect(readConfig(requestEnv(shared))).toBe(config);
+    expect(readConfig(requestEnv(requestEnv(shared)))).toBe(config);
+
+    const { fetch } = oneInstance();
+    const parse = vi.spyOn(configSchema, "safeParse");
+    try {
+      // Each of these reads the settings, on the shared env and on the request's copy of it.
+      for (const origin of [ORIGIN, LOCALHOST, ORIGIN]) {
+        expect((await fetch(`${origin}/authorize?client_id=nobody`)).status).toBe(400);
+      }
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 
@@ -182,7 +266,7 @@ describe("settings that change sign-in", () => {
 
   it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
     const fetchUnset = withSettings({ OWNER_PASSWORD: "" });
-    const client = await registerClient(ORIGIN, "test", (i, init) => fetchUnset(i, init));
+    const client = await register("test", (i, init) => fetchUnset(i, init));
     const { challenge } = await pkce();
     const page = await fetchUnset(authorizeUrl(ORIGIN, client, challenge));
     expect(page.status).toBe(503);
@@ -205,17 +289,18 @@ describe("settings that change sign-in", () => {
   });
 
   it("lets an address try again once the window has passed", async () => {
-    const stub = env.LOGIN_ATTEMPTS.get(env.LOGIN_ATTEMPTS.idFromName("window-test"));
+    const stub = env.ATTEMPT_LIMITER.get(env.ATTEMPT_LIMITER.idFromName("window-test"));
     const start = Date.now();
-    for (let i = 0; i < MAX_FAILURES; i++) await stub.reserve(start);
-    expect((await stub.reserve(start + 1000)).allowed).toBe(false);
-    expect((await stub.reserve(start + WINDOW_MS - 1)).allowed).toBe(false);
-    const later = await stub.reserve(start + WINDOW_MS + 1);
-    expect(later).toMatchObject({ allowed: true, failures: 1 });
-    // The alarm forgets everything once nothing is left in the window.
-    await runInDurableObject(stub, async (instance: LoginAttempts, state) => {
+    for (let i = 0; i < MAX_FAILURES; i++) await stub.reserve(MAX_FAILURES, start);
+    expect((await stub.reserve(MAX_FAILURES, start + 1000)).allowed).toBe(false);
+    expect((await stub.reserve(MAX_FAILURES, start + WINDOW_MS - 1)).allowed).toBe(false);
+    const later = await stub.reserve(MAX_FAILURES, start + WINDOW_MS + 1);
+    expect(later).toMatchObject({ allowed: true, count: 1 });
+    // clear() (a right password) forgets everything.
+    await runInDurableObject(stub, async (instance: AttemptLimiter, state) => {
+      expect(state.storage.kv.get("attempts")).toHaveLength(1);
       await instance.clear();
-      expect(state.storage.kv.get("failures")).toBeUndefined();
+      expect(state.storage.kv.get("attempts")).toBeUndefined();
     });
   });
 });
