@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config";
 import { ToolkitClient } from "../../src/toolkit/client";
 import { ToolkitError } from "../../src/toolkit/errors";
-import { selectTransport, type ToolkitBinding } from "../../src/toolkit/transport";
+import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../../src/toolkit/transport";
+import { callTool } from "./helpers/mcp";
 import { ScriptedToolkit } from "./helpers/scripted-toolkit";
 
 async function failureOf(promise: Promise<unknown>): Promise<ToolkitError> {
@@ -163,4 +164,93 @@ describe("settings", () => {
   it("treats empty strings as unset", () => {
     expect(readConfig({ AI_TOOLKIT_URL: "", OWNER_PASSWORD: "" })).toMatchObject({ AI_TOOLKIT_URL: undefined, OWNER_PASSWORD: undefined });
   });
+});
+
+describe("an answer that stalls after its headers", () => {
+  const target = "http://127.0.0.1:9";
+  /**
+   * A toolkit that sends its headers and `sent` bytes of the body, then nothing. With
+   * `likeFetch`, the request's signal errors the body when it fires, as workerd's fetch does
+   * (the runtime's bare "The operation was aborted due to timeout" used to reach the tool).
+   */
+  function stalling(sent: string, likeFetch: boolean, calls: string[] = []): ToolkitTransport {
+    return {
+      kind: "direct",
+      target,
+      fetch: async (path, init) => {
+        calls.push(path);
+        const signal = init?.signal ?? undefined;
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(sent));
+            if (likeFetch) signal?.addEventListener("abort", () => controller.error(signal.reason));
+          },
+        });
+        return new Response(body, { headers: { "Content-Type": "application/json" } });
+      },
+    };
+  }
+
+  it.each([true, false])("is a time-out naming the toolkit, what it sent and what to check (body tied to the signal: %s)", async (likeFetch) => {
+    const calls: string[] = [];
+    const started = Date.now();
+    const error = await failureOf(new ToolkitClient(stalling('{"success": true', likeFetch, calls), 100).run("start_training", { config_name: "c" }));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.kind).toBe("timeout");
+    expect(error.hop).toBe("reach");
+    expect(error.message).toBe(
+      "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
+    );
+    expect(calls).toHaveLength(1);
+  });
+
+  it("a read that stalls is retried once, like any read that timed out", async () => {
+    const calls: string[] = [];
+    const error = await failureOf(new ToolkitClient(stalling("{", true, calls), 100).run("list_configs"));
+    expect(error.kind).toBe("timeout");
+    expect(calls).toHaveLength(2);
+  });
+
+  it("a long call (a download) whose answer goes silent fails after the per-call time-out of silence, not its own long one", async () => {
+    const client = new ToolkitClient(stalling('{"success": true, "result": {"data": "AAAA', false), 200);
+    const response = await client.execute("download_model", "{}", { timeoutMs: 60_000 });
+    const started = Date.now();
+    const error = await failureOf(response.text());
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.kind).toBe("timeout");
+    expect(error.message).toBe(
+      "the toolkit at http://127.0.0.1:9 stopped sending its answer to download_model: nothing for 0.2 s after 42 bytes: is the tunnel running and the toolkit up? see tunnel/README.md",
+    );
+  });
+
+  it("an answer that breaks off is an unreachable toolkit, with how far it got", async () => {
+    const broken: ToolkitTransport = {
+      kind: "direct",
+      target,
+      fetch: async () => {
+        let step = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (step++ === 0) controller.enqueue(new TextEncoder().encode('{"success"'));
+            else controller.error(new TypeError("Network connection lost."));
+          },
+        });
+        return new Response(body);
+      },
+    };
+    const error = await failureOf(new ToolkitClient(broken, 1000).run("start_training", { config_name: "c" }));
+    expect(error.kind).toBe("unreachable");
+    expect(error.message).toMatch(/^the connection to the toolkit at http:\/\/127\.0\.0\.1:9 broke after 10 bytes of its answer to start_training \(Network connection lost\.\): is the tunnel running\?/);
+  });
+
+  it("reaches the tool's caller as a time-out result, not as a bug", async () => {
+    const toolkit = new ScriptedToolkit().on("list_configs", {
+      response: () => new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"success": true')) })),
+    });
+    const result = await callTool(toolkit, "list_configs");
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toMatchObject({ kind: "timeout" });
+    expect(result.content[0]?.text).toMatch(/^The toolkit at http:\/\/127\.0\.0\.1:9 did not answer list_configs within 2 s \(it sent 16 bytes of its answer, then nothing more\): is the tunnel running/);
+    expect(result.content[0]?.text).not.toMatch(/unexpectedly|bug/);
+  }, 15_000);
 });

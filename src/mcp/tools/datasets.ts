@@ -37,7 +37,7 @@ export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
         if (manifest.state !== "complete") {
           // The private session is gone by now, so there is nothing to finalize again.
           const error = manifest.forward.error?.replace(RETRY_BY_FINALIZE, "(call upload_dataset again to retry: every image is sent again)");
-          throw new ToolkitError("tool", error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
+          throw new ToolkitError(manifest.forward.errorKind ?? "tool", error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
         }
         const result = {
           status: "success",

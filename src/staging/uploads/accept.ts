@@ -2,6 +2,7 @@ import { imageProblem, sniffImage } from "../../images";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "./captions";
 import { readSmallText, sniff } from "./intake";
 import type { UploadKind } from "./names";
+import { LeaseHolder } from "./leases";
 import { PART_MAX_NUMBER } from "./parts";
 import { sessionStub } from "./token";
 import { done, refuse, type Outcome } from "./types";
@@ -57,33 +58,50 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
   }
 }
 
+/**
+ * One part of a file sent in parts. The session grants this request the part's lease before
+ * any byte is written (leases.ts), so a second PUT of the same part at the same time gets
+ * 409 and writes nothing, and a file already staged takes no late parts at all.
+ */
 export async function acceptPart(env: Env, tokenHash: string, rawName: string, n: number, body: ReadableStream<Uint8Array>, length: number): Promise<Outcome<{ name: string; part: number; size: number }>> {
   if (!Number.isInteger(n) || n < 1 || n > PART_MAX_NUMBER) return refuse(400, `part numbers run from 1 to ${PART_MAX_NUMBER}`);
   const stub = sessionStub(env, tokenHash);
-  const target = await stub.beginFile(tokenHash, rawName, length, "part");
-  if (!target.ok) return target;
-  const { name, kind, key, uploadId } = target.value;
-  if (!uploadId) return refuse(500, `no multipart upload could be started for ${name}: try again`);
-  let stream: ReadableStream<Uint8Array>;
-  let format: string | null = null;
-  if (n === 1 && kind === "image") {
-    const sniffed = await sniff(body, length);
-    const problem = imageProblem(name, sniffed.head);
-    if (problem) {
-      await sniffed.body.cancel().catch(() => {});
-      await stub.rejectFile(tokenHash, name, problem);
-      return refuse(415, problem);
-    }
-    stream = sniffed.body;
-    format = imageFormat(sniffed.head);
-  } else {
-    const fixed = new FixedLengthStream(length);
-    body.pipeTo(fixed.writable).catch(() => {});
-    stream = fixed.readable;
+  const target = await stub.beginFile(tokenHash, rawName, length, "part", n);
+  if (!target.ok) {
+    await body.cancel().catch(() => {});
+    return target;
   }
-  const part = await env.STAGING.resumeMultipartUpload(key, uploadId).uploadPart(n, stream);
-  const recorded = await stub.recordPart(tokenHash, name, { n, size: length, etag: part.etag }, format);
-  return recorded.ok ? done({ name, part: n, size: length }) : recorded;
+  const { name, kind, key, uploadId, lease } = target.value;
+  if (!uploadId || !lease) return refuse(500, `no multipart upload could be started for ${name}: try again`);
+  const holder = new LeaseHolder(stub, tokenHash, lease);
+  // Should the lease be lost meanwhile (the file deleted, say), the body stops and R2 keeps the part it had.
+  const guarded = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal: holder.signal });
+  try {
+    let stream: ReadableStream<Uint8Array>;
+    let format: string | null = null;
+    if (n === 1 && kind === "image") {
+      const sniffed = await sniff(guarded, length);
+      const problem = imageProblem(name, sniffed.head);
+      if (problem) {
+        await sniffed.body.cancel().catch(() => {});
+        await stub.rejectFile(tokenHash, name, problem);
+        return refuse(415, problem);
+      }
+      stream = sniffed.body;
+      format = imageFormat(sniffed.head);
+    } else {
+      const fixed = new FixedLengthStream(length);
+      guarded.pipeTo(fixed.writable).catch(() => {});
+      stream = fixed.readable;
+    }
+    const part = await env.STAGING.resumeMultipartUpload(key, uploadId).uploadPart(n, stream);
+    const recorded = await stub.recordPart(tokenHash, name, { n, size: length, etag: part.etag }, format, lease);
+    return recorded.ok ? done({ name, part: n, size: length }) : recorded;
+  } catch (error) {
+    return await holder.explain(error);
+  } finally {
+    await holder.release();
+  }
 }
 
 export async function completeFile(env: Env, tokenHash: string, rawName: string): Promise<Outcome<Accepted>> {

@@ -7,10 +7,20 @@ import { planBatches } from "./batches";
 import type { ForwardProgress } from "./types";
 
 /**
- * One batch may be up to UPLOAD_BATCH_MAX_BYTES through a home connection's download speed, so
- * it gets far longer than an ordinary call: 90 MB at 2 MB/s is 45 s, at 0.5 MB/s three minutes.
+ * The slowest a batch body may cross to the toolkit (the home connection's download speed),
+ * in bytes per second: 250 kB/s is 2 Mbit/s.
  */
-export const BATCH_TIMEOUT_MS = 15 * 60_000;
+export const BATCH_MIN_BYTES_PER_SECOND = 250_000;
+
+/**
+ * The one place a batch's time-out comes from: the per-call TOOLKIT_TIMEOUT_MS for the
+ * toolkit to answer, plus one second per BATCH_MIN_BYTES_PER_SECOND of body to carry it
+ * there. With the defaults a full 90 MB batch gets 390 s; upload_dataset's inline images (one
+ * MCP request, under 4 MiB) under 50 s, so the tool answers before an MCP client gives up.
+ */
+export function batchTimeoutMs(config: Pick<Config, "TOOLKIT_TIMEOUT_MS">, bodyBytes: number): number {
+  return config.TOOLKIT_TIMEOUT_MS + Math.ceil(bodyBytes / BATCH_MIN_BYTES_PER_SECOND) * 1000;
+}
 
 /** How long a failed batch waits for its body to stop, to report a failure of the body itself. */
 const PIPE_SETTLE_MS = 1000;
@@ -55,6 +65,7 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
     batchesTotal: deps.progress.batchesDone + batches.length,
     startedAt: deps.progress.startedAt ?? Date.now(),
     error: undefined,
+    errorKind: undefined,
   };
   const batch = batches[0];
   if (!batch) return { kind: "complete", progress: await checkArrived(toolkit, datasetName, deps.expectedImages, progress) };
@@ -66,7 +77,7 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
   }));
   const { body, length } = createUploadDatasetBody(datasetName, images);
   const what = `batch ${progress.batchesDone + 1} of ${progress.batchesTotal} (${batch.images.length} images, ${length} bytes)`;
-  const result = await sendBody(toolkit, body, length);
+  const result = await sendBody(toolkit, body, length, batchTimeoutMs(config, length));
   if (result.images_saved !== batch.images.length) {
     throw new ToolkitError(
       "tool",
@@ -98,7 +109,7 @@ async function checkArrived(toolkit: ToolkitClient, datasetName: string, expecte
  * instead of chunked encoding (some tunnels and proxies refuse chunked request bodies). If
  * the request fails, aborting the pipe cancels the body, which stops reading R2.
  */
-async function sendBody(toolkit: ToolkitClient, body: ReadableStream<Uint8Array>, length: number): Promise<OperationResult<"upload_dataset">> {
+async function sendBody(toolkit: ToolkitClient, body: ReadableStream<Uint8Array>, length: number, timeoutMs: number): Promise<OperationResult<"upload_dataset">> {
   const fixed = new FixedLengthStream(length);
   const abort = new AbortController();
   let bodyError: unknown;
@@ -106,7 +117,7 @@ async function sendBody(toolkit: ToolkitClient, body: ReadableStream<Uint8Array>
     bodyError ??= error;
   });
   try {
-    const result = await toolkit.runPrepared("upload_dataset", fixed.readable, { contentLength: length, timeoutMs: BATCH_TIMEOUT_MS });
+    const result = await toolkit.runPrepared("upload_dataset", fixed.readable, { contentLength: length, timeoutMs });
     await piping;
     return result;
   } catch (error) {

@@ -2,7 +2,8 @@ import type { Config } from "../../config";
 import type { ToolkitClient } from "../../toolkit/client";
 import { effectiveCaption } from "./captions";
 import { removeStaged } from "./cleanup";
-import { BATCH_TIMEOUT_MS, countedByEveryToolkit, forwardNext, type ForwardImage } from "./forward";
+import { ToolkitError } from "../../toolkit/errors";
+import { batchTimeoutMs, countedByEveryToolkit, forwardNext, type ForwardImage } from "./forward";
 import { stagedKey, stemOf, uploadKind } from "./names";
 import type { SessionStore } from "./store";
 import type { SessionMeta } from "./types";
@@ -11,11 +12,13 @@ const HOUR = 3600_000;
 
 /**
  * How long a session may stay "forwarding" without a step starting or finishing before it
- * is declared stalled: one batch's timeout plus room for the final check and alarm delays.
- * Past it the alarm that drove forwarding is gone (its invocation was killed and its retries
- * used up), so nothing would ever move the session on.
+ * is declared stalled: the time-out of the largest batch plus room for the final check and
+ * alarm delays. Past it the alarm that drove forwarding is gone (its invocation was killed
+ * and its retries used up), so nothing would ever move the session on.
  */
-export const FORWARD_STALL_MS = BATCH_TIMEOUT_MS + 5 * 60_000;
+export function forwardStallMs(config: Pick<Config, "TOOLKIT_TIMEOUT_MS" | "UPLOAD_BATCH_MAX_BYTES">): number {
+  return batchTimeoutMs(config, config.UPLOAD_BATCH_MAX_BYTES) + 5 * 60_000;
+}
 
 /** What a failed step's error ends with: how the session's owner retries. */
 export const RETRY_BY_FINALIZE = "(finalize again to retry; only files not yet confirmed are re-sent)";
@@ -64,7 +67,8 @@ export async function forwardStep({ store, bucket, config, toolkit }: Forwarding
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const latest = store.meta() ?? meta;
-    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}` } });
+    const errorKind = error instanceof ToolkitError ? error.kind : undefined;
+    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}`, errorKind } });
   }
   return false;
 }
@@ -80,12 +84,12 @@ export function notReadyToForward(store: SessionStore): string | undefined {
   return undefined;
 }
 
-/** The session moved to "failed" when its forwarding has stalled (see FORWARD_STALL_MS), or undefined. */
-export function stalled(meta: SessionMeta, now: number): SessionMeta | undefined {
+/** The session moved to "failed" when its forwarding has stalled (see forwardStallMs), or undefined. */
+export function stalled(meta: SessionMeta, now: number, stallMs: number): SessionMeta | undefined {
   if (meta.state !== "forwarding") return undefined;
   const last = meta.forward.activeAt ?? meta.forward.startedAt ?? meta.createdAt;
-  if (now - last <= FORWARD_STALL_MS) return undefined;
-  const minutes = Math.round(FORWARD_STALL_MS / 60_000);
+  if (now - last <= stallMs) return undefined;
+  const minutes = Math.round(stallMs / 60_000);
   return {
     ...meta,
     state: "failed",

@@ -4,10 +4,11 @@ import { ToolkitClient } from "../../toolkit/client";
 import { selectTransport } from "../../toolkit/transport";
 import { captionListProblem, type CaptionEntry, type CaptionSource } from "./captions";
 import { dropFile, removeDue, removeStaged } from "./cleanup";
-import { FORWARD_STALL_MS, forwardStep, notReadyToForward, stalled } from "./forwarding";
+import { forwardStallMs, forwardStep, notReadyToForward, stalled } from "./forwarding";
 import { buildManifest, sessionLimits } from "./manifest";
 import { limitProblem } from "./limits";
 import { nameRefusal, sanitizeFilename, stagedKey, stemClash, stemOf, uploadKind, type UploadKind } from "./names";
+import { busyProblem, grantLease, holdsLease, LEASE_MS, lostProblem, othersWriting, partSlot, releaseLease, renewLease, settledProblem, TUS_SLOT, type Lease } from "./leases";
 import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
@@ -25,11 +26,15 @@ export class UploadSession extends DurableObject<Env> {
   private readonly store: SessionStore;
   /** Multipart uploads being created, so parallel first parts share one upload id. */
   private readonly creating = new Map<string, Promise<string>>();
+  /** Files whose parts are being joined by R2 right now (lower-case names): nothing may write them meanwhile. */
+  private readonly completing = new Set<string>();
   /** True while a forwarding step runs in this instance: it is alive, whatever the clock says. */
   private stepping = false;
   /** Public so tests can swap in a scripted toolkit or smaller limits. */
   config: Config;
   toolkit: ToolkitClient;
+  /** How long a write lease lives unrenewed (see leases.ts); public so tests can shorten it. */
+  leaseMs = LEASE_MS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,8 +70,11 @@ export class UploadSession extends DurableObject<Env> {
     return open.ok ? done(sessionLimits(open.value, this.config)) : open;
   }
 
-  /** Checks a file before its bytes are accepted and says where they go in R2. */
-  async beginFile(tokenHash: string, rawName: string, size: number, mode: "whole" | "part"): Promise<Outcome<FileTarget>> {
+  /**
+   * Checks a file before its bytes are accepted and says where they go in R2. With `part`,
+   * also grants the request the lease on that part (see leases.ts): it must release it.
+   */
+  async beginFile(tokenHash: string, rawName: string, size: number, mode: "whole" | "part", part?: number): Promise<Outcome<FileTarget>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
     const meta = open.value;
@@ -84,12 +92,41 @@ export class UploadSession extends DurableObject<Env> {
     const clash = kind === "image" ? this.stemClash(name, false) : undefined;
     if (clash) return this.rejected(name, 409, clash);
     const existing = this.store.file(name);
+    if (mode === "part") {
+      // A staged file changes only by an explicit DELETE: a late part must not reopen it.
+      if (existing && existing.state !== "receiving") return refuse(409, settledProblem(existing));
+      if (this.completing.has(name.toLowerCase())) return refuse(409, `${name} is being joined from its parts right now: GET .../files/${name} shows when it is staged`);
+      if (part !== undefined && this.store.tus(name)) return refuse(409, `${name} is being uploaded with tus: continue it there (HEAD .../tus/${name}), or DELETE .../files/${name} first`);
+    }
     const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
     const overLimit = limitProblem(this.store.admission(name, kind, size, received, mode === "whole"), limits);
     if (overLimit) return this.rejected(name, 413, overLimit);
     const maxBytes = kind === "image" ? limits.file_max_bytes : limits.session_max_bytes;
     if (mode === "whole") return done({ name, kind, key, maxBytes });
-    return done({ name, kind, key, maxBytes, uploadId: await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null) });
+    // Granted before anything is awaited, so no other request can slip in between the checks and the lease.
+    const granted = part === undefined ? undefined : grantLease(this.store, name, partSlot(part), this.leaseMs, Date.now());
+    if (granted && !granted.ok) return granted;
+    const lease = granted?.value;
+    try {
+      const uploadId = await this.multipartFor(name, key, existing?.state === "receiving" ? existing.upload_id : null);
+      return done({ name, kind, key, maxBytes, uploadId, ...(lease ? { lease } : {}) });
+    } catch (error) {
+      if (lease) releaseLease(this.store, lease);
+      throw error;
+    }
+  }
+
+  /** Keeps a write lease alive (its holder calls this while it streams); refused once the lease is lost. */
+  async renewLease(tokenHash: string, lease: Lease): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, false);
+    return open.ok ? renewLease(this.store, lease, Date.now()) : open;
+  }
+
+  /** Ends a write lease, however its request ended. */
+  async releaseLease(tokenHash: string, lease: Lease): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, false);
+    if (open.ok) releaseLease(this.store, lease);
+    return open.ok ? done(null) : open;
   }
 
   async recordWhole(tokenHash: string, name: string, size: number, format: string | null): Promise<Outcome<null>> {
@@ -104,11 +141,13 @@ export class UploadSession extends DurableObject<Env> {
     return done(null);
   }
 
-  async recordPart(tokenHash: string, name: string, part: PartRow, format: string | null): Promise<Outcome<null>> {
+  /** Records a part its request stored in R2 while holding the part's lease. */
+  async recordPart(tokenHash: string, name: string, part: PartRow, format: string | null, lease: Lease): Promise<Outcome<null>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
     const row = this.store.file(name);
     if (!row || row.state !== "receiving") return refuse(409, `${name} is not being received in parts any more: check GET .../files/${name}`);
+    if (!holdsLease(this.store, lease)) return refuse(409, lostProblem(lease));
     this.store.putPart(name, part);
     if (format !== null) this.store.putFile({ ...row, format });
     return done(null);
@@ -124,8 +163,12 @@ export class UploadSession extends DurableObject<Env> {
     return done({ name: row.name, state: row.state, size: row.state === "receiving" ? parts.reduce((s, p) => s + p.size, 0) : row.size, parts });
   }
 
-  /** Joins the parts of a file into one R2 object, after checking R2's multipart rules. */
-  async completeFile(tokenHash: string, rawName: string): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
+  /**
+   * Joins the parts of a file into one R2 object, after checking R2's multipart rules. Waits
+   * for no one: while another request still writes a part (`own` is the caller's lease, if
+   * any), it refuses, since joining would leave that part out or break on it.
+   */
+  async completeFile(tokenHash: string, rawName: string, own?: Lease): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
     const open = this.open(tokenHash, true);
     if (!open.ok) return open;
     const name = sanitizeFilename(rawName) ?? rawName;
@@ -134,11 +177,20 @@ export class UploadSession extends DurableObject<Env> {
     const key = stagedKey(open.value.prefix, name);
     if (row?.state === "staged" && kind) return done({ name, kind, key, size: row.size });
     if (!row || row.state !== "receiving" || !row.upload_id || !kind) return refuse(409, `${name} has no parts to complete: send them with PUT .../files/${name}/parts/1, 2, ...`);
+    const writing = othersWriting(this.store, name, Date.now(), own)[0];
+    if (writing) return refuse(409, `${busyProblem(writing, Date.now())}; complete again once it has arrived`);
+    if (this.completing.has(name.toLowerCase())) return refuse(409, `${name} is being joined by another request right now: GET .../files/${name} shows when it is staged`);
     const parts = this.store.parts(name);
     const problem = checkParts(name, parts);
     if (problem) return refuse(409, problem);
     const upload = this.env.STAGING.resumeMultipartUpload(key, row.upload_id);
-    const object = await upload.complete(parts.map((p) => ({ partNumber: p.n, etag: p.etag })));
+    this.completing.add(name.toLowerCase());
+    let object: R2Object;
+    try {
+      object = await upload.complete(parts.map((p) => ({ partNumber: p.n, etag: p.etag })));
+    } finally {
+      this.completing.delete(name.toLowerCase());
+    }
     const clash = kind === "image" ? this.stemClash(name, true) : undefined;
     if (clash) return this.refuseStaged(open.value, name, clash, 409);
     const overLimit = this.overLimit(open.value, name, object.size);
@@ -158,6 +210,8 @@ export class UploadSession extends DurableObject<Env> {
     const name = sanitizeFilename(rawName);
     const kind = name === undefined ? undefined : uploadKind(name);
     if (name !== undefined && kind !== undefined && kind !== "image") return refuse(415, `tus takes images only: send ${name} with PUT .../files/${name}`);
+    const writing = name === undefined ? undefined : othersWriting(this.store, name, Date.now())[0];
+    if (writing) return refuse(409, busyProblem(writing, Date.now()));
     if (name !== undefined && this.store.file(name)?.state === "receiving") await dropFile(this.env.STAGING, this.store, open.value.prefix, name);
     const target = await this.beginFile(tokenHash, rawName, length, "part");
     if (!target.ok) return target;
@@ -171,15 +225,41 @@ export class UploadSession extends DurableObject<Env> {
     return open.ok ? tusStateOf(this.store, open.value.prefix, rawName) : open;
   }
 
-  /** Records what one PATCH stored: maybe a full part, and the bytes now waiting in the tail object. */
-  async tusProgress(tokenHash: string, name: string, step: TusStep): Promise<Outcome<null>> {
+  /**
+   * A PATCH about to store bytes: where the upload stands, and the lease on it (see
+   * leases.ts), granted only when no other PATCH holds it and the client's offset is the
+   * stored one. Nothing is written before this answers, so a refused PATCH changes nothing.
+   */
+  async tusBegin(tokenHash: string, rawName: string, offset: number): Promise<Outcome<{ state: TusState; lease: Lease }>> {
     const open = this.open(tokenHash, true);
-    return open.ok ? recordTusStep(this.store, name, step) : open;
+    if (!open.ok) return open;
+    const state = tusStateOf(this.store, open.value.prefix, rawName);
+    if (!state.ok) return state;
+    const s = state.value;
+    if (s.finished) return refuse(409, settledProblem({ name: s.name, state: s.fileState, size: s.length }));
+    const granted = grantLease(this.store, s.name, TUS_SLOT, this.leaseMs, Date.now());
+    if (!granted.ok) return granted;
+    if (offset !== s.offset) {
+      releaseLease(this.store, granted.value);
+      return refuse(409, `Upload-Offset is ${offset} but ${s.offset} bytes of ${s.name} are stored: HEAD the upload URL and resume from its Upload-Offset`);
+    }
+    return done({ state: s, lease: granted.value });
+  }
+
+  /** Records what one PATCH stored: maybe a full part, and the bytes now waiting in the tail object. */
+  async tusProgress(tokenHash: string, name: string, step: TusStep, lease: Lease): Promise<Outcome<null>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    if (!holdsLease(this.store, lease)) return refuse(409, lostProblem(lease));
+    return recordTusStep(this.store, name, step);
   }
 
   /** The last bytes of a tus upload are stored: joins its parts and records it like any whole file. */
-  async tusFinish(tokenHash: string, name: string): Promise<Outcome<{ name: string; size: number }>> {
-    const completed = await this.completeFile(tokenHash, name);
+  async tusFinish(tokenHash: string, name: string, lease: Lease): Promise<Outcome<{ name: string; size: number }>> {
+    const open = this.open(tokenHash, true);
+    if (!open.ok) return open;
+    if (!holdsLease(this.store, lease)) return refuse(409, lostProblem(lease));
+    const completed = await this.completeFile(tokenHash, name, lease);
     if (!completed.ok) return completed;
     this.store.dropTus(name);
     return done({ name, size: completed.value.size });
@@ -260,7 +340,7 @@ export class UploadSession extends DurableObject<Env> {
       // A step running in this instance (forwardNow) goes on by itself.
       if (this.stepping) return;
       // Should this invocation die mid-batch, this alarm finds the session stalled.
-      await this.ctx.storage.setAlarm(now + FORWARD_STALL_MS + 1000);
+      await this.ctx.storage.setAlarm(now + forwardStallMs(this.config) + 1000);
       await this.step();
       return this.schedule();
     }
@@ -269,7 +349,7 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   private startForwarding(meta: SessionMeta): void {
-    this.store.saveMeta({ ...meta, state: "forwarding", forward: { ...meta.forward, activeAt: Date.now(), error: undefined } });
+    this.store.saveMeta({ ...meta, state: "forwarding", forward: { ...meta.forward, activeAt: Date.now(), error: undefined, errorKind: undefined } });
   }
 
   private async step(): Promise<boolean> {
@@ -285,7 +365,7 @@ export class UploadSession extends DurableObject<Env> {
   private current(): SessionMeta | undefined {
     const meta = this.store.meta();
     if (!meta || this.stepping) return meta;
-    const failed = stalled(meta, Date.now());
+    const failed = stalled(meta, Date.now(), forwardStallMs(this.config));
     if (!failed) return meta;
     this.store.saveMeta(failed);
     // The alarm that drove forwarding is gone: bring back the one that removes the session at expiry.

@@ -27,6 +27,13 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS captions (stem TEXT PRIMARY KEY, text TEXT NOT NULL, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (name TEXT PRIMARY KEY COLLATE NOCASE, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tus (name TEXT PRIMARY KEY COLLATE NOCASE, length INTEGER NOT NULL, tail INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT NOT NULL COLLATE NOCASE,
+  slot TEXT NOT NULL,
+  id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (name, slot)
+);
 `;
 
 export type FileRow = {
@@ -51,6 +58,17 @@ export type TusRow = {
   name: string;
   length: number;
   tail: number;
+};
+
+/**
+ * The right of one request to write one place of a file in R2: a tus upload's next bytes
+ * (slot "tus") or one part (slot "part <n>"). See leases.ts.
+ */
+export type LeaseRow = {
+  name: string;
+  slot: string;
+  id: string;
+  expires_at: number;
 };
 
 export class SessionStore {
@@ -112,6 +130,7 @@ export class SessionStore {
     this.sql.exec("DELETE FROM files WHERE name = ?", name);
     this.sql.exec("DELETE FROM parts WHERE name = ?", name);
     this.sql.exec("DELETE FROM tus WHERE name = ?", name);
+    this.sql.exec("DELETE FROM leases WHERE name = ?", name);
   }
 
   tus(name: string): TusRow | undefined {
@@ -124,6 +143,23 @@ export class SessionStore {
 
   dropTus(name: string): void {
     this.sql.exec("DELETE FROM tus WHERE name = ?", name);
+  }
+
+  lease(name: string, slot: string): LeaseRow | undefined {
+    return this.sql.exec<LeaseRow>("SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND slot = ?", name, slot).toArray()[0];
+  }
+
+  /** Leases on `name` that have not expired at `now`. */
+  liveLeases(name: string, now: number): LeaseRow[] {
+    return this.sql.exec<LeaseRow>("SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND expires_at > ? ORDER BY slot", name, now).toArray();
+  }
+
+  putLease(row: LeaseRow): void {
+    this.sql.exec("INSERT OR REPLACE INTO leases (name, slot, id, expires_at) VALUES (?, ?, ?, ?)", row.name, row.slot, row.id, row.expires_at);
+  }
+
+  dropLease(name: string, slot: string, id: string): void {
+    this.sql.exec("DELETE FROM leases WHERE name = ? AND slot = ? AND id = ?", name, slot, id);
   }
 
   parts(name: string): PartRow[] {
@@ -183,6 +219,6 @@ export class SessionStore {
 
   /** Forget the whole session: its URL answers 404 from now on. */
   forget(): void {
-    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus;");
+    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus; DELETE FROM leases;");
   }
 }

@@ -1,5 +1,6 @@
 import { IMAGE_HEAD_BYTES, imageProblem, sniffImage } from "../../images";
 import { tusTailKey } from "./cleanup";
+import { LeaseHolder } from "./leases";
 import { sessionStub } from "./token";
 import { done, refuse, type Outcome, type TusState } from "./types";
 
@@ -42,28 +43,44 @@ class PartBuffer {
 
 /**
  * One tus PATCH: streams the body into R2 parts of TUS_PART_BYTES and keeps what is left over
- * as the tail object, prepended by the next PATCH. Each step is recorded by the session only
- * after R2 holds its bytes, so a request cut off midway leaves the offset at what is stored
- * and the client resumes from HEAD's Upload-Offset.
+ * as the tail object, prepended by the next PATCH. The session first grants this PATCH the
+ * upload's lease (leases.ts), checking its offset, so a second PATCH at the same time is
+ * refused before it writes anything. Each step is recorded by the session only after R2
+ * holds its bytes, so a request cut off midway leaves the offset at what is stored and the
+ * client resumes from HEAD's Upload-Offset.
  */
 export async function patchUpload(env: Env, tokenHash: string, rawName: string, offset: number, body: ReadableStream<Uint8Array>): Promise<Outcome<{ offset: number; length: number }>> {
   const stub = sessionStub(env, tokenHash);
-  const state = await stub.tusState(tokenHash, rawName);
-  if (!state.ok || state.value.finished || offset !== state.value.offset) {
+  const begun = await stub.tusBegin(tokenHash, rawName, offset);
+  if (!begun.ok) {
     await body.cancel().catch(() => {});
-    if (!state.ok) return state;
-    if (state.value.finished) return refuse(409, `${state.value.name} is already complete (${state.value.length} bytes): nothing more to send`);
-    return refuse(409, `Upload-Offset is ${offset} but ${state.value.offset} bytes of ${state.value.name} are stored: HEAD the upload URL and resume from its Upload-Offset`);
+    return begun;
   }
-  const s: TusState = state.value;
+  const holder = new LeaseHolder(stub, tokenHash, begun.value.lease);
+  const reader = body.getReader();
+  try {
+    return await storeBody({ env, stub, tokenHash, holder }, begun.value.state, reader);
+  } catch (error) {
+    return await holder.explain(error);
+  } finally {
+    await reader.cancel().catch(() => {});
+    await holder.release();
+  }
+}
+
+interface Patch {
+  env: Env;
+  stub: ReturnType<typeof sessionStub>;
+  tokenHash: string;
+  holder: LeaseHolder;
+}
+
+async function storeBody({ env, stub, tokenHash, holder }: Patch, s: TusState, reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Outcome<{ offset: number; length: number }>> {
   const tailKey = tusTailKey(s.key);
   const buffer = new PartBuffer();
   if (s.tail > 0) {
     const tail = await env.STAGING.get(tailKey, { range: { offset: 0, length: s.tail } });
-    if (!tail || tail.size < s.tail) {
-      await body.cancel().catch(() => {});
-      return refuse(409, `the stored bytes after the last part of ${s.name} are gone: DELETE this tus upload and start it again`);
-    }
+    if (!tail || tail.size < s.tail) return refuse(409, `the stored bytes after the last part of ${s.name} are gone: DELETE this tus upload and start it again`);
     buffer.fill(new Uint8Array(await tail.arrayBuffer()));
   }
   const upload = env.STAGING.resumeMultipartUpload(s.key, s.uploadId);
@@ -71,9 +88,8 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
   let position = s.offset;
   let checked = s.checked;
   let format: string | null = null;
-  // What the session holds now, checked by it before each record so concurrent PATCHes cannot interleave.
-  const before = { parts: s.parts, tail: s.tail };
   let broken: Outcome<never> | undefined;
+  const lease = holder.lease;
 
   // Parts start at the file's first byte, so before any part is stored the buffer begins with the head.
   const headProblem = (): string | undefined => {
@@ -82,17 +98,18 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
     format = sniffImage(head) ?? null;
     return imageProblem(s.name, head);
   };
+  // Every write to R2 is made with a lease just renewed, so it cannot land after another PATCH took over.
   const storePart = async (): Promise<Outcome<null>> => {
+    if (!(await holder.renew())) return holder.problem();
     const bytes = buffer.take();
     const part = await upload.uploadPart(partNumber, bytes);
-    const recorded = await stub.tusProgress(tokenHash, s.name, { before: { ...before }, part: { n: partNumber, size: bytes.byteLength, etag: part.etag }, tail: 0, format });
-    before.parts = partNumber++;
-    before.tail = 0;
+    const recorded = await stub.tusProgress(tokenHash, s.name, { part: { n: partNumber, size: bytes.byteLength, etag: part.etag }, tail: 0, format }, lease);
+    partNumber++;
     return recorded;
   };
 
-  const reader = body.getReader();
   for (;;) {
+    if (holder.lost) return holder.problem();
     let next: ReadableStreamReadResult<Uint8Array>;
     try {
       next = await reader.read();
@@ -105,7 +122,6 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
     if (position + chunk.byteLength > s.length) {
       broken = refuse(400, `the body goes past the ${s.length} bytes declared in Upload-Length for ${s.name}: send only the remaining bytes`);
       chunk = chunk.subarray(0, s.length - position);
-      await reader.cancel().catch(() => {});
     }
     while (chunk.byteLength > 0) {
       const taken = buffer.fill(chunk);
@@ -114,7 +130,6 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
       if (!checked && buffer.size >= Math.min(IMAGE_HEAD_BYTES, s.length)) {
         const problem = headProblem();
         if (problem) {
-          await reader.cancel().catch(() => {});
           await stub.rejectFile(tokenHash, s.name, problem);
           return refuse(415, problem);
         }
@@ -132,14 +147,15 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
       const stored = await storePart();
       if (!stored.ok) return stored;
     }
-    const finished = await stub.tusFinish(tokenHash, s.name);
+    const finished = await stub.tusFinish(tokenHash, s.name, lease);
     await env.STAGING.delete(tailKey);
     return finished.ok ? done({ offset: position, length: s.length }) : finished;
   }
   if (position > s.offset && buffer.size > 0) {
+    if (!(await holder.renew())) return holder.problem();
     // Written before it is recorded: a crash in between leaves the old, shorter tail length, which reads only the first bytes.
     await env.STAGING.put(tailKey, buffer.view());
-    const recorded = await stub.tusProgress(tokenHash, s.name, { before, tail: buffer.size, format });
+    const recorded = await stub.tusProgress(tokenHash, s.name, { tail: buffer.size, format }, lease);
     if (!recorded.ok) return recorded;
   }
   return broken ?? done({ offset: position, length: s.length });

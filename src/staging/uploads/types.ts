@@ -1,3 +1,5 @@
+import type { ToolkitErrorKind } from "../../toolkit/errors";
+import type { Lease } from "./leases";
 import type { UploadKind } from "./names";
 
 /** The shapes an upload session shows to its routes, its page and the MCP tools. */
@@ -43,6 +45,8 @@ export interface ForwardProgress {
   /** The toolkit's image count for the dataset after the last batch (list_datasets). */
   toolkitImages?: number;
   error?: string;
+  /** What kind of toolkit failure `error` is ("timeout", "unreachable", ...), when it is one. */
+  errorKind?: ToolkitErrorKind;
 }
 
 export interface StagedFile {
@@ -94,6 +98,8 @@ export interface FileTarget {
   uploadId?: string;
   /** The most bytes this file may have (the per-image limit for images). */
   maxBytes: number;
+  /** The lease on the part about to be written, when one was asked for: release it at the end. */
+  lease?: Lease;
 }
 
 /** Where a tus upload stands, for the Worker that streams its bytes to R2. */
@@ -110,8 +116,10 @@ export interface TusState {
   parts: number;
   /** True once the first bytes passed the magic-number check. */
   checked: boolean;
-  /** True when the file is already staged whole. */
+  /** True when the file is already staged whole (or sent). */
   finished: boolean;
+  /** The file's own state: "receiving" while the upload is unfinished. */
+  fileState: FileState;
 }
 
 /** Every session method answers with this, so a route can turn a refusal into its HTTP status. */

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { ToolkitClient } from "../../../src/toolkit/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import { forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/staging/uploads/forward";
-import { FORWARD_STALL_MS } from "../../../src/staging/uploads/forwarding";
+import { batchTimeoutMs, forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/staging/uploads/forward";
+import { forwardStallMs } from "../../../src/staging/uploads/forwarding";
 import type { UploadSession } from "../../../src/staging/uploads/session";
 import { sessionStub } from "../../../src/staging/uploads/token";
 import type { ForwardProgress } from "../../../src/staging/uploads/types";
@@ -209,7 +209,7 @@ describe("forwarding", () => {
     expect(during.value).toMatchObject({ state: "forwarding", totals: { sent: 4 }, forward: { batchesDone: 1, batchesTotal: 3, filesSent: 4 } });
     // ...and the second runs in an invocation of its own, which set the stall alarm as it began.
     const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-    expect(alarm).toBeGreaterThan(Date.now() + FORWARD_STALL_MS - 60_000);
+    expect(alarm).toBeGreaterThan(Date.now() + forwardStallMs({ ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 }) - 60_000);
     release();
     await expect.poll(async () => {
       const m = await stub.manifest(tokenHash);
@@ -234,7 +234,7 @@ describe("forwarding", () => {
       const row = state.storage.sql.exec<{ json: string }>("SELECT json FROM meta").one();
       const meta = JSON.parse(row.json) as { state: string; forward: { activeAt: number; error?: string } };
       meta.state = "forwarding";
-      meta.forward.activeAt = Date.now() - FORWARD_STALL_MS - 1000;
+      meta.forward.activeAt = Date.now() - forwardStallMs(readConfig(env)) - 1000;
       delete meta.forward.error;
       state.storage.sql.exec("UPDATE meta SET json = ?", JSON.stringify(meta));
     });
@@ -244,6 +244,16 @@ describe("forwarding", () => {
     // The alarm that removes the session at expiry is back.
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
     expect((await SELF.fetch(base, { method: "DELETE" })).status).toBe(200);
+  });
+
+  it("gives a batch the per-call time-out plus a second per 250 kB of body, and a session that long (plus room) before it counts as stalled", () => {
+    const config = readConfig(env);
+    expect(config.TOOLKIT_TIMEOUT_MS).toBe(30_000);
+    // A full batch with the defaults, and upload_dataset's inline images (one MCP request, under 4 MiB).
+    expect(batchTimeoutMs(config, 90_000_000)).toBe(390_000);
+    expect(batchTimeoutMs(config, 4 * 1024 * 1024)).toBe(47_000);
+    expect(batchTimeoutMs({ TOOLKIT_TIMEOUT_MS: 500 }, 3_000)).toBe(1_500);
+    expect(forwardStallMs(config)).toBe(390_000 + 300_000);
   });
 
   it("refuses to finalize an empty session", async () => {

@@ -1,5 +1,6 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import type { Config } from "../../../src/config";
 import { hashToken, newToken, sessionStub } from "../../../src/staging/uploads/token";
 import type { UploadSession } from "../../../src/staging/uploads/session";
 import { ToolkitClient } from "../../../src/toolkit/client";
@@ -47,13 +48,14 @@ class ForwardRecorder implements ToolkitTransport {
   }
 }
 
-/** Hands out the next session token and puts `transport` in that session's object. */
-async function nextSessionUses(transport: ToolkitTransport): Promise<string> {
+/** Hands out the next session token and puts `transport` (and any settings) in that session's object. */
+async function nextSessionUses(transport: ToolkitTransport, settings: Partial<Config> = {}): Promise<string> {
   const token = newToken();
   vi.mocked(newToken).mockReturnValueOnce(token);
   const tokenHash = await hashToken(token);
   await runInDurableObject(sessionStub(env, tokenHash), (instance: UploadSession) => {
-    instance.toolkit = new ToolkitClient(transport, 5000);
+    instance.config = { ...instance.config, ...settings };
+    instance.toolkit = new ToolkitClient(transport, instance.config.TOOLKIT_TIMEOUT_MS);
   });
   return tokenHash;
 }
@@ -135,6 +137,34 @@ describe("upload_dataset (inline) through its private upload session", () => {
     expect(result.isError).toBe(true);
     expect(result.content[0]?.text).toMatch(/could not run upload_dataset: No space left on device.*call upload_dataset again/);
   });
+
+  it("a toolkit that never answers fails the call within the time-out derived from TOOLKIT_TIMEOUT_MS, naming the hop", async () => {
+    const seen: string[] = [];
+    // A toolkit that takes the request and never answers: only the request's signal ends the wait, as with fetch.
+    const silent: ToolkitTransport = {
+      kind: "direct",
+      target: "http://127.0.0.1:9",
+      fetch: (path, init = {}) => {
+        seen.push(path);
+        return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
+      },
+    };
+    const tokenHash = await nextSessionUses(silent, { TOOLKIT_TIMEOUT_MS: 500 });
+    const started = Date.now();
+    const result = await callTool(new ScriptedToolkit(), "upload_dataset", {
+      dataset_name: "inline_set",
+      images: [{ filename: "one.png", data: base64(image("png", 3000)), caption: "x" }],
+    });
+    // TOOLKIT_TIMEOUT_MS plus a second for a body of a few kB (batchTimeoutMs), not 15 minutes.
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(result.isError).toBe(true);
+    expect(result.structuredContent).toMatchObject({ kind: "timeout" });
+    expect(result.content[0]?.text).toBe(
+      "The toolkit at http://127.0.0.1:9 did not answer upload_dataset within 1.5 s: is the tunnel running and the toolkit up? see tunnel/README.md (call upload_dataset again to retry: every image is sent again)",
+    );
+    expect(seen).toEqual(["/mcp/execute"]);
+    expect((await sessionStub(env, tokenHash).manifest(tokenHash)).ok).toBe(false);
+  }, 15_000);
 });
 
 describe("create_dataset_upload and get_dataset_upload", () => {
