@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
-import { ToolkitClient } from "../toolkit/client";
+import { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
-import { forgetStaged } from "../staging/models/staged";
+import { forgetStaged } from "../models/staged";
 import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";

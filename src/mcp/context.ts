@@ -1,6 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import type { Config } from "../config";
-import type { ToolkitClient } from "../toolkit/client";
+import type { ToolkitClient } from "../toolkit/bridge/client";
 
 /** What every tool group gets: the typed settings, the toolkit client and the bindings. */
 export interface ToolContext {

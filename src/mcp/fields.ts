@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem } from "../images";
-import { captionProblem, unsafeCharacter } from "../staging/uploads/captions";
-import { sanitizeFilename, stemClash } from "../staging/uploads/names";
+import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem } from "../uploads/images";
+import { captionProblem, unsafeCharacter } from "../uploads/captions";
+import { sanitizeFilename, stemClash } from "../uploads/names";
 
 /**
  * Validation rules shared by several tools. Each rule is the field's validation, its

@@ -2,7 +2,7 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
-import { ToolkitClient } from "../toolkit/client";
+import { ToolkitClient } from "../toolkit/bridge/client";
 import { selectTransport } from "../toolkit/transport";
 import { WORKER_NAME, WORKER_VERSION } from "../version";
 import type { ToolContext, ToolGroup } from "./context";

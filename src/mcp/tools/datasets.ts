@@ -2,8 +2,8 @@ import { z } from "zod";
 import { inlineImages, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";
-import { RETRY_BY_FINALIZE } from "../../staging/uploads/forwarding";
-import { forwardInline } from "../../staging/uploads/inline";
+import { RETRY_BY_FINALIZE } from "../../uploads/forwarding";
+import { forwardInline } from "../../uploads/inline";
 import { ToolkitError } from "../../toolkit/errors";
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createBase64EncodeStream } from "../../staging/codecs";
+import { createBase64EncodeStream } from "../../toolkit/bridge/codecs";
 import {
   downloadLink,
   listStaged,
@@ -7,7 +7,7 @@ import {
   unchangedOnToolkit,
   type DownloadLink,
   type StagedModel,
-} from "../../staging/models";
+} from "../../models";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
 import { guarded, ok, plural, UserError } from "../result";

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { createUploadSession } from "../../staging/uploads/create";
-import { hashToken, sessionStub, TOKEN_PATTERN } from "../../staging/uploads/token";
-import type { Manifest } from "../../staging/uploads/types";
+import { createUploadSession } from "../../uploads/create";
+import { hashToken, sessionStub, TOKEN_PATTERN } from "../../uploads/token";
+import type { Manifest } from "../../uploads/types";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
 import { captionText, safeName, triggerWord } from "../fields";
 import { failure, guarded, ok, plural } from "../result";

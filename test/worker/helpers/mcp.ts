@@ -5,7 +5,7 @@ import { createMcpHandler } from "agents/mcp/server";
 import { readConfig } from "../../../src/config";
 import type { ToolContext } from "../../../src/mcp/context";
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ScriptedToolkit } from "./scripted-toolkit";
 
 export interface ToolCallResult {

@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job";
 import { beforeDeadline } from "../../../src/mcp/tools/training-progress";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 import { ScriptedToolkit as ScriptedJobs, tqdmLog } from "./scripted-toolkit";
