@@ -1,5 +1,5 @@
 import { isTerminal, type JobRecord, type JobStatus } from "./state";
-import { capitalize } from "../text";
+import { capitalize } from "../common";
 
 /**
  * What callers see of a job: the fields the original README promised for get_training_status

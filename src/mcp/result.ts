@@ -1,5 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
-import { capitalize } from "../text";
+import { capitalize } from "../common";
 import { ToolkitError } from "../toolkit/errors";
 
 /**
@@ -39,6 +39,3 @@ export class UserError extends Error {
   override name = "UserError";
 }
 
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}

@@ -4,7 +4,7 @@ import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
 import { ToolkitClient } from "../toolkit/bridge/client";
 import { selectTransport } from "../toolkit/transport";
-import { WORKER_NAME, WORKER_VERSION } from "../version";
+import { WORKER_NAME, WORKER_VERSION } from "../common";
 import type { ToolContext, ToolGroup } from "./context";
 import { strictInput } from "./fields";
 import { configTools } from "./tools/configs";

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
-import { guarded, ok, plural } from "../result";
+import { guarded, ok } from "../result";
+import { plural } from "../../common";
 
 /** create_training_config, list_configs, get_config: training configurations (YAML on the toolkit). */
 export const configTools: ToolGroup = (server, { toolkit, config }) => {

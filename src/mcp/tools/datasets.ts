@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { inlineImages, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
-import { guarded, ok, plural, UserError } from "../result";
+import { guarded, ok, UserError } from "../result";
+import { plural } from "../../common";
 import { RETRY_BY_FINALIZE } from "../../uploads/forwarding";
 import { forwardInline } from "../../uploads/inline";
 import { ToolkitError } from "../../toolkit/errors";

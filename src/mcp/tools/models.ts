@@ -10,7 +10,8 @@ import {
 } from "../../models";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
-import { guarded, ok, plural, UserError } from "../result";
+import { guarded, ok, UserError } from "../result";
+import { plural } from "../../common";
 
 /** export_model, list_exported_models, download_model. */
 export const modelTools: ToolGroup = (server, context) => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { isTerminal } from "../../jobs/state";
-import { capitalize } from "../../text";
+import { capitalize } from "../../common";
 import { trainingJobFor, type JobLookup } from "../../jobs/training-job";
 import { describeJob, type JobView } from "../../jobs/view";
 import { jobId } from "../fields";

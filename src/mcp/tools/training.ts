@@ -5,10 +5,10 @@ import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, formatDuration } from "../../jobs/view";
 import { isTerminal } from "../../jobs/state";
 import { ToolkitError } from "../../toolkit/errors";
-import { capitalize } from "../../text";
+import { capitalize, plural } from "../../common";
 import { jobId, safeName } from "../fields";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
-import { failure, guarded, ok, plural } from "../result";
+import { failure, guarded, ok } from "../result";
 
 /**
  * start_training, get_training_status, stop_training, list_training_jobs, get_training_logs.

@@ -4,7 +4,8 @@ import { hashToken, sessionStub, TOKEN_PATTERN } from "../../uploads/token";
 import type { Manifest } from "../../uploads/types";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
 import { captionText, safeName, triggerWord } from "../fields";
-import { failure, guarded, ok, plural } from "../result";
+import { failure, guarded, ok } from "../result";
+import { plural } from "../../common";
 
 /** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
 export const uploadTools: ToolGroup = (server, { env, config, origin }) => {

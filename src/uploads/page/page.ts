@@ -1,5 +1,5 @@
 import { pageScript } from "./script";
-import { escapeHtml } from "../../text";
+import { escapeHtml } from "../../common";
 
 /**
  * The browser page of an upload session. Self-contained (no external scripts, so it works
