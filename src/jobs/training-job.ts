@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorMessage } from "../common";
 import { readConfig, type Config } from "../config";
 import { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
@@ -178,7 +179,7 @@ export class TrainingJob extends DurableObject<Env> {
       };
     } catch (error) {
       if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message)) return { kind: "not_found" };
-      return { kind: "unreachable", message: error instanceof Error ? error.message : String(error) };
+      return { kind: "unreachable", message: errorMessage(error) };
     }
   }
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job";
-import { beforeDeadline } from "../../../src/mcp/tools/training-progress";
+import { beforeDeadline } from "../../../src/jobs/service";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
