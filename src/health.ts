@@ -1,7 +1,7 @@
 import { readConfig } from "./config";
 import { diagnose } from "./toolkit/diagnose";
 import { selectTransport } from "./toolkit/transport";
-import { WORKER_NAME, WORKER_VERSION } from "./version";
+import { WORKER_NAME, WORKER_VERSION } from "./common";
 
 /**
  * GET /health, unauthenticated: is the Worker up, and does the toolkit answer through the

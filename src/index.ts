@@ -6,12 +6,12 @@ import { screenRegistration } from "./auth/register";
 import { readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
-import { uploadRoutes } from "./staging/uploads/routes";
-import { downloadRoutes } from "./staging/models";
+import { uploadRoutes } from "./uploads/routes";
+import { downloadRoutes } from "./models";
 
 export { AttemptLimiter } from "./auth/attempts";
-export { WorkerSecrets } from "./staging/models/secrets";
-export { UploadSession } from "./staging/uploads/session";
+export { WorkerSecrets } from "./models/secrets";
+export { UploadSession } from "./uploads/session";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";
 
@@ -20,7 +20,7 @@ const publicRoutes = new Hono<{ Bindings: Env }>();
 publicRoutes.route("/", authorizeRoutes);
 // Staged models behind signed links: the link is the credential, so no OAuth token is needed.
 publicRoutes.route("/", downloadRoutes);
-// Dataset uploads: the 128-bit token in the URL is the credential (see staging/uploads/routes.ts).
+// Dataset uploads: the 128-bit token in the URL is the credential (see uploads/routes.ts).
 publicRoutes.route("/uploads", uploadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));
 publicRoutes.get("/", (c) =>

@@ -1,7 +1,7 @@
 import { AuthorizationError, CimdFetchError, type OAuthHelpers } from "@cloudflare/workers-oauth-provider";
 import { Hono } from "hono";
 import { readConfig } from "../config";
-import { escapeHtml } from "../text";
+import { escapeHtml } from "../common";
 import { attemptsFor, MAX_FAILURES, SIGN_IN, WINDOW_MS } from "./attempts";
 import { consentPage, messagePage, NO_PASSWORD_MESSAGE } from "./page";
 import { passwordMatches } from "./password";

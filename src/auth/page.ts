@@ -1,5 +1,5 @@
 import type { ConsentDescription } from "@cloudflare/workers-oauth-provider";
-import { escapeHtml } from "../text";
+import { escapeHtml } from "../common";
 
 /**
  * The owner's sign-in and consent page: one plain HTML page, one form, one password field,

@@ -1,18 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import type { JobStatus } from "./state";
+import { z } from "zod";
+import { jobStatusSchema, type JobStatus } from "./state";
 
 /** One line of list_training_jobs, kept current by each TrainingJob after every poll. */
-export interface IndexEntry {
-  job_id: string;
-  config: string;
-  status: JobStatus;
-  current_step: number;
-  total_steps: number | null;
-  progress: number;
-  base_model: string | null;
-  started_at: number;
-  updated_at: number;
-}
+export const indexEntrySchema = z.object({
+  job_id: z.string(),
+  config: z.string(),
+  status: jobStatusSchema,
+  current_step: z.number(),
+  total_steps: z.number().nullable(),
+  progress: z.number(),
+  base_model: z.string().nullable(),
+  /** Milliseconds since the epoch. */
+  started_at: z.number(),
+  updated_at: z.number(),
+});
+export type IndexEntry = z.infer<typeof indexEntrySchema>;
 
 /** How long earlier runs of a base model took per step. */
 export interface RunSpeed {

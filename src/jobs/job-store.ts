@@ -3,13 +3,18 @@ import type { JobRecord } from "./state";
 import { parseTqdmLine, type TqdmUpdate } from "./tqdm";
 
 /**
- * The SQLite storage of one TrainingJob: the record (a single key), the loss history and the
- * log tail (tables). Both tables are bounded, so a 100k-step run costs the same as a short one.
+ * The SQLite storage of one TrainingJob: the record (one document, under a single key) and the
+ * series (tables): the loss history with its stride, and the log tail. Both series are
+ * bounded, so a 100k-step run costs the same as a short one.
  */
+/** Where the history's stride was kept before it moved into SQL with the history itself. */
+const LEGACY_STRIDE_KEY = "historyStride";
+
 export class JobStore {
   constructor(private readonly storage: DurableObjectStorage) {
     storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS history (step INTEGER PRIMARY KEY, at INTEGER NOT NULL, losses TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS history_stride (id INTEGER PRIMARY KEY CHECK (id = 1), stride INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, progress INTEGER NOT NULL);
     `);
   }
@@ -29,7 +34,7 @@ export class JobStore {
    */
   async addHistory(updates: readonly TqdmUpdate[], at: number, cap: number): Promise<void> {
     if (updates.length === 0) return;
-    let stride = (await this.storage.get<number>("historyStride")) ?? 1;
+    let stride = await this.historyStride();
     const sql = this.storage.sql;
     for (const update of updates) {
       const bucket = Math.floor(update.step / stride);
@@ -40,7 +45,8 @@ export class JobStore {
       stride *= 2;
       sql.exec("DELETE FROM history WHERE step NOT IN (SELECT MAX(step) FROM history GROUP BY CAST(step / ? AS INTEGER))", stride);
     }
-    await this.storage.put("historyStride", stride);
+    sql.exec("INSERT OR REPLACE INTO history_stride (id, stride) VALUES (1, ?)", stride);
+    await this.storage.delete(LEGACY_STRIDE_KEY);
   }
 
   history(): HistoryPoint[] {
@@ -54,8 +60,11 @@ export class JobStore {
     return this.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM history").one().n;
   }
 
+  /** Steps between two stored points: 1 until the history had to be thinned. */
   async historyStride(): Promise<number> {
-    return (await this.storage.get<number>("historyStride")) ?? 1;
+    const row = this.storage.sql.exec<{ stride: number }>("SELECT stride FROM history_stride").toArray()[0];
+    // Objects written before the stride moved next to its history kept it under a key.
+    return row?.stride ?? (await this.storage.get<number>(LEGACY_STRIDE_KEY)) ?? 1;
   }
 
   /**

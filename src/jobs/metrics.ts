@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /**
  * Loss history: what is kept (bounded, whatever the run's length) and what is shown
  * (downsampled to the number of points a caller asks for, with a summary per loss term).
@@ -10,22 +12,27 @@ export interface HistoryPoint {
   losses: Record<string, number>;
 }
 
-export interface TermSummary {
-  min: number;
-  min_step: number;
-  last: number;
+export const termSummarySchema = z.object({
+  min: z.number(),
+  min_step: z.number(),
+  last: z.number(),
   /** "falling", "flat" or "rising": the fitted slope over the newest third of the history. */
-  trend: "falling" | "flat" | "rising";
+  trend: z.enum(["falling", "flat", "rising"]),
   /** Relative change per 1000 steps over that window (e.g. -0.05 = 5% lower every 1000 steps). */
-  slope_per_1000_steps: number;
-}
+  slope_per_1000_steps: z.number(),
+});
+export type TermSummary = z.infer<typeof termSummarySchema>;
 
-export interface MetricsSeries {
-  terms: string[];
-  /** Downsampled points: each is the mean of its bucket, at the bucket's last step. */
-  points: { step: number; losses: Record<string, number> }[];
-  summary: Record<string, TermSummary>;
-}
+/** A downsampled point: the mean of its bucket, at the bucket's last step. */
+export const lossPointSchema = z.object({ step: z.number(), losses: z.record(z.string(), z.number()) });
+type LossPoint = z.infer<typeof lossPointSchema>;
+
+export const metricsSeriesSchema = z.object({
+  terms: z.array(z.string()),
+  points: z.array(lossPointSchema),
+  summary: z.record(z.string(), termSummarySchema),
+});
+export type MetricsSeries = z.infer<typeof metricsSeriesSchema>;
 
 export function buildSeries(history: readonly HistoryPoint[], maxPoints: number): MetricsSeries {
   const terms = [...new Set(history.flatMap((point) => Object.keys(point.losses)))].sort();
@@ -42,9 +49,9 @@ export function buildSeries(history: readonly HistoryPoint[], maxPoints: number)
 }
 
 /** Evenly sized buckets by position; each term averaged over the points that have it. */
-export function downsample(history: readonly HistoryPoint[], maxPoints: number): { step: number; losses: Record<string, number> }[] {
+export function downsample(history: readonly HistoryPoint[], maxPoints: number): LossPoint[] {
   if (history.length <= maxPoints) return history.map(({ step, losses }) => ({ step, losses }));
-  const points: { step: number; losses: Record<string, number> }[] = [];
+  const points: LossPoint[] = [];
   for (let bucket = 0; bucket < maxPoints; bucket++) {
     const from = Math.floor((bucket * history.length) / maxPoints);
     const to = Math.floor(((bucket + 1) * history.length) / maxPoints);

@@ -1,12 +1,15 @@
-import type { ToolkitClient } from "../toolkit/client";
-import { isRecord } from "../toolkit/envelope";
+import { errorMessage } from "../common";
+import type { ToolkitClient } from "../toolkit/bridge/client";
+import { isRecord } from "../toolkit/bridge/envelope";
+import type { OperationResult } from "../toolkit/bridge/operations";
+import { ToolkitError } from "../toolkit/errors";
 import { jobIndexFor, type IndexEntry } from "./job-index";
-import type { Estimate } from "./state";
-import { trainingJobFor } from "./training-job";
+import { isTerminal, type Estimate } from "./state";
+import { trainingJobFor, type JobLookup } from "./training-job";
 import { formatDuration, type JobView } from "./view";
 
 /**
- * Starting and listing jobs: the steps that involve both the toolkit and the job records.
+ * Starting, stopping, listing jobs and reading their logs: the steps that involve both the toolkit and the job records.
  * Toolkit failures are thrown as ToolkitError here, in the Worker, so the MCP layer maps them
  * in its one place; the Durable Objects only ever return answers.
  */
@@ -31,6 +34,54 @@ export async function startJob(env: Env, toolkit: ToolkitClient, configName: str
     ...(estimate === undefined ? {} : { estimate }),
   });
   return { job, pid: started.pid ?? null, estimate: estimate ?? null };
+}
+
+export type StopOutcome =
+  /** The job had ended before the stop: nothing was stopped. `raced`: it ended while the stop was on its way. */
+  | { stopped: false; job: JobView; raced: boolean }
+  /** Stopped; `job` is null when the Worker has no record of it (the toolkit knew it, the Worker did not). */
+  | { stopped: true; job: JobView | null; by: string };
+
+/**
+ * Stops a job unless it has already ended, and records `by` (who asked) and when: the toolkit
+ * keeps neither. A stop that races the job's own end is reported as "already ended".
+ */
+export async function stopJob(env: Env, toolkit: ToolkitClient, jobId: string, by: string): Promise<StopOutcome> {
+  const stub = trainingJobFor(env, jobId);
+  const before = await stub.status(jobId, { maxAgeMs: 0 });
+  if (before.found && isTerminal(before.job.status)) return { stopped: false, job: before.job, raced: false };
+  try {
+    await toolkit.run("stop_training", { job_id: jobId });
+  } catch (error) {
+    // "Job not found or already stopped": the job may have ended a moment ago.
+    if (!(error instanceof ToolkitError) || error.kind !== "tool") throw error;
+    const after = await stub.status(jobId, { maxAgeMs: 0 });
+    if (after.found && isTerminal(after.job.status)) return { stopped: false, job: after.job, raced: true };
+    throw error;
+  }
+  const after = await stub.markStopped(by, Date.now());
+  return { stopped: true, job: after.found ? after.job : null, by };
+}
+
+export type JobLogs =
+  | { source: "toolkit"; result: OperationResult<"get_training_logs"> }
+  /** The toolkit could not answer (`problem` says why): the tail the Worker stored instead. */
+  | { source: "stored"; lines: string[]; stored: number; problem: string };
+
+/**
+ * The newest `lines` of a job's log: the toolkit's, or when it cannot answer (unreachable, or
+ * restarted and forgot the job) the tail the job's object stored while the job ran.
+ */
+export async function readLogs(env: Env, toolkit: ToolkitClient, jobId: string, lines: number): Promise<JobLogs> {
+  const stored = await trainingJobFor(env, jobId).storedLogs(lines);
+  try {
+    const result = await toolkit.run("get_training_logs", { job_id: jobId, lines });
+    if (result.logs.length > 0 || stored.lines.length === 0) return { source: "toolkit", result };
+    return { source: "stored", ...stored, problem: "the toolkit has no log for this job any more (it restarted)" };
+  } catch (error) {
+    if (!(error instanceof ToolkitError) || stored.lines.length === 0) throw error;
+    return { source: "stored", ...stored, problem: error.message };
+  }
 }
 
 /** Job name, base model and step count from the saved ai-toolkit config; missing parts stay unknown. */
@@ -117,7 +168,7 @@ export async function listJobs(env: Env, toolkit: ToolkitClient): Promise<JobLis
     });
   } catch (error) {
     reachable = false;
-    notice = `the toolkit could not be asked (${error instanceof Error ? error.message : String(error)}): these are the jobs the Worker has recorded, as last known`;
+    notice = `the toolkit could not be asked (${errorMessage(error)}): these are the jobs the Worker has recorded, as last known`;
   }
   return { jobs: await index.list(), toolkit_reachable: reachable, notice };
 }
@@ -129,4 +180,87 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
     for (let index = next++; index < items.length; index = next++) await work(items[index] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** How often a wait re-reads the job; the job's own freshness window bounds the toolkit calls. */
+const WAIT_TICK_MS = 2_000;
+
+export interface WaitGoal {
+  untilStep?: number;
+  untilProgress?: number;
+  timeoutSeconds: number;
+}
+
+export type WaitOutcome =
+  | { found: true; job: JobView; reached: string | undefined; waitedSeconds: number }
+  | { found: false; reason: string };
+
+/**
+ * Waits until the job reaches the goal or ends, or the timeout passes, or `signal` aborts.
+ * `onUpdate` hears of every newer step (for progress notifications).
+ */
+export async function waitForJob(
+  env: Env,
+  jobId: string,
+  goal: WaitGoal,
+  watch: { signal: AbortSignal; onUpdate?: (job: JobView) => Promise<void> },
+): Promise<WaitOutcome> {
+  const stub = trainingJobFor(env, jobId);
+  const started = Date.now();
+  const deadline = started + goal.timeoutSeconds * 1000;
+  let lastReported = -1;
+  for (;;) {
+    // A poll stuck on a slow toolkit must not hold the wait past its deadline: then the
+    // stored state answers.
+    const remaining = Math.max(0, deadline - Date.now());
+    const lookup = await beforeDeadline(
+      (async (): Promise<JobLookup> => await stub.status(jobId))(),
+      remaining,
+      async () => await stub.status(jobId, { storedOnly: true }),
+    );
+    if (!lookup.found) return lookup;
+    const job = lookup.job;
+    if (watch.onUpdate && job.current_step > lastReported) {
+      lastReported = job.current_step;
+      await watch.onUpdate(job);
+    }
+    const reached = reachedGoal(job, goal);
+    if (reached || Date.now() + WAIT_TICK_MS > deadline || watch.signal.aborted) {
+      return { found: true, job, reached, waitedSeconds: Math.round((Date.now() - started) / 100) / 10 };
+    }
+    await sleep(WAIT_TICK_MS);
+  }
+}
+
+/** Why a wait is over, or undefined while it is not. */
+function reachedGoal(job: JobView, goal: WaitGoal): string | undefined {
+  if (isTerminal(job.status)) return `the job ended (${job.status})`;
+  if (goal.untilStep !== undefined && job.current_step >= goal.untilStep) return `step ${job.current_step} >= ${goal.untilStep}`;
+  if (goal.untilProgress !== undefined && job.progress >= goal.untilProgress) return `progress ${job.progress}% >= ${goal.untilProgress}%`;
+  return undefined;
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * The work's answer (or failure) if it comes within `ms`, else the fallback's. Either way the
+ * timer is cleared; a late work is left to finish, and a failure it ends with is dropped.
+ */
+export async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    const winner = await Promise.race([work, deadline]);
+    if (winner !== TIMED_OUT) return winner;
+  } finally {
+    clearTimeout(timer);
+  }
+  work.catch(() => undefined);
+  return fallback();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

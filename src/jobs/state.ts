@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trainingBar, type BarFilter, type TqdmUpdate } from "./tqdm";
 
 /**
@@ -10,7 +11,8 @@ import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trai
  * What a user can act on. "lost": the toolkit restarted and forgot the job, or stayed unreachable
  * so long that the Worker stopped polling it; the last known state is kept.
  */
-export type JobStatus = "starting" | "running" | "completed" | "failed" | "stopped" | "lost";
+export const jobStatusSchema = z.enum(["starting", "running", "completed", "failed", "stopped", "lost"]);
+export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "stopped", "lost"];
 
@@ -19,14 +21,15 @@ export function isTerminal(status: JobStatus): boolean {
 }
 
 /** How long the run should take, and whether that is measured or a guess. */
-export interface Estimate {
-  seconds: number;
-  secondsPerStep: number;
-  steps: number;
+export const estimateSchema = z.object({
+  seconds: z.number(),
+  secondsPerStep: z.number(),
+  steps: z.number(),
   /** "history": from earlier runs of the same base model; "guess": a rule of thumb. */
-  basis: "history" | "guess";
-  note: string;
-}
+  basis: z.enum(["history", "guess"]),
+  note: z.string(),
+});
+export type Estimate = z.infer<typeof estimateSchema>;
 
 /** The config name of a job whose config the toolkit did not say. */
 export const UNKNOWN_CONFIG = "unknown";

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import { errorMessage } from "../common";
 import { readConfig, type Config } from "../config";
-import { ToolkitClient } from "../toolkit/client";
+import { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
-import { forgetStaged } from "../staging/models/staged";
+import { forgetStaged } from "../models/staged";
 import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
@@ -178,7 +179,7 @@ export class TrainingJob extends DurableObject<Env> {
       };
     } catch (error) {
       if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message)) return { kind: "not_found" };
-      return { kind: "unreachable", message: error instanceof Error ? error.message : String(error) };
+      return { kind: "unreachable", message: errorMessage(error) };
     }
   }
 

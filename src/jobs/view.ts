@@ -1,41 +1,44 @@
-import { isTerminal, type JobRecord, type JobStatus } from "./state";
-import { capitalize } from "../text";
+import { z } from "zod";
+import { estimateSchema, isTerminal, jobStatusSchema, type JobRecord } from "./state";
+import { capitalize } from "../common";
 
 /**
  * What callers see of a job: the fields the original README promised for get_training_status
  * (status, progress, current_step, total_steps, loss, estimated_time_remaining) plus rate,
- * elapsed time, the time of the last update and how fresh all of it is.
+ * elapsed time, the time of the last update and how fresh all of it is. The schema is the
+ * tools' published output and the type below.
  */
-export interface JobView {
-  job_id: string;
-  config: string;
-  status: JobStatus;
-  progress: number;
-  current_step: number;
-  total_steps: number | null;
+export const jobViewSchema = z.object({
+  job_id: z.string(),
+  config: z.string(),
+  status: jobStatusSchema,
+  progress: z.number(),
+  current_step: z.number(),
+  total_steps: z.number().nullable(),
   /** The main loss term ("loss" when present), null before the first one is logged. */
-  loss: number | null;
-  losses: Record<string, number>;
-  learning_rate: number | null;
-  estimated_time_remaining: number | null;
+  loss: z.number().nullable(),
+  losses: z.record(z.string(), z.number()),
+  learning_rate: z.number().nullable(),
+  estimated_time_remaining: z.number().nullable(),
   /** Steps per second. */
-  rate: number | null;
-  elapsed_seconds: number | null;
-  started_at: string;
-  last_update: string | null;
+  rate: z.number().nullable(),
+  elapsed_seconds: z.number().nullable(),
+  started_at: z.string(),
+  last_update: z.string().nullable(),
   /** Seconds since the toolkit last answered about this job. */
-  age_seconds: number | null;
+  age_seconds: z.number().nullable(),
   /** "live": just asked; "recent": within the freshness window; "stale": the toolkit could not be asked; "final": the job is over. */
-  freshness: "live" | "recent" | "stale" | "final";
-  toolkit_reachable: boolean;
-  notice: string | null;
-  reason: string | null;
-  traceback: string | null;
-  stopped_by: string | null;
-  stopped_at: string | null;
-  finished_at: string | null;
-  estimated_time: JobRecord["estimate"] | null;
-}
+  freshness: z.enum(["live", "recent", "stale", "final"]),
+  toolkit_reachable: z.boolean(),
+  notice: z.string().nullable(),
+  reason: z.string().nullable(),
+  traceback: z.string().nullable(),
+  stopped_by: z.string().nullable(),
+  stopped_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  estimated_time: estimateSchema.nullable(),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
 
 export function viewOf(record: JobRecord, now: number, options: { live: boolean; freshMs: number }): JobView {
   const age = record.lastContactAt === undefined ? null : Math.max(0, Math.round((now - record.lastContactAt) / 1000));

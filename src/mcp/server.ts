@@ -2,22 +2,35 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
-import { ToolkitClient } from "../toolkit/client";
+import { ToolkitClient } from "../toolkit/bridge/client";
 import { selectTransport } from "../toolkit/transport";
-import { WORKER_NAME, WORKER_VERSION } from "../version";
-import type { ToolContext, ToolGroup } from "./context";
-import { strictInput } from "./fields";
+import { WORKER_NAME, WORKER_VERSION } from "../common";
+import type { DefinedTool, ToolContext } from "./tool";
 import { configTools } from "./tools/configs";
 import { connectionTools } from "./tools/connection";
 import { datasetTools } from "./tools/datasets";
 import { modelTools } from "./tools/models";
 import { systemTools } from "./tools/system";
-import { trainingTools } from "./tools/training";
-import { uploadTools } from "./tools/uploads";
+import { trainingJobTools } from "./tools/training-jobs";
 import { trainingProgressTools } from "./tools/training-progress";
+import { uploadTools } from "./tools/uploads";
 
 /** Every tool group, in the order tools/list shows them. */
-const toolGroups: ToolGroup[] = [configTools, datasetTools, uploadTools, trainingTools, trainingProgressTools, modelTools, systemTools, connectionTools];
+const toolGroups: Array<(context: ToolContext) => DefinedTool[]> = [
+  configTools,
+  datasetTools,
+  uploadTools,
+  trainingJobTools,
+  trainingProgressTools,
+  modelTools,
+  systemTools,
+  connectionTools,
+];
+
+/** Every tool the Worker serves, declared by its group. */
+export function allTools(context: ToolContext): DefinedTool[] {
+  return toolGroups.flatMap((group) => group(context));
+}
 
 export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);
@@ -30,23 +43,14 @@ export function buildServer(context: ToolContext): McpServer {
   const server = new McpServer(
     { name: WORKER_NAME, version: WORKER_VERSION },
     {
+      // The SDK would announce tools.listChanged; a stateless server, gone after each request,
+      // can never send that notification, so it must not promise it.
+      capabilities: { tools: { listChanged: false } },
       instructions:
         "Drive LoRA training on the owner's AI Toolkit GPU box: create a config, upload a dataset, start training, follow it, then fetch the model.",
     },
   );
-  strictToolInputs(server);
-  for (const register of toolGroups) register(server, context);
-  return server;
-}
-
-/**
- * Every tool registers through here: its input schema is made strict (fields.ts,
- * strictInput), so an argument no tool declares is refused by name instead of dropped.
- */
-export function strictToolInputs(server: McpServer): McpServer {
-  const register = server.registerTool.bind(server) as (name: string, config: { inputSchema?: unknown }, cb: unknown) => unknown;
-  server.registerTool = ((name: string, config: { inputSchema?: unknown }, cb: unknown) =>
-    register(name, { ...config, inputSchema: strictInput(name, config.inputSchema) }, cb)) as typeof server.registerTool;
+  for (const tool of allTools(context)) tool.register(server);
   return server;
 }
 

@@ -1,5 +1,5 @@
 import type { Config } from "../config";
-import { ToolkitClient } from "./client";
+import { ToolkitClient } from "./bridge/client";
 import type { ToolkitError } from "./errors";
 import type { ToolkitTransport } from "./transport";
 

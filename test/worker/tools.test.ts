@@ -155,3 +155,67 @@ describe("tools/list", () => {
     expect(byName.create_training_config?.annotations?.idempotentHint).toBe(true);
   });
 });
+
+describe("output schemas", () => {
+  it("every tool publishes an object outputSchema, and its title once as title and annotations.title", async () => {
+    const { publishedTools } = await import("./helpers/mcp");
+    const tools = [...(await publishedTools()).values()];
+    expect(tools).toHaveLength(20);
+    for (const tool of tools) {
+      expect(tool.outputSchema?.type, `${tool.name} publishes no object outputSchema`).toBe("object");
+      expect(tool.annotations?.title, tool.name).toBe(tool.title);
+    }
+  });
+
+  it("admits a failure's structuredContent, which MCP SDK 1.x clients check too", async () => {
+    const { outputProblem } = await import("./helpers/mcp");
+    expect(await outputProblem("get_training_status", { error: "Neither knows it", kind: "not_found", job_id: "x" })).toBeUndefined();
+    expect(await outputProblem("list_configs", { error: "Toolkit down", kind: "unreachable" })).toBeUndefined();
+    expect(await outputProblem("list_configs", { configs: "not a list" })).toBeDefined();
+    expect(await outputProblem("get_training_status", { status: "running" })).toBeDefined();
+  });
+
+  it("the SDK refuses a success answer that breaks the schema, and lets isError answers through", async () => {
+    const { McpServer } = await import("@modelcontextprotocol/server");
+    const { z } = await import("zod");
+    const { answer, defineTool, readOnly, UserError } = await import("../../src/mcp/tool");
+    const { mcpRequestTo } = await import("./helpers/mcp");
+    const server = () => {
+      const built = new McpServer({ name: "t", version: "1" });
+      defineTool({
+        name: "count",
+        title: "Count",
+        description: "count",
+        input: z.object({ fail: z.boolean().default(false) }),
+        output: z.object({ count: z.number() }),
+        annotations: readOnly,
+        async run({ fail }) {
+          if (fail) throw new UserError("no count today");
+          // A handler that breaks its own schema (a bug): the SDK must catch it.
+          return answer({ count: "three" } as unknown as { count: number }, "three");
+        },
+      }).register(built);
+      return built;
+    };
+    const broken = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: {} })).result as { isError?: boolean; content: Array<{ text: string }> };
+    expect(broken.isError).toBe(true);
+    expect(broken.content[0]?.text).toMatch(/Output validation error/);
+    const failed = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: { fail: true } })).result as { isError?: boolean; structuredContent?: unknown };
+    expect(failed.isError).toBe(true);
+    expect(failed.structuredContent).toEqual({ error: "no count today", kind: "invalid" });
+  });
+});
+
+describe("initialize", () => {
+  it("does not promise tools/list_changed notifications a stateless server can never send", async () => {
+    const { mcpRequest } = await import("./helpers/mcp");
+    const answer = await mcpRequest(new ScriptedToolkit(), "initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "test", version: "1" },
+    });
+    const capabilities = (answer.result as { capabilities: { tools?: { listChanged?: boolean } } }).capabilities;
+    expect(capabilities.tools).toBeDefined();
+    expect(capabilities.tools?.listChanged).not.toBe(true);
+  });
+});

@@ -3,8 +3,9 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { readConfig } from "../../src/config";
-import { closestKey, inlineImage, inlineImages, strictInput } from "../../src/mcp/fields";
-import { strictToolInputs } from "../../src/mcp/server";
+import { inlineImage, inlineImages } from "../../src/mcp/inline-images";
+import { closestKey, strictInput } from "../../src/mcp/strict-input";
+import { answer, defineTool, readOnly } from "../../src/mcp/tool";
 import { INLINE_IMAGE_MAX_BYTES } from "../../src/mcp/tools/datasets";
 import { callTool, mcpRequest, mcpRequestTo, type ToolCallResult } from "./helpers/mcp";
 import { ScriptedToolkit } from "./helpers/scripted-toolkit";
@@ -393,14 +394,22 @@ describe("unknown arguments", () => {
     expect(images?.items?.additionalProperties).toBe(false);
   });
 
-  it("makes a raw-shape inputSchema (the older way of declaring parameters) strict as well", async () => {
+  it("makes the inputSchema of a tool declared with defineTool strict, whatever tool it is", async () => {
     const seen: unknown[] = [];
     const server = () => {
-      const built = strictToolInputs(new McpServer({ name: "t", version: "1" }));
-      built.registerTool("echo", { description: "echo", inputSchema: { text: z.string().describe("what to echo"), times: z.number().default(1) } }, (args) => {
-        seen.push(args);
-        return { content: [{ type: "text", text: "ok" }] };
-      });
+      const built = new McpServer({ name: "t", version: "1" });
+      defineTool({
+        name: "echo",
+        title: "Echo",
+        description: "echo",
+        input: z.object({ text: z.string().describe("what to echo"), times: z.number().default(1) }),
+        output: z.object({}),
+        annotations: readOnly,
+        async run(args) {
+          seen.push(args);
+          return answer({}, "ok");
+        },
+      }).register(built);
       return built;
     };
     const good = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi" } })).result as ToolCallResult;

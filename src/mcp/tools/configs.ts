@@ -1,17 +1,22 @@
 import { z } from "zod";
+import { plural } from "../../common";
+import { operations } from "../../toolkit/bridge/operations";
 import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
-import { idempotentWrite, readOnly, type ToolGroup } from "../context";
-import { guarded, ok, plural } from "../result";
+import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
-/** create_training_config, list_configs, get_config: training configurations (YAML on the toolkit). */
-export const configTools: ToolGroup = (server, { toolkit, config }) => {
-  server.registerTool(
-    "create_training_config",
-    {
+/**
+ * create_training_config, list_configs, get_config: training configurations (YAML on the
+ * toolkit). Their answers are the toolkit's, relayed as they are, so their output schemas are
+ * the toolkit protocol's own (loose: the toolkit may add fields, and they are passed on).
+ */
+export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
+  return [
+    defineTool({
+      name: "create_training_config",
       title: "Create training config",
       description:
         "Create (or overwrite) a LoRA training configuration on the toolkit. The dataset must already be on the toolkit (upload_dataset or create_dataset_upload).",
-      inputSchema: z.object({
+      input: z.object({
         name: safeName("name").describe("Name of the configuration; also the name of the trained LoRA"),
         model_name: baseModel(config.MODELS_ROOT).describe(
           `Base model: a Hugging Face model id "owner/name" (e.g. black-forest-labs/FLUX.1-dev), or the absolute path of a model folder or file on the toolkit under ${config.MODELS_ROOT}/ (MODELS_ROOT). Nothing else is accepted.`,
@@ -46,43 +51,40 @@ export const configTools: ToolGroup = (server, { toolkit, config }) => {
           .optional()
           .describe("Prompts sampled during training to preview progress"),
       }),
-      annotations: { ...idempotentWrite, title: "Create training config" },
-    },
-    (args) =>
-      guarded(async () => {
+      output: operations.create_training_config.result,
+      annotations: idempotentWrite,
+      async run(args) {
         const result = await toolkit.run("create_training_config", args);
-        return ok(result, `Saved configuration "${result.config}" at ${result.path}.`);
-      }),
-  );
+        return answer(result, `Saved configuration "${result.config}" at ${result.path}.`);
+      },
+    }),
 
-  server.registerTool(
-    "list_configs",
-    {
+    defineTool({
+      name: "list_configs",
       title: "List training configs",
       description: "List the training configurations saved on the toolkit.",
-      inputSchema: z.object({}),
-      annotations: { ...readOnly, title: "List training configs" },
-    },
-    () =>
-      guarded(async () => {
+      input: z.object({}),
+      output: operations.list_configs.result,
+      annotations: readOnly,
+      async run() {
         const result = await toolkit.run("list_configs");
         const names = result.configs;
-        return ok(result, names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.");
-      }),
-  );
+        return answer(result, names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.");
+      },
+    }),
 
-  server.registerTool(
-    "get_config",
-    {
+    defineTool({
+      name: "get_config",
       title: "Get training config",
       description: "Read one training configuration (the YAML, as an object).",
-      inputSchema: z.object({ name: safeName("name").describe("Name of the configuration") }),
-      annotations: { ...readOnly, title: "Get training config" },
-    },
-    ({ name }) =>
-      guarded(async () => {
+      input: z.object({ name: safeName("name").describe("Name of the configuration") }),
+      // The YAML's object is relayed as it is: ai-toolkit's config format is its own.
+      output: operations.get_config.result,
+      annotations: readOnly,
+      async run({ name }) {
         const result = await toolkit.run("get_config", { name });
-        return ok(result, `Configuration "${name}":\n${JSON.stringify(result.config, null, 2)}`);
-      }),
-  );
-};
+        return answer(result, `Configuration "${name}":\n${JSON.stringify(result.config, null, 2)}`);
+      },
+    }),
+  ];
+}

@@ -1,23 +1,44 @@
 import { z } from "zod";
-import { diagnose, formatDiagnosis } from "../../toolkit/diagnose";
-import { readOnly, type ToolGroup } from "../context";
-import { ok } from "../result";
+import { diagnose, formatDiagnosis, type Diagnosis } from "../../toolkit/diagnose";
+import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
 /** check_connection: which hop between the Worker and the toolkit is broken, and how to fix it. */
-export const connectionTools: ToolGroup = (server, { config, toolkit }) => {
-  server.registerTool(
-    "check_connection",
-    {
+export function connectionTools({ config, toolkit }: ToolContext): DefinedTool[] {
+  return [
+    defineTool({
+      name: "check_connection",
       title: "Check connection",
       description:
         "Diagnose the path from this Worker to the toolkit (configuration, tunnel, Cloudflare Access, toolkit health) and say how to fix the first broken hop.",
-      inputSchema: z.object({}),
-      annotations: { ...readOnly, title: "Check connection" },
-    },
-    async () => {
-      const diagnosis = await diagnose(config, toolkit.transport);
-      // A broken hop is the answer to the question asked, not a failed call.
-      return ok({ ...diagnosis }, formatDiagnosis(diagnosis));
-    },
-  );
-};
+      input: z.object({}),
+      output: diagnosisOutput,
+      annotations: readOnly,
+      async run() {
+        const diagnosis = await diagnose(config, toolkit.transport);
+        // A broken hop is the answer to the question asked, not a failed call.
+        return answer(diagnosis, formatDiagnosis(diagnosis));
+      },
+    }),
+  ];
+}
+
+/**
+ * The diagnosis as published. The Diagnosis type is declared in src/toolkit/diagnose.ts; the
+ * check below makes every Diagnosis fit this schema, so the two cannot drift apart silently.
+ */
+const diagnosisOutput = z.object({
+  ok: z.boolean(),
+  transport: z.enum(["vpc", "access", "direct"]),
+  hops: z.array(
+    z.object({
+      hop: z.enum(["configuration", "reach", "access", "tunnel", "toolkit"]),
+      ok: z.boolean(),
+      detail: z.string(),
+      fix: z.string().optional(),
+    }),
+  ),
+  version: z.string().optional(),
+  latencyMs: z.number().optional(),
+});
+const diagnosisFits = (diagnosis: Diagnosis): z.input<typeof diagnosisOutput> => diagnosis;
+void diagnosisFits;

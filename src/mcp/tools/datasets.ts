@@ -1,10 +1,12 @@
 import { z } from "zod";
-import { inlineImages, safeName } from "../fields";
-import { idempotentWrite, readOnly, type ToolGroup } from "../context";
-import { guarded, ok, plural, UserError } from "../result";
-import { RETRY_BY_FINALIZE } from "../../staging/uploads/forwarding";
-import { forwardInline } from "../../staging/uploads/inline";
+import { plural } from "../../common";
+import { operations } from "../../toolkit/bridge/operations";
 import { ToolkitError } from "../../toolkit/errors";
+import { RETRY_BY_FINALIZE } from "../../uploads/forwarding";
+import { forwardInline } from "../../uploads/inline";
+import { safeName } from "../fields";
+import { inlineImages } from "../inline-images";
+import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 
 /**
  * Inline images travel inside one MCP request, which is capped at 4 MiB (base64 adds a
@@ -14,23 +16,22 @@ export const INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
 export const INLINE_IMAGES_MAX = 200;
 
 /** upload_dataset, list_datasets. */
-export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
-  server.registerTool(
-    "upload_dataset",
-    {
+export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool[] {
+  return [
+    defineTool({
+      name: "upload_dataset",
       title: "Upload dataset (inline)",
       description:
         "Upload training images with captions as base64 inside this call. Fine for a few small images; for large datasets use create_dataset_upload.",
-      inputSchema: z.object({
+      input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         images: inlineImages(INLINE_IMAGE_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS, INLINE_IMAGES_MAX).describe(
           "The images, each with filename, base64 data and caption; file names must differ by more than their extension (a.png and a.jpg would share a.txt)",
         ),
       }),
-      annotations: { ...idempotentWrite, title: "Upload dataset (inline)" },
-    },
-    ({ dataset_name, images }) =>
-      guarded(async () => {
+      output: uploadedOutput,
+      annotations: idempotentWrite,
+      async run({ dataset_name, images }) {
         const forwarded = await forwardInline(env, dataset_name, images);
         if (!forwarded.ok) throw new UserError(forwarded.error);
         const manifest = forwarded.value;
@@ -47,23 +48,33 @@ export const datasetTools: ToolGroup = (server, { toolkit, env, config }) => {
           batches: manifest.forward.batchesTotal,
         };
         const text = `Saved ${plural(result.images_saved, "image")} to ${result.path}.`;
-        return ok({ ...result, images_sent: images.length }, text);
-      }),
-  );
+        return answer({ ...result, images_sent: images.length }, text);
+      },
+    }),
 
-  server.registerTool(
-    "list_datasets",
-    {
+    defineTool({
+      name: "list_datasets",
       title: "List datasets",
       description: "List the datasets on the toolkit with their image counts.",
-      inputSchema: z.object({}),
-      annotations: { ...readOnly, title: "List datasets" },
-    },
-    () =>
-      guarded(async () => {
+      input: z.object({}),
+      // Relayed as the toolkit answers it (loose: it may add fields).
+      output: operations.list_datasets.result,
+      annotations: readOnly,
+      async run() {
         const result = await toolkit.run("list_datasets");
         const lines = result.datasets.map((d) => `- ${d.name}: ${plural(d.images, "image")}`);
-        return ok(result, lines.length ? `${plural(lines.length, "dataset")}:\n${lines.join("\n")}` : "No datasets yet.");
-      }),
-  );
-};
+        return answer(result, lines.length ? `${plural(lines.length, "dataset")}:\n${lines.join("\n")}` : "No datasets yet.");
+      },
+    }),
+  ];
+}
+
+/** The original upload_dataset answer, plus how many batches and images the Worker sent. */
+const uploadedOutput = z.object({
+  status: z.string(),
+  dataset: z.string(),
+  images_saved: z.number(),
+  path: z.string(),
+  batches: z.number(),
+  images_sent: z.number(),
+});

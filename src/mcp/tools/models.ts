@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createBase64EncodeStream } from "../../staging/codecs";
+import { createBase64EncodeStream } from "../../toolkit/bridge/codecs";
 import {
   downloadLink,
   listStaged,
@@ -7,22 +7,22 @@ import {
   unchangedOnToolkit,
   type DownloadLink,
   type StagedModel,
-} from "../../staging/models";
+} from "../../models";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
-import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
-import { guarded, ok, plural, UserError } from "../result";
+import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import { plural } from "../../common";
+import { operations } from "../../toolkit/bridge/operations";
 
 /** export_model, list_exported_models, download_model. */
-export const modelTools: ToolGroup = (server, context) => {
+export function modelTools(context: ToolContext): DefinedTool[] {
   const { toolkit, config, env } = context;
-
-  server.registerTool(
-    "export_model",
-    {
+  return [
+    defineTool({
+      name: "export_model",
       title: "Export model",
       description:
         "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a file in the toolkit's exports folder; with stage: true, also stage it in R2 and return a signed download link.",
-      inputSchema: z.object({
+      input: z.object({
         model_name: safeName("model_name").describe("Name of the trained model (the configuration's name)"),
         output_path: exportPath(config.EXPORT_ROOT).describe(
           `Destination file, directly inside the exports folder ${config.EXPORT_ROOT}/ (EXPORT_ROOT): ${config.EXPORT_ROOT}/<name>.${MODEL_EXTENSIONS.join("|")}, e.g. ${config.EXPORT_ROOT}/my_lora.safetensors. No subfolders, nothing elsewhere.`,
@@ -32,29 +32,26 @@ export const modelTools: ToolGroup = (server, context) => {
           .default(false)
           .describe("Also bring the model home: stage it in R2 and return a signed download link (as download_model does)"),
       }),
-      annotations: { ...idempotentWrite, title: "Export model" },
-    },
-    ({ model_name, output_path, stage }) =>
-      guarded(async () => {
+      output: exportedOutput,
+      annotations: idempotentWrite,
+      async run({ model_name, output_path, stage }) {
         const result = await toolkit.run("export_model", { model_name, output_path });
         const exported = `Exported "${model_name}" to ${result.path}.`;
-        if (!stage) return ok(result, exported);
+        if (!stage) return answer(result, exported);
         const staged = await stageAndLink(context, model_name);
-        return ok({ ...result, staged: describeStaged(staged) }, `${exported}\n${stagedText(staged)}`);
-      }),
-  );
+        return answer({ ...result, staged: describeStaged(staged) }, `${exported}\n${stagedText(staged)}`);
+      },
+    }),
 
-  server.registerTool(
-    "list_exported_models",
-    {
+    defineTool({
+      name: "list_exported_models",
       title: "List models",
       description:
         "List the trained models on the toolkit with their sizes, marking those already staged in R2 (with a fresh download link and when the staged copy expires).",
-      inputSchema: z.object({}),
-      annotations: { ...readOnly, title: "List models" },
-    },
-    () =>
-      guarded(async () => {
+      input: z.object({}),
+      output: modelListOutput,
+      annotations: readOnly,
+      async run() {
         const result = await toolkit.run("list_exported_models");
         const now = Date.now();
         const staged = await listStaged(env.STAGING, now);
@@ -77,17 +74,16 @@ export const modelTools: ToolGroup = (server, context) => {
         const lines = models.map(
           (m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
         );
-        return ok({ ...result, models }, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
-      }),
-  );
+        return answer({ ...result, models }, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
+      },
+    }),
 
-  server.registerTool(
-    "download_model",
-    {
+    defineTool({
+      name: "download_model",
       title: "Download model",
       description:
         "Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and safetensors metadata. With encoding \"base64\", small models also come inline.",
-      inputSchema: z.object({
+      input: z.object({
         model_name: safeName("model_name").describe("Name of the trained model"),
         encoding: z
           .enum(["base64", "raw"])
@@ -96,13 +92,12 @@ export const modelTools: ToolGroup = (server, context) => {
             `"base64": also put the file inline in the result when it is small (DOWNLOAD_INLINE_MAX_BYTES, default 2 MiB); "raw": link only`,
           ),
       }),
-      // Not read-only any more: it writes the staged copy to R2.
-      annotations: { ...additiveWrite, idempotentHint: true, title: "Download model" },
-    },
-    ({ model_name, encoding }) =>
-      guarded(async () => {
+      output: downloadOutput,
+      // Not read-only: it writes the staged copy to R2 (the same copy again when nothing changed).
+      annotations: idempotentWrite,
+      async run({ model_name, encoding }) {
         const staged = await stageAndLink(context, model_name);
-        const structured: Record<string, unknown> = { status: "success", model: model_name, ...describeStaged(staged) };
+        const structured: z.input<typeof downloadOutput> = { status: "success", model: model_name, ...describeStaged(staged), encoding: "link" };
         let text = stagedText(staged);
         if (encoding === "base64") {
           const size = staged.model.size;
@@ -112,17 +107,54 @@ export const modelTools: ToolGroup = (server, context) => {
             text += "\nThe file is also inline as base64 in structuredContent.data.";
           } else {
             const why = `the model is ${size} bytes, over the ${config.DOWNLOAD_INLINE_MAX_BYTES}-byte limit for inline base64 (DOWNLOAD_INLINE_MAX_BYTES): download it from the link instead`;
-            structured.encoding = "link";
             structured.inline_skipped = why;
             text += `\nNot inline: ${why}.`;
           }
-        } else {
-          structured.encoding = "link";
         }
-        return ok(structured, text);
-      }),
-  );
-};
+        return answer(structured, text);
+      },
+    }),
+  ];
+}
+
+/** A staged copy as the tools describe it: where to fetch it, until when, and what it is. */
+const stagedOutput = z.object({
+  filename: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  download_url: z.string(),
+  link_expires_at: z.string(),
+  staged_until: z.string(),
+  /** True when an unchanged copy staged earlier was handed out again. */
+  reused: z.boolean(),
+  safetensors: z.object({ tensors: z.number(), metadata: z.record(z.string(), z.string()) }).optional(),
+});
+
+/** The toolkit's export answer, relayed (loose), with the staged copy when one was asked for. */
+const exportedOutput = operations.export_model.result.extend({ staged: stagedOutput.optional() });
+
+/** The toolkit's model list, relayed (loose), each model marked staged or not. */
+const modelListOutput = operations.list_exported_models.result.extend({
+  models: z.array(
+    operations.list_exported_models.result.shape.models.element.extend({
+      staged: z.boolean(),
+      staged_until: z.string().optional(),
+      sha256: z.string().optional(),
+      download_url: z.string().optional(),
+      link_expires_at: z.string().optional(),
+    }),
+  ),
+});
+
+const downloadOutput = stagedOutput.extend({
+  status: z.literal("success"),
+  model: z.string(),
+  /** "base64": the file is inline in `data`; "link": fetch it from download_url. */
+  encoding: z.enum(["base64", "link"]),
+  data: z.string().optional(),
+  /** Why a base64 download came as a link only. */
+  inline_skipped: z.string().optional(),
+});
 
 interface StagedWithLink {
   model: StagedModel;
@@ -135,7 +167,7 @@ async function stageAndLink(context: ToolContext, name: string): Promise<StagedW
   return { model, reused, link: await downloadLink(context.config, context.env, context.origin ?? "", model, Date.now()) };
 }
 
-function describeStaged({ model, reused, link }: StagedWithLink): Record<string, unknown> {
+function describeStaged({ model, reused, link }: StagedWithLink): z.infer<typeof stagedOutput> {
   return {
     filename: model.filename,
     size: model.size,

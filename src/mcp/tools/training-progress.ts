@@ -1,26 +1,25 @@
 import { z } from "zod";
-import { isTerminal } from "../../jobs/state";
-import { capitalize } from "../../text";
-import { trainingJobFor, type JobLookup } from "../../jobs/training-job";
-import { describeJob, type JobView } from "../../jobs/view";
+import { capitalize } from "../../common";
+import { metricsSeriesSchema } from "../../jobs/metrics";
+import { waitForJob } from "../../jobs/service";
+import { jobStatusSchema } from "../../jobs/state";
+import { trainingJobFor } from "../../jobs/training-job";
+import { describeJob, jobViewSchema, type JobView } from "../../jobs/view";
 import { jobId } from "../fields";
-import { readOnly, type ToolGroup } from "../context";
-import { failure, guarded, ok } from "../result";
+import { answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 
 /** The longest wait_for_training may block: MCP clients and proxies give up on a silent minute. */
 const MAX_WAIT_SECONDS = 50;
-/** How often a wait re-reads the job; the job's own freshness window bounds the toolkit calls. */
-const WAIT_TICK_MS = 2_000;
 
 /** get_training_metrics, wait_for_training: following a run without polling by hand. */
-export const trainingProgressTools: ToolGroup = (server, { env }) => {
-  server.registerTool(
-    "get_training_metrics",
-    {
+export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
+  return [
+    defineTool({
+      name: "get_training_metrics",
       title: "Training metrics",
       description:
         "The loss history of a training job, per loss term, downsampled to at most `points` points (each the mean of its stretch of steps), with the minimum, the last value and the trend of each term. Served from the Worker's records: works after the job ended and while the toolkit is down.",
-      inputSchema: z.object({
+      input: z.object({
         job_id: jobId,
         points: z
           .number()
@@ -30,39 +29,35 @@ export const trainingProgressTools: ToolGroup = (server, { env }) => {
           .default(100)
           .describe("Most points to return per loss term (the history is averaged down to this many)"),
       }),
-      annotations: { ...readOnly, title: "Training metrics" },
-    },
-    ({ job_id, points }) =>
-      guarded(async () => {
+      output: metricsOutput,
+      annotations: readOnly,
+      async run({ job_id, points }) {
         const metrics = await trainingJobFor(env, job_id).metrics(points);
-        if (!metrics) return failure(`The Worker has no record of job ${job_id}: call get_training_status first to look it up on the toolkit.`, { kind: "not_found", job_id });
+        if (!metrics) throw new UserError(`The Worker has no record of job ${job_id}: call get_training_status first to look it up on the toolkit.`, { kind: "not_found", job_id });
         const summaries = Object.entries(metrics.series.summary).map(
           ([term, s]) => `${term}: last ${s.last.toPrecision(4)}, min ${s.min.toPrecision(4)} at step ${s.min_step}, ${s.trend}`,
         );
         const text = summaries.length
           ? `Job ${job_id}: ${metrics.series.points.length} points from ${metrics.stored_points} recorded.\n${summaries.join("\n")}`
           : `Job ${job_id} has no loss values recorded yet (${metrics.job.status}).`;
-        return ok(
+        return answer(
           {
             job_id,
             status: metrics.job.status,
-            terms: metrics.series.terms,
-            points: metrics.series.points,
-            summary: metrics.series.summary,
+            ...metrics.series,
             stored_points: metrics.stored_points,
             stored_stride: metrics.stored_stride,
           },
           text,
         );
-      }),
-  );
+      },
+    }),
 
-  server.registerTool(
-    "wait_for_training",
-    {
+    defineTool({
+      name: "wait_for_training",
       title: "Wait for training",
       description: `Wait up to ${MAX_WAIT_SECONDS} s until a training job reaches a step, a progress percentage, or ends (completed, failed, stopped, lost), then return its status. Sends progress notifications (step / total) when the request carries a progress token. Call again to keep waiting.`,
-      inputSchema: z.object({
+      input: z.object({
         job_id: jobId,
         until_step: z
           .number()
@@ -84,82 +79,44 @@ export const trainingProgressTools: ToolGroup = (server, { env }) => {
           .default(MAX_WAIT_SECONDS)
           .describe("Longest time to wait, in seconds; the job ending always ends the wait"),
       }),
-      annotations: { ...readOnly, title: "Wait for training" },
-    },
-    ({ job_id, until_step, until_progress, timeout_seconds }, ctx) =>
-      guarded(async () => {
-        const stub = trainingJobFor(env, job_id);
-        const started = Date.now();
-        const deadline = started + timeout_seconds * 1000;
-        const token = ctx.mcpReq._meta?.progressToken;
-        let lastReported = -1;
-        let view: JobView;
-        for (;;) {
-          // A poll stuck on a slow toolkit must not hold the wait past its deadline: then the
-          // stored state answers.
-          const remaining = Math.max(0, deadline - Date.now());
-          const lookup = await beforeDeadline(
-            (async (): Promise<JobLookup> => await stub.status(job_id))(),
-            remaining,
-            async () => await stub.status(job_id, { storedOnly: true }),
-          );
-          if (!lookup.found) return failure(capitalize(lookup.reason), { kind: "not_found", job_id });
-          view = lookup.job;
-          if (token !== undefined && view.current_step > lastReported) {
-            lastReported = view.current_step;
-            await ctx.mcpReq
-              .notify({
-                method: "notifications/progress",
-                params: {
-                  progressToken: token,
-                  progress: view.current_step,
-                  ...(view.total_steps === null ? {} : { total: view.total_steps }),
-                  message: describeJob(view),
-                },
-              })
-              .catch(() => undefined);
-          }
-          const reached = reason(view, until_step, until_progress);
-          if (reached || Date.now() + WAIT_TICK_MS > deadline || ctx.mcpReq.signal.aborted) {
-            const waited = Math.round((Date.now() - started) / 100) / 10;
-            const outcome = reached ? `Reached: ${reached}.` : `Still waiting after ${waited} s: call wait_for_training again to keep waiting.`;
-            return ok({ ...view, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waited }, `${outcome} ${describeJob(view)}`);
-          }
-          await sleep(WAIT_TICK_MS);
-        }
-      }),
-  );
-};
-
-/** Why a wait is over, or undefined while it is not. */
-function reason(view: JobView, untilStep: number | undefined, untilProgress: number | undefined): string | undefined {
-  if (isTerminal(view.status)) return `the job ended (${view.status})`;
-  if (untilStep !== undefined && view.current_step >= untilStep) return `step ${view.current_step} >= ${untilStep}`;
-  if (untilProgress !== undefined && view.progress >= untilProgress) return `progress ${view.progress}% >= ${untilProgress}%`;
-  return undefined;
+      output: waitOutput,
+      annotations: readOnly,
+      async run({ job_id, until_step, until_progress, timeout_seconds }, call) {
+        const token = call.mcpReq._meta?.progressToken;
+        const onUpdate =
+          token === undefined
+            ? undefined
+            : async (job: JobView) => {
+                const total = job.total_steps === null ? {} : { total: job.total_steps };
+                await call.mcpReq
+                  .notify({ method: "notifications/progress", params: { progressToken: token, progress: job.current_step, ...total, message: describeJob(job) } })
+                  .catch(() => undefined);
+              };
+        const goal = {
+          timeoutSeconds: timeout_seconds,
+          ...(until_step === undefined ? {} : { untilStep: until_step }),
+          ...(until_progress === undefined ? {} : { untilProgress: until_progress }),
+        };
+        const outcome = await waitForJob(env, job_id, goal, { signal: call.mcpReq.signal, ...(onUpdate ? { onUpdate } : {}) });
+        if (!outcome.found) throw new UserError(capitalize(outcome.reason), { kind: "not_found", job_id });
+        const { job, reached, waitedSeconds } = outcome;
+        const summary = reached ? `Reached: ${reached}.` : `Still waiting after ${waitedSeconds} s: call wait_for_training again to keep waiting.`;
+        return answer({ ...job, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waitedSeconds }, `${summary} ${describeJob(job)}`);
+      },
+    }),
+  ];
 }
 
-const TIMED_OUT = Symbol("timed out");
+const metricsOutput = metricsSeriesSchema.extend({
+  job_id: z.string(),
+  status: jobStatusSchema,
+  stored_points: z.number(),
+  /** Steps between two stored points (1 until the history had to be thinned). */
+  stored_stride: z.number(),
+});
 
-/**
- * The work's answer (or failure) if it comes within `ms`, else the fallback's. Either way the
- * timer is cleared; a late work is left to finish, and a failure it ends with is dropped.
- */
-export async function beforeDeadline<T>(work: Promise<T>, ms: number, fallback: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    const winner = await Promise.race([work, deadline]);
-    if (winner !== TIMED_OUT) return winner;
-  } finally {
-    clearTimeout(timer);
-  }
-  work.catch(() => undefined);
-  return fallback();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const waitOutput = jobViewSchema.extend({
+  reached: z.boolean(),
+  reached_reason: z.string().nullable(),
+  waited_seconds: z.number(),
+});

@@ -1,20 +1,20 @@
 import { z } from "zod";
-import { createUploadSession } from "../../staging/uploads/create";
-import { hashToken, sessionStub, TOKEN_PATTERN } from "../../staging/uploads/token";
-import type { Manifest } from "../../staging/uploads/types";
-import { additiveWrite, readOnly, type ToolGroup } from "../context";
+import { createUploadSession } from "../../uploads/create";
+import { hashToken, sessionStub, TOKEN_PATTERN } from "../../uploads/token";
+import type { Manifest } from "../../uploads/types";
 import { captionText, safeName, triggerWord } from "../fields";
-import { failure, guarded, ok, plural } from "../result";
+import { additiveWrite, answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import { plural } from "../../common";
 
 /** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
-export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
-  server.registerTool(
-    "create_dataset_upload",
-    {
+export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[] {
+  return [
+    defineTool({
+      name: "create_dataset_upload",
       title: "Create dataset upload",
       description:
         "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid for a limited time), a browser page to drag and drop images and edit captions, and a curl example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
-      inputSchema: z.object({
+      input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
           .default("")
@@ -23,10 +23,9 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
           .default("")
           .describe("Put first in every caption that does not already contain it"),
       }),
-      annotations: { ...additiveWrite, title: "Create dataset upload" },
-    },
-    ({ dataset_name, default_caption, trigger_word }) =>
-      guarded(async () => {
+      output: createdOutput,
+      annotations: additiveWrite,
+      async run({ dataset_name, default_caption, trigger_word }) {
         const created = await createUploadSession(env, origin, { datasetName: dataset_name, defaultCaption: default_caption, triggerWord: trigger_word.trim() });
         const curl = [
           `curl -T cat_01.png ${created.uploadUrl}/files/cat_01.png`,
@@ -41,38 +40,99 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
           `tus 1.0 clients (tus-js-client, Uppy) can upload images resumably to ${created.tusUrl} (metadata: filename, optionally caption).`,
           `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 MiB, all the same size), then POST .../files/<name>/complete. Follow progress with get_dataset_upload.`,
         ].join("\n\n");
-        return ok(
+        return answer(
           { upload_url: created.uploadUrl, page_url: created.pageUrl, tus_url: created.tusUrl, expires_at: created.manifest.expires_at, curl_example: curl, limits: created.manifest.limits },
           text,
         );
-      }),
-  );
+      },
+    }),
 
-  server.registerTool(
-    "get_dataset_upload",
-    {
+    defineTool({
+      name: "get_dataset_upload",
       title: "Get dataset upload",
       description: "Show an upload session: its files, sizes, captions, refused files and how forwarding to the toolkit is going.",
-      inputSchema: z.object({
+      input: z.object({
         upload_url: z
           .string()
           .min(1, "upload_url must not be empty")
           .max(512, "upload_url must be at most 512 characters")
           .describe("The upload URL returned by create_dataset_upload"),
       }),
-      annotations: { ...readOnly, title: "Get dataset upload" },
-    },
-    ({ upload_url }) =>
-      guarded(async () => {
+      output: manifestOutput,
+      annotations: readOnly,
+      async run({ upload_url }) {
         const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
-        if (!TOKEN_PATTERN.test(token)) return failure("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)", { kind: "invalid" });
+        if (!TOKEN_PATTERN.test(token)) throw new UserError("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)");
         const tokenHash = await hashToken(token);
         const manifest = await sessionStub(env, tokenHash).manifest(tokenHash);
-        if (!manifest.ok) return failure(manifest.error, { kind: "invalid" });
-        return ok({ ...manifest.value }, describeManifest(manifest.value));
-      }),
-  );
-};
+        if (!manifest.ok) throw new UserError(manifest.error);
+        return answer(manifest.value, describeManifest(manifest.value));
+      },
+    }),
+  ];
+}
+
+/**
+ * The upload manifest as published. The Manifest type is declared in src/uploads/types.ts;
+ * the check below makes every Manifest fit this schema, so they cannot drift apart silently.
+ * (Once src/uploads derives Manifest from a schema of its own, this one gives way to it.)
+ */
+const limitsOutput = z.object({
+  file_max_bytes: z.number(),
+  session_max_bytes: z.number(),
+  session_max_files: z.number(),
+  caption_max_chars: z.number(),
+  part_min_bytes: z.number(),
+});
+
+const manifestOutput = z.object({
+  dataset_name: z.string(),
+  state: z.enum(["open", "forwarding", "failed", "complete"]),
+  created_at: z.string(),
+  expires_at: z.string(),
+  default_caption: z.string(),
+  trigger_word: z.string(),
+  files: z.array(
+    z.object({
+      name: z.string(),
+      size: z.number(),
+      state: z.enum(["receiving", "staged", "sent"]),
+      format: z.string().optional(),
+      caption: z.string(),
+      captionSource: z.string().optional(),
+      parts: z.array(z.number()).optional(),
+      receivedBytes: z.number().optional(),
+    }),
+  ),
+  rejected: z.array(z.object({ name: z.string(), reason: z.string() })),
+  unpaired_captions: z.array(z.string()),
+  totals: z.object({ images: z.number(), staged_bytes: z.number(), receiving: z.number(), sent: z.number() }),
+  forward: z.object({
+    batchesTotal: z.number(),
+    batchesDone: z.number(),
+    filesSent: z.number(),
+    bytesSent: z.number(),
+    startedAt: z.number().optional(),
+    activeAt: z.number().optional(),
+    finishedAt: z.number().optional(),
+    toolkitPath: z.string().optional(),
+    toolkitImages: z.number().optional(),
+    error: z.string().optional(),
+    errorKind: z.enum(["unreachable", "timeout", "http", "protocol", "tool"]).optional(),
+  }),
+  limits: limitsOutput,
+});
+const manifestFits = (manifest: Manifest): z.input<typeof manifestOutput> => manifest;
+void manifestFits;
+
+const createdOutput = z.object({
+  upload_url: z.string(),
+  page_url: z.string(),
+  tus_url: z.string(),
+  expires_at: z.string(),
+  curl_example: z.string(),
+  limits: limitsOutput,
+});
 
 export function describeManifest(m: Manifest): string {
   const lines = [

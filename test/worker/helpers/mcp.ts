@@ -3,10 +3,11 @@ import { createExecutionContext } from "cloudflare:test";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { createMcpHandler } from "agents/mcp/server";
 import { readConfig } from "../../../src/config";
-import type { ToolContext } from "../../../src/mcp/context";
+import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/validators/cf-worker";
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
-import { ToolkitClient } from "../../../src/toolkit/client";
-import type { ScriptedToolkit } from "./scripted-toolkit";
+import type { ToolContext } from "../../../src/mcp/tool";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { ScriptedToolkit } from "./scripted-toolkit";
 
 export interface ToolCallResult {
   isError?: boolean;
@@ -46,8 +47,46 @@ async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method:
   return JSON.parse(json) as { result?: unknown; error?: { code: number; message: string } };
 }
 
+/**
+ * Calls a tool and checks its structuredContent against the output schema tools/list
+ * publishes, success or failure alike, as MCP SDK 1.x clients do: an answer a strict client
+ * would refuse fails the test that produced it.
+ */
 export async function callTool(toolkit: ScriptedToolkit, name: string, args: Record<string, unknown> = {}, overrides = {}) {
   const answer = await mcpRequest(toolkit, "tools/call", { name, arguments: args }, overrides);
   if (answer.error) throw new Error(`JSON-RPC error ${answer.error.code}: ${answer.error.message}`);
-  return answer.result as ToolCallResult;
+  const result = answer.result as ToolCallResult;
+  if (result.structuredContent !== undefined) {
+    const problem = await outputProblem(name, result.structuredContent);
+    if (problem) throw new Error(`${name} answered structuredContent that its published outputSchema refuses: ${problem}\n${JSON.stringify(result.structuredContent)}`);
+  }
+  return result;
+}
+
+export interface ListedTool {
+  name: string;
+  title?: string;
+  inputSchema: { additionalProperties?: boolean; properties?: Record<string, { description?: string }> };
+  outputSchema?: Record<string, unknown> & { type?: string };
+  annotations?: Record<string, unknown>;
+}
+
+let published: Promise<Map<string, ListedTool>> | undefined;
+
+/** The tools as tools/list publishes them (output schemas do not depend on settings). */
+export function publishedTools(): Promise<Map<string, ListedTool>> {
+  published ??= mcpRequest(new ScriptedToolkit(), "tools/list", {}).then(
+    (answer) => new Map((answer.result as { tools: ListedTool[] }).tools.map((tool) => [tool.name, tool])),
+  );
+  return published;
+}
+
+const validator = new CfWorkerJsonSchemaValidator();
+
+/** Why `structured` does not satisfy the tool's published outputSchema, or undefined. */
+export async function outputProblem(tool: string, structured: Record<string, unknown>): Promise<string | undefined> {
+  const schema = (await publishedTools()).get(tool)?.outputSchema;
+  if (!schema) return undefined;
+  const verdict = validator.getValidator<Record<string, unknown>>(schema)(structured);
+  return verdict.valid ? undefined : (verdict.errorMessage ?? "invalid");
 }

@@ -1,4 +1,4 @@
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { formatTqdmLine } from "../../../tunnel/toolkit/tqdm";
 

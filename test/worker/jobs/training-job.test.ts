@@ -5,7 +5,7 @@ import { jobIndexFor } from "../../../src/jobs/job-index";
 import { trainingJobFor, type JobLookup, type TrainingJob } from "../../../src/jobs/training-job";
 import type { JobRecord } from "../../../src/jobs/state";
 import type { JobView } from "../../../src/jobs/view";
-import { manifestKey, writeManifest, type StagedModel } from "../../../src/staging/models/staged";
+import { manifestKey, writeManifest, type StagedModel } from "../../../src/models/staged";
 import { PREAMBLE, ScriptedToolkit, TRACEBACK, tqdmLog } from "./scripted-toolkit";
 
 const MODEL = "black-forest-labs/FLUX.1-dev";

@@ -1,8 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
-import { downloadLink, parseRange } from "../../../src/staging/models";
-import { sign, signedUrl, signingKey } from "../../../src/staging/models/signing";
+import { downloadLink, parseRange } from "../../../src/models";
+import { sign, signedUrl, signingKey } from "../../../src/models/signing";
 import { bytesOf } from "./support";
 
 const config = readConfig(env);

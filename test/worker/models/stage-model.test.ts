@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
-import { stageModel } from "../../../src/staging/models";
-import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/staging/r2-rules";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { stageModel } from "../../../src/models";
+import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/r2/rules";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import type { ScriptedToolkit } from "../helpers/scripted-toolkit";
 import { bytesOf, downloadAnswer, keysUnder, safetensorsFile, sha256Hex, toolkitWith, uniqueName } from "./support";

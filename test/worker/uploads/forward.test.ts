@@ -1,13 +1,13 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import { batchTimeoutMs, forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/staging/uploads/forward";
-import { forwardStallMs } from "../../../src/staging/uploads/forwarding";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import { sessionStub } from "../../../src/staging/uploads/token";
-import type { ForwardProgress } from "../../../src/staging/uploads/types";
+import { batchTimeoutMs, forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/uploads/forward";
+import { forwardStallMs } from "../../../src/uploads/forwarding";
+import type { UploadSession } from "../../../src/uploads/session";
+import { sessionStub } from "../../../src/uploads/token";
+import type { ForwardProgress } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 
 /** A toolkit that reads each streamed upload_dataset body whole and remembers what arrived. */

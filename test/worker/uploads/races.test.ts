@@ -1,9 +1,9 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import { sessionStub } from "../../../src/staging/uploads/token";
-import { TUS_PART_BYTES } from "../../../src/staging/uploads/tus-upload";
-import type { Manifest } from "../../../src/staging/uploads/types";
+import type { UploadSession } from "../../../src/uploads/session";
+import { sessionStub } from "../../../src/uploads/token";
+import { TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
+import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 
 /**

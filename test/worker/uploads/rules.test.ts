@@ -1,19 +1,19 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { imageExtension, imageNameProblem } from "../../../src/images";
-import { uploadBodyLength } from "../../../src/staging/codecs";
-import { largestImageFor, planBatches } from "../../../src/staging/uploads/batches";
-import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/staging/uploads/captions";
-import { nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind } from "../../../src/staging/uploads/names";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import type { SessionStore } from "../../../src/staging/uploads/store";
-import { sessionStub } from "../../../src/staging/uploads/token";
-import type { Manifest } from "../../../src/staging/uploads/types";
+import { imageExtension, imageNameProblem } from "../../../src/uploads/images";
+import { uploadBodyLength } from "../../../src/toolkit/bridge/codecs";
+import { largestImageFor, planBatches } from "../../../src/uploads/batches";
+import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/uploads/captions";
+import { nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind } from "../../../src/uploads/names";
+import type { UploadSession } from "../../../src/uploads/session";
+import type { SessionStore } from "../../../src/uploads/store";
+import { sessionStub } from "../../../src/uploads/token";
+import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
-import { checkParts } from "../../../src/staging/uploads/parts";
-import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/staging/r2-rules";
-import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/staging/uploads/token";
+import { checkParts } from "../../../src/uploads/parts";
+import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/r2/rules";
+import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/uploads/token";
 
 describe("file names", () => {
   it("keep only the last path component and safe characters", () => {

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import type { Manifest } from "../../../src/staging/uploads/types";
+import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 
 const MiB = 1024 * 1024;

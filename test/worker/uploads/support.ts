@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { createUploadSession } from "../../../src/staging/uploads/create";
+import { createUploadSession } from "../../../src/uploads/create";
 
 /** A deterministic "image": the format's magic number followed by seeded bytes. */
 export function image(format: "png" | "jpeg" | "webp", size: number, seed = 1): Uint8Array {

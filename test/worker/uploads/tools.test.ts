@@ -1,9 +1,9 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Config } from "../../../src/config";
-import { hashToken, newToken, sessionStub } from "../../../src/staging/uploads/token";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { hashToken, newToken, sessionStub } from "../../../src/uploads/token";
+import type { UploadSession } from "../../../src/uploads/session";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
@@ -18,8 +18,8 @@ import { image } from "./support";
  * the session's object first (named by the token's hash) and swaps in its own toolkit;
  * the tool's create() then lands on that same instance.
  */
-vi.mock("../../../src/staging/uploads/token", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../../src/staging/uploads/token")>();
+vi.mock("../../../src/uploads/token", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../../src/uploads/token")>();
   return { ...original, newToken: vi.fn(original.newToken) };
 });
 

@@ -1,11 +1,11 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ToolkitClient } from "../../../src/toolkit/client";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import { sessionStub } from "../../../src/staging/uploads/token";
-import { patchUpload, TUS_PART_BYTES } from "../../../src/staging/uploads/tus-upload";
-import type { Manifest } from "../../../src/staging/uploads/types";
+import type { UploadSession } from "../../../src/uploads/session";
+import { sessionStub } from "../../../src/uploads/token";
+import { patchUpload, TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
+import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 
 const MiB = 1024 * 1024;

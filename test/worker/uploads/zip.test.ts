@@ -1,11 +1,11 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Zip, ZipDeflate } from "fflate";
 import { describe, expect, it } from "vitest";
-import { concatBytes } from "../../../src/staging/codecs/string-sinks";
-import type { UploadSession } from "../../../src/staging/uploads/session";
-import type { Manifest } from "../../../src/staging/uploads/types";
-import { sessionStub } from "../../../src/staging/uploads/token";
-import { unpackZip, type ZipEntrySink } from "../../../src/staging/uploads/zip";
+import { concatBytes } from "../../../src/toolkit/bridge/string-sinks";
+import type { UploadSession } from "../../../src/uploads/session";
+import type { Manifest } from "../../../src/uploads/types";
+import { sessionStub } from "../../../src/uploads/token";
+import { unpackZip, type ZipEntrySink } from "../../../src/uploads/receive/zip";
 import { image, newSession } from "./support";
 
 const MiB = 1024 * 1024;

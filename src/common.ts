@@ -1,0 +1,33 @@
+import packageJson from "../package.json";
+
+/** Small facts and helpers that every part of the Worker shares: one definition each. */
+
+/** The Worker's version, as published in /health and the MCP server info. */
+export const WORKER_VERSION: string = packageJson.version;
+export const WORKER_NAME = "AI Toolkit edge MCP";
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+
+/** Longest file name the Worker stores or sends to the toolkit, extension included. */
+export const FILE_NAME_MAX_CHARS = 128;
+
+/** Upper-cases the first letter: messages are built lower-case so they can be embedded. */
+export function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Escapes text for HTML: everything a client or a file name says is attacker-chosen. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** "1 image", "2 images". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** The message of anything thrown: an Error's message, or the thrown value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,138 @@
+import type { CallToolResult, McpServer, ServerContext, ToolAnnotations } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import { capitalize, errorMessage } from "../common";
+import type { Config } from "../config";
+import type { ToolkitClient } from "../toolkit/bridge/client";
+import { ToolkitError, type ToolkitErrorKind } from "../toolkit/errors";
+import { strictInput } from "./strict-input";
+
+/** What every tool gets: the typed settings, the toolkit client and the bindings. */
+export interface ToolContext {
+  config: Config;
+  toolkit: ToolkitClient;
+  env: Env;
+  /**
+   * The origin the client reached the Worker on (e.g. https://mcp.example.com): download
+   * links point there. Unset outside a real request; links are then relative (/downloads/...).
+   */
+  origin?: string;
+}
+
+/** Annotation presets: every tool here talks to one known toolkit, never the open web. */
+type ToolHints = Omit<ToolAnnotations, "title">;
+export const readOnly = { readOnlyHint: true, openWorldHint: false } as const satisfies ToolHints;
+export const idempotentWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const satisfies ToolHints;
+export const additiveWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const satisfies ToolHints;
+export const destructiveWrite = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false } as const satisfies ToolHints;
+
+/** Every way a call can fail, as `kind` in the failure's structuredContent. */
+const FAILURE_KINDS = ["unreachable", "timeout", "http", "protocol", "tool", "invalid", "not_found", "internal"] as const;
+type FailureKind = (typeof FAILURE_KINDS)[number];
+// Every toolkit failure kind must be one of them: a kind added there fails to compile here.
+const toolkitKindsCovered: [Exclude<ToolkitErrorKind, FailureKind>] extends [never] ? true : never = true;
+void toolkitKindsCovered;
+
+/**
+ * What a failed call carries in structuredContent. Every tool's published output schema admits
+ * it next to the tool's own answer: clients on SDK 1.x check structuredContent against the
+ * schema even when isError is set, and would otherwise turn a clear failure into a protocol error.
+ */
+export const failureOutput = z.object({
+  error: z.string(),
+  kind: z.enum(FAILURE_KINDS),
+  job_id: z.string().optional(),
+});
+type FailureDetails = Omit<z.infer<typeof failureOutput>, "error">;
+
+/** A problem with the caller's request that validation could only find at run time. */
+export class UserError extends Error {
+  override name = "UserError";
+  constructor(
+    message: string,
+    readonly details: FailureDetails = { kind: "invalid" },
+  ) {
+    super(message);
+  }
+}
+
+/** A tool's answer: `structured` for programs, a short readable `text` for people and models. */
+export interface Answer<Structured> {
+  structured: Structured;
+  text: string;
+}
+
+export function answer<Structured>(structured: Structured, text: string): Answer<Structured> {
+  return { structured, text };
+}
+
+/** structuredContent is always a JSON object, in and out of its schema. */
+type StructuredSchema = z.ZodType<Record<string, unknown>, Record<string, unknown>>;
+
+/** Everything about one tool, declared once: tools/list publishes it, tools/call enforces it. */
+export interface ToolSpec<Input extends z.ZodObject, Output extends StructuredSchema> {
+  name: string;
+  /** Shown to people; also published as annotations.title. */
+  title: string;
+  description: string;
+  /** Made strict (strict-input.ts): an argument the schema does not declare is refused by name. */
+  input: Input;
+  /** What a successful call's structuredContent satisfies; the SDK checks it on every answer. */
+  output: Output;
+  annotations: ToolHints;
+  run(args: z.output<Input>, call: ServerContext): Promise<Answer<z.input<Output>>>;
+}
+
+export interface DefinedTool {
+  name: string;
+  /** The schema of a successful answer (without the failure shape). */
+  output: StructuredSchema;
+  register(server: McpServer): void;
+}
+
+/**
+ * Declares a tool: strict input, output schema (with the failure shape beside it), title and
+ * annotations, and its handler behind the one error guard.
+ */
+export function defineTool<Input extends z.ZodObject, Output extends StructuredSchema>(spec: ToolSpec<Input, Output>): DefinedTool {
+  // Typed as any object schema for the SDK: its callback type cannot follow a generic schema.
+  const inputSchema: z.ZodObject = strictInput(spec.name, spec.input);
+  const outputSchema = z.union([spec.output, failureOutput]);
+  return {
+    name: spec.name,
+    output: spec.output,
+    register(server) {
+      server.registerTool(
+        spec.name,
+        { title: spec.title, description: spec.description, inputSchema, outputSchema, annotations: { ...spec.annotations, title: spec.title } },
+        // The SDK calls this only with what `inputSchema`, a strict copy of spec.input, parsed.
+        (args, call) => guarded(async () => resultOf(await spec.run(args as z.output<Input>, call))),
+      );
+    },
+  };
+}
+
+function resultOf({ structured, text }: Answer<Record<string, unknown>>): CallToolResult {
+  return { content: [{ type: "text", text }], structuredContent: structured };
+}
+
+function failure(message: string, details: FailureDetails): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: message }], structuredContent: { error: message, ...details } };
+}
+
+/**
+ * Failures become `isError: true` results here and only here, so a toolkit failure is never a
+ * crash and never a silent success.
+ */
+async function guarded(body: () => Promise<CallToolResult>): Promise<CallToolResult> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof ToolkitError) return failure(capitalize(error.message), { kind: error.kind });
+    if (error instanceof UserError) return failure(error.message, error.details);
+    console.error("tool failed unexpectedly", error);
+    return failure(
+      `The Worker failed unexpectedly: ${errorMessage(error)}. This is a bug: check with list_training_jobs or get_dataset_upload what was done before it failed.`,
+      { kind: "internal" },
+    );
+  }
+}
