@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { createBase64EncodeStream } from "../../toolkit/bridge/codecs";
+import { createBase64EncodeStream } from "../../toolkit/bridge/base64";
 import {
   downloadLink,
   listStaged,
