@@ -1,5 +1,5 @@
 import type { ToolkitClient } from "../toolkit/bridge/client";
-import { isRecord } from "../toolkit/bridge/envelope";
+import { isRecord } from "../toolkit/bridge/operations";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import type { Estimate } from "./state";
 import { trainingJobFor } from "./training-job";

@@ -7,7 +7,7 @@
 
 import type { Config } from "../config";
 import type { ToolkitClient } from "../toolkit/bridge/client";
-import { unwrapEnvelope } from "../toolkit/bridge/envelope";
+import { unwrapEnvelope } from "../toolkit/bridge/operations";
 import { ToolkitError } from "../toolkit/errors";
 import { Base64Error } from "../toolkit/bridge/base64";
 import { extractBase64Field } from "../toolkit/bridge/download-extract";
