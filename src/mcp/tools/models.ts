@@ -1,13 +1,8 @@
 import { z } from "zod";
 import { createBase64EncodeStream } from "../../toolkit/bridge/base64";
-import {
-  downloadLink,
-  listStaged,
-  stageModel,
-  unchangedOnToolkit,
-  type DownloadLink,
-  type StagedModel,
-} from "../../models";
+import { downloadLink, type DownloadLink } from "../../models/links";
+import { stageModel, unchangedOnToolkit } from "../../models/stage";
+import { listStaged, type StagedModel } from "../../models/staged";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { additiveWrite, idempotentWrite, readOnly, type ToolContext, type ToolGroup } from "../context";
 import { guarded, ok, UserError } from "../result";

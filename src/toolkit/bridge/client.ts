@@ -4,7 +4,7 @@ import type { Config } from "../../config";
 import { timedOut, watchBody } from "../answer-watch";
 import { describeBody, describeNetworkError, ToolkitError, TUNNEL_GUIDE } from "../errors";
 import { operations, unwrapEnvelope, type OperationName, type OperationResult } from "./operations";
-import { selectTransport, type ToolkitTransport } from "../transport";
+import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../transport";
 
 export interface ToolkitHealth {
   ok: boolean;
@@ -28,7 +28,7 @@ export interface ExecuteOptions {
 }
 
 /** The client for this Worker's settings: the transport they select and their per-call time-out. */
-export function toolkitClient(config: Config, env: Pick<Env, "TOOLKIT">): ToolkitClient {
+export function toolkitClient(config: Config, env: { TOOLKIT?: ToolkitBinding }): ToolkitClient {
   return new ToolkitClient(selectTransport(config, env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
 }
 
