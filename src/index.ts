@@ -7,10 +7,10 @@ import { readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
 import { uploadRoutes } from "./uploads/routes";
-import { downloadRoutes } from "./models";
+import { downloadRoutes } from "./models/route";
 
 export { AttemptLimiter } from "./auth/attempts";
-export { WorkerSecrets } from "./models/secrets";
+export { WorkerSecrets } from "./models/links";
 export { UploadSession } from "./uploads/session";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";

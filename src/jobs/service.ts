@@ -1,7 +1,6 @@
 import { errorMessage } from "../common";
 import type { ToolkitClient } from "../toolkit/bridge/client";
-import { isRecord } from "../toolkit/bridge/envelope";
-import type { OperationResult } from "../toolkit/bridge/operations";
+import { isRecord, type OperationResult } from "../toolkit/bridge/operations";
 import { ToolkitError } from "../toolkit/errors";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { isTerminal, type Estimate } from "./state";

@@ -1,10 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorMessage } from "../common";
 import { readConfig, type Config } from "../config";
-import { ToolkitClient } from "../toolkit/bridge/client";
+import { toolkitClient, type ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
 import { forgetStaged } from "../models/staged";
-import { selectTransport } from "../toolkit/transport";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
 import { buildSeries, type MetricsSeries } from "./metrics";
@@ -61,7 +60,7 @@ export class TrainingJob extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
-    this.toolkit = new ToolkitClient(selectTransport(this.config, env.TOOLKIT), this.config.TOOLKIT_TIMEOUT_MS);
+    this.toolkit = toolkitClient(this.config, env);
     this.store = new JobStore(ctx.storage);
   }
 

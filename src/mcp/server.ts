@@ -2,8 +2,7 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
-import { ToolkitClient } from "../toolkit/bridge/client";
-import { selectTransport } from "../toolkit/transport";
+import { toolkitClient } from "../toolkit/bridge/client";
 import { WORKER_NAME, WORKER_VERSION } from "../common";
 import type { DefinedTool, ToolContext } from "./tool";
 import { configTools } from "./tools/configs";
@@ -34,7 +33,7 @@ export function allTools(context: ToolContext): DefinedTool[] {
 
 export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);
-  const toolkit = new ToolkitClient(selectTransport(config, env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
+  const toolkit = toolkitClient(config, env);
   return { config, toolkit, env, ...(origin ? { origin } : {}) };
 }
 

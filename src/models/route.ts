@@ -6,7 +6,7 @@
 
 import { Hono } from "hono";
 import { readConfig } from "../config";
-import { DOWNLOAD_ROUTE, signingKey, verify } from "./signing";
+import { DOWNLOAD_ROUTE, signingKey, verify } from "./links";
 import { isExpired } from "./staged";
 import { attachment } from "./stage";
 

@@ -7,9 +7,11 @@
 
 import type { Config } from "../config";
 import type { ToolkitClient } from "../toolkit/bridge/client";
-import { unwrapEnvelope } from "../toolkit/bridge/envelope";
+import { unwrapEnvelope } from "../toolkit/bridge/operations";
 import { ToolkitError } from "../toolkit/errors";
-import { Base64Error, extractBase64Field, JsonStreamError } from "../toolkit/bridge/codecs";
+import { Base64Error } from "../toolkit/bridge/base64";
+import { extractBase64Field } from "../toolkit/bridge/download-extract";
+import { JsonStreamError } from "../toolkit/bridge/json-stream";
 import { uploadStream } from "../r2/multipart";
 import { headerLength, readSafetensorsInfo } from "./safetensors";
 import { dropStaged, newFileKey, readStaged, writeManifest, type StagedModel } from "./staged";

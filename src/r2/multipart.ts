@@ -10,7 +10,6 @@
  */
 
 import { R2_MIN_PART_BYTES } from "./rules";
-import { toHex } from "../models/signing";
 
 export const DEFAULT_PART_BYTES = 10 * 1024 * 1024;
 
@@ -92,7 +91,7 @@ export async function uploadStream(
       }
     }
     await hasher.close();
-    const sha256 = toHex(new Uint8Array(await digest.digest));
+    const sha256 = new Uint8Array(await digest.digest).toHex();
     const last = part.subarray(0, filled);
     const file: StreamedFile = { size, sha256, head: head ?? last };
     await options.beforeComplete?.(file);

@@ -36,3 +36,20 @@ export class ToolkitError extends Error {
 }
 
 export const TUNNEL_GUIDE = "see tunnel/README.md";
+
+/** Node's fetch hides the real reason (ECONNREFUSED, ENOTFOUND...) one level down. */
+export function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause: unknown = error.cause;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    return `${error.message}: ${typeof code === "string" ? `${code} ` : ""}${cause.message}`.trim();
+  }
+  return error.message;
+}
+
+/** What came back instead of JSON: its content type and first characters, for the message. */
+export function describeBody(response: Response, text: string): string {
+  const type = response.headers.get("content-type") ?? "no content type";
+  return text.length === 0 ? `empty body, ${type}` : `${type}, starts with ${JSON.stringify(text.slice(0, 60))}`;
+}

@@ -1,4 +1,4 @@
-import { uploadBodyLength, type UploadImageInfo } from "../toolkit/bridge/codecs";
+import { uploadBodyLength, type UploadImageInfo } from "../toolkit/bridge/upload-body";
 
 export interface Batch<T extends UploadImageInfo> {
   images: T[];

@@ -2,7 +2,7 @@ import type { Config } from "../config";
 import type { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
 import type { OperationResult } from "../toolkit/bridge/operations";
-import { createUploadDatasetBody, UploadBodyError, type UploadImageSource } from "../toolkit/bridge/codecs";
+import { createUploadDatasetBody, UploadBodyError, type UploadImageSource } from "../toolkit/bridge/upload-body";
 import { planBatches } from "./batches";
 import type { ForwardProgress } from "./types";
 

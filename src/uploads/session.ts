@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
-import { ToolkitClient } from "../toolkit/bridge/client";
-import { selectTransport } from "../toolkit/transport";
+import { toolkitClient, type ToolkitClient } from "../toolkit/bridge/client";
 import { captionListProblem, type CaptionEntry, type CaptionSource } from "./captions";
 import { dropFile, removeDue, removeStaged } from "./cleanup";
 import { forwardStallMs, forwardStep, notReadyToForward, stalled } from "./forwarding";
@@ -40,7 +39,7 @@ export class UploadSession extends DurableObject<Env> {
     super(ctx, env);
     this.store = new SessionStore(ctx.storage.sql);
     this.config = readConfig(env);
-    this.toolkit = new ToolkitClient(selectTransport(this.config, env.TOOLKIT), this.config.TOOLKIT_TIMEOUT_MS);
+    this.toolkit = toolkitClient(this.config, env);
   }
 
   async create(init: NewSession): Promise<Manifest> {

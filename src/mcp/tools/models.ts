@@ -1,13 +1,8 @@
 import { z } from "zod";
-import { createBase64EncodeStream } from "../../toolkit/bridge/codecs";
-import {
-  downloadLink,
-  listStaged,
-  stageModel,
-  unchangedOnToolkit,
-  type DownloadLink,
-  type StagedModel,
-} from "../../models";
+import { createBase64EncodeStream } from "../../toolkit/bridge/base64";
+import { downloadLink, type DownloadLink } from "../../models/links";
+import { stageModel, unchangedOnToolkit } from "../../models/stage";
+import { listStaged, type StagedModel } from "../../models/staged";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 import { plural } from "../../common";

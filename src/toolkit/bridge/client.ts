@@ -1,8 +1,10 @@
 import type { z } from "zod";
-import { ToolkitError, TUNNEL_GUIDE } from "../errors";
-import { unwrapEnvelope } from "./envelope";
-import { operations, type OperationName, type OperationResult } from "./operations";
-import type { ToolkitTransport } from "../transport";
+import { errorMessage } from "../../common";
+import type { Config } from "../../config";
+import { timedOut, watchBody } from "../answer-watch";
+import { describeBody, describeNetworkError, ToolkitError, TUNNEL_GUIDE } from "../errors";
+import { operations, unwrapEnvelope, type OperationName, type OperationResult } from "./operations";
+import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../transport";
 
 export interface ToolkitHealth {
   ok: boolean;
@@ -23,6 +25,11 @@ export interface ExecuteOptions {
    * that poll on their own schedule pass false, so a hung toolkit costs one timeout, not two.
    */
   retry?: boolean;
+}
+
+/** The client for this Worker's settings: the transport they select and their per-call time-out. */
+export function toolkitClient(config: Config, env: { TOOLKIT?: ToolkitBinding }): ToolkitClient {
+  return new ToolkitClient(selectTransport(config, env.TOOLKIT), config.TOOLKIT_TIMEOUT_MS);
 }
 
 /**
@@ -102,7 +109,7 @@ export class ToolkitClient {
       return {
         ok: false,
         latencyMs: Date.now() - started,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
         ...(error instanceof ToolkitError ? { failure: error } : {}),
       };
     }
@@ -140,102 +147,6 @@ export class ToolkitClient {
     if (!watched.ok) throw await httpError(target, what, watched);
     return watched;
   }
-}
-
-function timedOut(target: string, what: string, timeoutMs: number, received?: number): ToolkitError {
-  const sent = received === undefined ? "" : ` (it sent ${received} bytes of its answer, then nothing more)`;
-  return new ToolkitError(
-    "timeout",
-    `the toolkit at ${target} did not answer ${what} within ${formatSeconds(timeoutMs)}${sent}: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
-  );
-}
-
-interface BodyWatch {
-  target: string;
-  what: string;
-  /** The request's own time-out, which covers the whole answer. */
-  timeout: AbortSignal;
-  timeoutMs: number;
-  /** Longest silence while someone waits for the next bytes of the answer. */
-  idleMs: number;
-  /** The caller's own signal: its abort is the caller's business, passed on as it is. */
-  signal?: AbortSignal;
-}
-
-/**
- * The answer with its body under watch: an answer whose headers arrived but whose body then
- * stalls (past the request's time-out, or silent for idleMs while someone reads) fails as a
- * "timeout" ToolkitError, and one that breaks off as "unreachable", both naming the toolkit
- * and what to check. Without this, a stalled body surfaced as the runtime's bare "The
- * operation was aborted due to timeout" wherever it was read. Silence counts only while a
- * read waits, so a slow reader (an R2 upload, say) is never taken for a stalled toolkit.
- */
-function watchBody(response: Response, watch: BodyWatch): Response {
-  const source = response.body;
-  // Statuses that carry no body cannot be given one again.
-  if (!source || [101, 204, 205, 304].includes(response.status)) return response;
-  const reader = source.getReader();
-  let received = 0;
-  const failure = (cause: "timeout" | "idle" | unknown): unknown => {
-    if (cause === "idle") {
-      return new ToolkitError(
-        "timeout",
-        `the toolkit at ${watch.target} stopped sending its answer to ${watch.what}: nothing for ${formatSeconds(watch.idleMs)} after ${received} bytes: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
-      );
-    }
-    if (cause === "timeout" || watch.timeout.aborted) return timedOut(watch.target, watch.what, watch.timeoutMs, received);
-    if (watch.signal?.aborted) return watch.signal.reason;
-    return new ToolkitError(
-      "unreachable",
-      `the connection to the toolkit at ${watch.target} broke after ${received} bytes of its answer to ${watch.what} (${describeNetworkError(cause)}): is the tunnel running? ${TUNNEL_GUIDE}`,
-    );
-  };
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await readWithin(reader, watch);
-        } catch (cause) {
-          const error = failure(cause);
-          controller.error(error);
-          await reader.cancel(error).catch(() => {});
-          return;
-        }
-        if (next.done) controller.close();
-        else {
-          received += next.value.byteLength;
-          controller.enqueue(next.value);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    // Nothing is read ahead: bytes move only when the reader asks, so idle time is the toolkit's.
-    { highWaterMark: 0 },
-  );
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
-/** The next chunk, or a rejection with "timeout" or "idle" when the answer stalls (or the read's own error). */
-function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, watch: BodyWatch): Promise<ReadableStreamReadResult<Uint8Array>> {
-  if (watch.timeout.aborted) return Promise.reject("timeout");
-  return new Promise((resolve, reject) => {
-    const onTimeout = () => finish(() => reject("timeout"));
-    const onAbort = () => finish(() => reject(watch.signal?.reason));
-    const idle = setTimeout(() => finish(() => reject("idle")), watch.idleMs);
-    const finish = (settle: () => void) => {
-      clearTimeout(idle);
-      watch.timeout.removeEventListener("abort", onTimeout);
-      watch.signal?.removeEventListener("abort", onAbort);
-      settle();
-    };
-    watch.timeout.addEventListener("abort", onTimeout);
-    watch.signal?.addEventListener("abort", onAbort);
-    reader.read().then(
-      (next) => finish(() => resolve(next)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-  });
 }
 
 async function httpError(target: string, what: string, response: Response): Promise<ToolkitError> {
@@ -318,24 +229,4 @@ function parseResult<S extends z.ZodType>(tool: string, schema: S, result: unkno
     );
   }
   return parsed.data;
-}
-
-/** Node's fetch hides the real reason (ECONNREFUSED, ENOTFOUND...) one level down. */
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    return `${error.message}: ${typeof code === "string" ? `${code} ` : ""}${cause.message}`.trim();
-  }
-  return error.message;
-}
-
-function describeBody(response: Response, text: string): string {
-  const type = response.headers.get("content-type") ?? "no content type";
-  return text.length === 0 ? `empty body, ${type}` : `${type}, starts with ${JSON.stringify(text.slice(0, 60))}`;
-}
-
-export function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

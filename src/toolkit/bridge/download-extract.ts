@@ -8,7 +8,7 @@
 // R2 upload fed from it fails) instead of leaving a plausible-looking partial file.
 
 import { EnvelopeParser } from "./envelope-parser";
-import type { EnvelopeLimits, JsonObject } from "./envelope-types";
+import type { EnvelopeLimits, JsonObject } from "./json-stream";
 
 /** Every field of the answer except the extracted one, as JSON.parse would give it. */
 export type ExtractedEnvelope = JsonObject;

@@ -7,16 +7,25 @@
 // literals, base64 groups), and everything it keeps between chunks (the rest of the
 // envelope, a partly read string) is capped, so a hostile answer cannot exhaust memory.
 
-import { Base64FieldSink, concatBytes, TextCollector } from "./string-sinks";
 import {
+  BACKSLASH,
+  Base64FieldSink,
+  concatBytes,
   DEFAULT_ENVELOPE_LIMITS,
+  describeByte,
   EnvelopeBudget,
+  hexValue,
+  isJsonWhitespace,
+  isNumberByte,
   JsonStreamError,
+  NUMBER_PATTERN,
+  QUOTE,
+  SIMPLE_ESCAPES,
+  TextCollector,
   type EnvelopeLimits,
   type JsonObject,
   type JsonValue,
-} from "./envelope-types";
-import { BACKSLASH, describeByte, hexValue, isJsonWhitespace, isNumberByte, NUMBER_PATTERN, QUOTE, SIMPLE_ESCAPES } from "./json-bytes";
+} from "./json-stream";
 
 type Frame = { kind: "object"; value: JsonObject; key: string; onPath: boolean } | { kind: "array"; value: JsonValue[] };
 

@@ -6,7 +6,7 @@
 // when the reader gets to it (never two open at once), encoded slice by slice, and the
 // exact length is known before the first byte, for Content-Length and for planning batches.
 
-import { Base64Encoder, base64EncodedLength, encodeInSlices } from "./base64-encode";
+import { Base64Encoder, base64EncodedLength, encodeInSlices } from "./base64";
 
 /** What a batch planner knows about an image before opening it. */
 export interface UploadImageInfo {

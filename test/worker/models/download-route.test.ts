@@ -1,8 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
-import { downloadLink, parseRange } from "../../../src/models";
-import { sign, signedUrl, signingKey } from "../../../src/models/signing";
+import { downloadLink, sign, signedUrl, signingKey, verify } from "../../../src/models/links";
+import { parseRange } from "../../../src/models/route";
 import { bytesOf } from "./support";
 
 const config = readConfig(env);
@@ -77,6 +77,17 @@ describe("signed download links", () => {
       const response = await SELF.fetch(bad);
       expect(response.status, bad).toBe(403);
       expect(await response.text()).toMatch(/download_model again/);
+    }
+  });
+
+  it("check a signature in either case of hex, and refuse one that is not 32 bytes of hex", async () => {
+    const key = await signingKey({ DOWNLOAD_SIGNING_KEY: "k" }, env);
+    const sig = await sign(key, "models/a", 1);
+    expect(await verify(key, "models/a", 1, sig)).toBe(true);
+    expect(await verify(key, "models/a", 1, sig.toUpperCase())).toBe(true);
+    expect(await verify(key, "models/a", 2, sig)).toBe(false);
+    for (const bad of ["", sig.slice(0, 62), `${sig}00`, `${sig.slice(0, 63)}g`, `${sig.slice(0, 63)}`]) {
+      expect(await verify(key, "models/a", 1, bad), bad).toBe(false);
     }
   });
 

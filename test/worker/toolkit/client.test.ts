@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../../src/config";
-import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { ToolkitClient, toolkitClient } from "../../../src/toolkit/bridge/client";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../../../src/toolkit/transport";
 import { callTool } from "../helpers/mcp";
@@ -152,6 +152,26 @@ describe("transport selection", () => {
   it("falls back to host and port, defaulting to the original bridge's address", () => {
     expect(selectTransport(readConfig(base), undefined)).toMatchObject({ kind: "direct", target: "http://127.0.0.1:9" });
     expect(selectTransport(readConfig({}), undefined).target).toBe("http://192.168.0.152:8012");
+  });
+
+  it("builds the Worker's client from its settings: the selected transport and the per-call time-out", async () => {
+    const seen: string[] = [];
+    const TOOLKIT: Fetcher = {
+      fetch: async (input: RequestInfo | URL) => {
+        seen.push(new Request(input).url);
+        return Response.json({ status: "healthy" });
+      },
+      connect: () => {
+        throw new Error("not used");
+      },
+    };
+    const config = readConfig({ ...base, TOOLKIT_TIMEOUT_MS: "1234" });
+    const client = toolkitClient(config, { TOOLKIT });
+    expect(client.transport.kind).toBe("vpc");
+    expect(client.timeoutMs).toBe(1234);
+    expect((await client.health()).ok).toBe(true);
+    expect(seen).toEqual(["http://127.0.0.1:9/health"]);
+    expect(toolkitClient(config, {}).transport).toMatchObject({ kind: "direct", target: "http://127.0.0.1:9" });
   });
 });
 

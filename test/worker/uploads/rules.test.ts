@@ -2,7 +2,7 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
 import { imageExtension, imageNameProblem } from "../../../src/uploads/images";
-import { uploadBodyLength } from "../../../src/toolkit/bridge/codecs";
+import { uploadBodyLength } from "../../../src/toolkit/bridge/upload-body";
 import { largestImageFor, planBatches } from "../../../src/uploads/batches";
 import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/uploads/captions";
 import { nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind } from "../../../src/uploads/names";

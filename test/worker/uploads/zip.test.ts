@@ -1,7 +1,7 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Zip, ZipDeflate } from "fflate";
 import { describe, expect, it } from "vitest";
-import { concatBytes } from "../../../src/toolkit/bridge/string-sinks";
+import { concatBytes } from "../../../src/toolkit/bridge/json-stream";
 import type { UploadSession } from "../../../src/uploads/session";
 import type { Manifest } from "../../../src/uploads/types";
 import { sessionStub } from "../../../src/uploads/token";

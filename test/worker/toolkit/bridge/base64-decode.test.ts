@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { concatBytes as concat } from "../../../../src/toolkit/bridge/string-sinks";
-import { Base64Decoder, Base64Error, createBase64DecodeStream } from "../../../../src/toolkit/bridge/codecs";
+import { Base64Decoder, Base64Error, createBase64DecodeStream } from "../../../../src/toolkit/bridge/base64";
+import { concatBytes as concat } from "../../../../src/toolkit/bridge/json-stream";
 import {
   ascii,
   collect,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { concatBytes as concat } from "../../../../src/toolkit/bridge/string-sinks";
-import { Base64Encoder, base64EncodedLength, createBase64EncodeStream } from "../../../../src/toolkit/bridge/codecs";
-import { ENCODE_SLICE_BYTES } from "../../../../src/toolkit/bridge/base64-encode";
+import { Base64Encoder, base64EncodedLength, createBase64EncodeStream, ENCODE_SLICE_BYTES } from "../../../../src/toolkit/bridge/base64";
+import { concatBytes as concat } from "../../../../src/toolkit/bridge/json-stream";
 import {
   ascii,
   collectChunks,
@@ -121,5 +120,28 @@ describe("createBase64EncodeStream", () => {
   it("emits nothing for empty input", async () => {
     const chunks = await collectChunks(new ReadableStream<Uint8Array>({ start: (c) => c.close() }).pipeThrough(createBase64EncodeStream()));
     expect(chunks).toEqual([]);
+  });
+});
+
+// base64.ts and the signed links stand on these; a runtime without them must fail here first.
+describe("the platform's own codecs", () => {
+  it("encodes and decodes base64 whole", () => {
+    expect(ascii("abcd").toBase64()).toBe("YWJjZA==");
+    expect([...Uint8Array.fromBase64("YWJjZA==")]).toEqual([...ascii("abcd")]);
+    expect(() => Uint8Array.fromBase64("YW!j")).toThrow(SyntaxError);
+  });
+
+  it("leaves an incomplete last group unread with stop-before-partial, for streaming", () => {
+    const out = new Uint8Array(6);
+    expect(out.setFromBase64("YWJj ZA", { lastChunkHandling: "stop-before-partial" })).toEqual({ read: 4, written: 3 });
+    expect(out.setFromBase64("ZA=", { lastChunkHandling: "stop-before-partial" })).toEqual({ read: 0, written: 0 });
+    expect(out.setFromBase64("ZA==\n", { lastChunkHandling: "stop-before-partial" })).toEqual({ read: 5, written: 1 });
+  });
+
+  it("encodes and decodes hex", () => {
+    expect(Uint8Array.of(0, 15, 255).toHex()).toBe("000fff");
+    expect([...Uint8Array.fromHex("000FfF")]).toEqual([0, 15, 255]);
+    expect(() => Uint8Array.fromHex("abc")).toThrow(SyntaxError);
+    expect(() => Uint8Array.fromHex("zz")).toThrow(SyntaxError);
   });
 });

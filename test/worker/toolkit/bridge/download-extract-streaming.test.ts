@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { concatBytes as concat } from "../../../../src/toolkit/bridge/string-sinks";
-import { extractBase64Field, JsonStreamError } from "../../../../src/toolkit/bridge/codecs";
+import { extractBase64Field } from "../../../../src/toolkit/bridge/download-extract";
+import { concatBytes as concat, JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
 import { expectExtraction, expected, extract } from "./extract-support";
 import { ascii, expectSameBytes, randomBytes, randomInt, referenceBase64, seededRandom, splitEvery, splitRandomly, streamOf } from "./support";
 

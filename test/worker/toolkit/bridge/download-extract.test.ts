@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Base64Error, extractBase64Field, JsonStreamError } from "../../../../src/toolkit/bridge/codecs";
+import { Base64Error } from "../../../../src/toolkit/bridge/base64";
+import { extractBase64Field } from "../../../../src/toolkit/bridge/download-extract";
+import { JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
 import { expectExtraction, expected, extract, extractionError } from "./extract-support";
 import { ascii, collect, randomBytes, referenceBase64, seededRandom, splitEvery, splitRandomly, streamOf, text } from "./support";
 

@@ -1,6 +1,6 @@
 // Oracle for the download extractor: what JSON.parse says the answer holds.
 import { expect } from "vitest";
-import { extractBase64Field, type ExtractedEnvelope } from "../../../../src/toolkit/bridge/codecs";
+import { extractBase64Field, type ExtractedEnvelope } from "../../../../src/toolkit/bridge/download-extract";
 import { collect, expectSameBytes, referenceDecode, streamOf } from "./support";
 
 export interface Extraction {

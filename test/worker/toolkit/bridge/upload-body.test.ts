@@ -4,7 +4,7 @@ import {
   uploadBodyLength,
   UploadBodyError,
   type UploadImageSource,
-} from "../../../../src/toolkit/bridge/codecs";
+} from "../../../../src/toolkit/bridge/upload-body";
 import {
   collect,
   expectSameBytes,
