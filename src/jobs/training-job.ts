@@ -6,7 +6,7 @@ import { ToolkitError } from "../toolkit/errors";
 import { forgetStaged } from "../models/staged";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
-import { buildSeries, type MetricsSeries } from "./metrics";
+import { buildSeries, type HistoryPoint, type MetricsSeries } from "./metrics";
 import { applyObservation, isTerminal, newRecord, nextPollDelay, UNKNOWN_CONFIG, withStart, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
 import { viewOf, type JobView } from "./view";
 
@@ -116,6 +116,13 @@ export class TrainingJob extends DurableObject<Env> {
   /** The newest `count` log lines stored while the job ran, and how many are stored. */
   storedLogs(count: number): { lines: string[]; stored: number } {
     return this.store.logs(count);
+  }
+
+  /** The whole stored loss history (bounded by TRAINING_HISTORY_MAX_POINTS), for charts. */
+  async lossHistory(): Promise<{ job: JobView; history: HistoryPoint[] } | null> {
+    const record = await this.store.record();
+    if (!record) return null;
+    return { job: this.view(record, false), history: this.store.history() };
   }
 
   async metrics(maxPoints: number): Promise<JobMetrics | null> {

@@ -175,3 +175,6 @@ export const jobId = z
   .regex(/^[A-Za-z0-9-]+$/, "job_id must be a job id as returned by start_training (letters, digits and '-')")
   .describe("The job id returned by start_training");
 
+
+/** Charts are drawn on their own background; this picks the one that suits the client's. */
+export const chartTheme = z.enum(["light", "dark"]).default("light").describe("Chart colours: light (default) or dark background");

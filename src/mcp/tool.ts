@@ -55,14 +55,19 @@ export class UserError extends Error {
   }
 }
 
-/** A tool's answer: `structured` for programs, a short readable `text` for people and models. */
+/**
+ * A tool's answer: `structured` for programs, a short readable `text` for people and models,
+ * and PNG pictures (charts) shown after the text by clients that display images.
+ */
 export interface Answer<Structured> {
   structured: Structured;
   text: string;
+  pngs: Uint8Array[];
 }
 
-export function answer<Structured>(structured: Structured, text: string): Answer<Structured> {
-  return { structured, text };
+/** Pictures that could not be drawn (undefined: nothing to show yet) are left out. */
+export function answer<Structured>(structured: Structured, text: string, pngs: readonly (Uint8Array | undefined)[] = []): Answer<Structured> {
+  return { structured, text, pngs: pngs.filter((png) => png !== undefined) };
 }
 
 /** structuredContent is always a JSON object, in and out of its schema. */
@@ -111,8 +116,9 @@ export function defineTool<Input extends z.ZodObject, Output extends StructuredS
   };
 }
 
-function resultOf({ structured, text }: Answer<Record<string, unknown>>): CallToolResult {
-  return { content: [{ type: "text", text }], structuredContent: structured };
+function resultOf({ structured, text, pngs }: Answer<Record<string, unknown>>): CallToolResult {
+  const images = pngs.map((png) => ({ type: "image" as const, data: png.toBase64(), mimeType: "image/png" }));
+  return { content: [{ type: "text", text }, ...images], structuredContent: structured };
 }
 
 function failure(message: string, details: FailureDetails): CallToolResult {

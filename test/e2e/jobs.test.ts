@@ -58,6 +58,13 @@ describe("training jobs through the Worker", () => {
     expect(progress.every((p, i) => i === 0 || p.progress >= (progress[i - 1]?.progress ?? -1))).toBe(true);
     expect(progress.at(-1)).toMatchObject({ progress: 60, total: 60 });
 
+    const charted = await callTool(client, "get_training_metrics", { job_id: jobId, points: 10 });
+    const image = (charted.content as Array<{ type: string; data?: string; mimeType?: string }>).find((item) => item.type === "image");
+    expect(image?.mimeType).toBe("image/png");
+    const png = Buffer.from(String(image?.data), "base64");
+    // PNG signature, then IHDR's width and height: the 800x400 loss chart.
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([800, 400]);
     const metrics = await ok("get_training_metrics", { job_id: jobId, points: 10 });
     expect(metrics.terms).toEqual(["loss"]);
     expect((metrics.points as unknown[]).length).toBeGreaterThan(1);

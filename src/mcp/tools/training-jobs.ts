@@ -7,7 +7,8 @@ import { estimateSchema, jobStatusSchema } from "../../jobs/state";
 import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, formatDuration, jobViewSchema } from "../../jobs/view";
 import { operations } from "../../toolkit/bridge/operations";
-import { jobId, safeName } from "../fields";
+import { lossSparklinePng } from "../../jobs/charts";
+import { chartTheme, jobId, safeName } from "../fields";
 import { additiveWrite, answer, defineTool, destructiveWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 
 /**
@@ -50,13 +51,19 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       title: "Training status",
       description:
         "Status of a training job: starting, running, completed, failed (with the traceback excerpt), stopped or lost (the toolkit restarted, or stayed unreachable so long that the Worker stopped polling; the last known state is kept, and a lost-while-unreachable job is asked about again on each call). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its age).",
-      input: z.object({ job_id: jobId }),
+      input: z.object({
+        job_id: jobId,
+        include_chart: z.boolean().default(false).describe("Add a small PNG sparkline of the main loss term over the steps"),
+        chart_theme: chartTheme,
+      }),
       output: jobViewSchema,
       annotations: readOnly,
-      async run({ job_id }) {
-        const lookup = await trainingJobFor(env, job_id).status(job_id);
+      async run({ job_id, include_chart, chart_theme }) {
+        const stub = trainingJobFor(env, job_id);
+        const lookup = await stub.status(job_id);
         if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });
-        return answer(lookup.job, describeJob(lookup.job));
+        const stored = include_chart ? await stub.lossHistory() : null;
+        return answer(lookup.job, describeJob(lookup.job), [stored ? lossSparklinePng(stored.history, chart_theme) : undefined]);
       },
     }),
 

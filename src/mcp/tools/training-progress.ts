@@ -5,7 +5,8 @@ import { waitForJob } from "../../jobs/service";
 import { jobStatusSchema } from "../../jobs/state";
 import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, jobViewSchema, type JobView } from "../../jobs/view";
-import { jobId } from "../fields";
+import { lossChartPng } from "../../jobs/charts";
+import { chartTheme, jobId } from "../fields";
 import { answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 
 /** The longest wait_for_training may block: MCP clients and proxies give up on a silent minute. */
@@ -28,11 +29,17 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
           .max(1000, "points must be at most 1000")
           .default(100)
           .describe("Most points to return per loss term (the history is averaged down to this many)"),
+        chart: z
+          .boolean()
+          .default(true)
+          .describe("Add a PNG chart of every loss term over the steps (raw values faint, smoothed line strong, current step marked), about 800x400"),
+        chart_theme: chartTheme,
       }),
       output: metricsOutput,
       annotations: readOnly,
-      async run({ job_id, points }) {
-        const metrics = await trainingJobFor(env, job_id).metrics(points);
+      async run({ job_id, points, chart, chart_theme }) {
+        const stub = trainingJobFor(env, job_id);
+        const [metrics, stored] = await Promise.all([stub.metrics(points), chart ? stub.lossHistory() : null]);
         if (!metrics) throw new UserError(`The Worker has no record of job ${job_id}: call get_training_status first to look it up on the toolkit.`, { kind: "not_found", job_id });
         const summaries = Object.entries(metrics.series.summary).map(
           ([term, s]) => `${term}: last ${s.last.toPrecision(4)}, min ${s.min.toPrecision(4)} at step ${s.min_step}, ${s.trend}`,
@@ -49,6 +56,7 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
             stored_stride: metrics.stored_stride,
           },
           text,
+          [stored ? lossChartPng(stored.job, stored.history, chart_theme) : undefined],
         );
       },
     }),

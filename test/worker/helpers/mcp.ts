@@ -11,7 +11,7 @@ import { ScriptedToolkit } from "./scripted-toolkit";
 
 export interface ToolCallResult {
   isError?: boolean;
-  content: Array<{ type: string; text: string }>;
+  content: Array<{ type: string; text: string; data?: string; mimeType?: string }>;
   structuredContent?: Record<string, unknown>;
 }
 

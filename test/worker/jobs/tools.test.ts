@@ -4,7 +4,8 @@ import { describe, expect, it, vi } from "vitest";
 import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job";
 import { beforeDeadline } from "../../../src/jobs/service";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
-import { callTool } from "../helpers/mcp";
+import { callTool, type ToolCallResult } from "../helpers/mcp";
+import { decodePng, type DecodedPng } from "../charts/decode-png";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 import { ScriptedToolkit as ScriptedJobs, tqdmLog } from "./scripted-toolkit";
 import type { JobRecord } from "../../../src/jobs/state";
@@ -190,5 +191,60 @@ describe("wait_for_training", () => {
     const answer = await callTool(new ScriptedToolkit(), "wait_for_training", { job_id: "x", timeout_seconds: 120 });
     expect(answer.isError).toBe(true);
     expect(answer.content[0]?.text).toContain("timeout_seconds must be at most 50");
+  });
+});
+
+describe("charts in the answers", () => {
+  async function trainedJob(): Promise<{ jobId: string; toolkit: ScriptedToolkit }> {
+    const jobId = crypto.randomUUID();
+    const answers = running(jobId, tqdmLog("my_lora", 100, 0, 60, 10));
+    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    await wire(toolkit, jobId);
+    expect((await callTool(toolkit, "get_training_status", { job_id: jobId })).structuredContent?.current_step).toBe(60);
+    return { jobId, toolkit };
+  }
+
+  function png(answer: ToolCallResult): DecodedPng & { bytes: number } {
+    const images = answer.content.filter((item) => item.type === "image");
+    expect(images).toHaveLength(1);
+    expect(images[0]?.mimeType).toBe("image/png");
+    const bytes = Uint8Array.fromBase64(String(images[0]?.data));
+    return Object.assign(decodePng(bytes), { bytes: bytes.byteLength });
+  }
+
+  it("get_training_metrics adds an 800x400 PNG chart of the loss, under 100 KB, after the text", async () => {
+    const { jobId, toolkit } = await trainedJob();
+    const answer = await callTool(toolkit, "get_training_metrics", { job_id: jobId });
+    expect(answer.content[0]?.type).toBe("text");
+    const chart = png(answer);
+    expect([chart.width, chart.height]).toEqual([800, 400]);
+    expect(chart.bytes).toBeLessThan(100 * 1024);
+    const dark = png(await callTool(toolkit, "get_training_metrics", { job_id: jobId, chart_theme: "dark" }));
+    // The two themes differ where the background shows (a corner).
+    expect(dark.pixel(2, 2)).not.toBe(chart.pixel(2, 2));
+    const plain = await callTool(toolkit, "get_training_metrics", { job_id: jobId, chart: false });
+    expect(plain.content.map((item) => item.type)).toEqual(["text"]);
+  });
+
+  it("get_training_status adds a sparkline only when asked", async () => {
+    const { jobId, toolkit } = await trainedJob();
+    const plain = await callTool(toolkit, "get_training_status", { job_id: jobId });
+    expect(plain.content.map((item) => item.type)).toEqual(["text"]);
+    const withChart = await callTool(toolkit, "get_training_status", { job_id: jobId, include_chart: true });
+    expect(withChart.structuredContent).toMatchObject({ job_id: jobId, current_step: 60 });
+    const spark = png(withChart);
+    expect([spark.width, spark.height]).toEqual([240, 48]);
+  });
+
+  it("draws nothing before any loss value is recorded", async () => {
+    const jobId = crypto.randomUUID();
+    const answers = running(jobId, "Loading model...\n");
+    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    await wire(toolkit, jobId);
+    await callTool(toolkit, "get_training_status", { job_id: jobId });
+    const answer = await callTool(toolkit, "get_training_metrics", { job_id: jobId });
+    expect(answer.isError).toBeFalsy();
+    expect(answer.content.map((item) => item.type)).toEqual(["text"]);
+    expect(answer.content[0]?.text).toMatch(/no loss values recorded yet/);
   });
 });
