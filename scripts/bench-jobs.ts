@@ -8,7 +8,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { pathToFileURL } from "node:url";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { callTool, freePort, startStack, type Stack } from "../test/e2e/harness";
-import { fmt, machine, summarize, timeCalls } from "./bench-stats";
+import { BENCH_BASE_MODEL, fmt, machine, summarize, timeCalls } from "./bench-stats";
 
 /**
  * A pass-through HTTP proxy in front of the toolkit that counts /mcp/execute calls per tool.
@@ -60,7 +60,7 @@ async function fanIn(stack: Stack, counts: Map<string, number>): Promise<string[
     if (result.isError) throw new Error(`${name} failed: ${result.content[0]?.text}`);
     return result.structuredContent ?? {};
   };
-  await ok("create_training_config", { name: "bench_fan_in", model_name: "sd15", dataset_path: "/ai-toolkit/datasets/bench", steps: 100_000 });
+  await ok("create_training_config", { name: "bench_fan_in", model_name: BENCH_BASE_MODEL, dataset_path: "/ai-toolkit/datasets/bench", steps: 100_000 });
   const jobId = String((await ok("start_training", { config_name: "bench_fan_in" })).job_id);
   for (let i = 0; i < 50 && (await ok("get_training_status", { job_id: jobId })).status !== "running"; i++) {
     await new Promise((r) => setTimeout(r, 300));

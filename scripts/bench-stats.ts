@@ -36,6 +36,12 @@ export async function timeCalls(count: number, call: () => Promise<unknown>): Pr
   return samples;
 }
 
+/**
+ * The base model the benches' training configs name: a Hugging Face id, since
+ * create_training_config refuses bare names such as "sd15".
+ */
+export const BENCH_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5";
+
 export const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 export const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
@@ -113,5 +119,6 @@ export function machine(): string {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
   const cores = readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length ?? 0;
   const memGb = Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1024 / 1024;
-  return `${cpu}, ${cores} cores, ${memGb.toFixed(0)} GB RAM, Node ${process.version}`;
+  const wrangler = (JSON.parse(readFileSync(new URL("../node_modules/wrangler/package.json", import.meta.url), "utf8")) as { version: string }).version;
+  return `${cpu}, ${cores} cores, ${memGb.toFixed(0)} GB RAM, Node ${process.version}, wrangler ${wrangler}`;
 }

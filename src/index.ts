@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
 import { withFrameGuard } from "./auth/frame-guard";
 import { screenRegistration } from "./auth/register";
+import { tokenRecords } from "./auth/token-cache";
 import { readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
@@ -105,5 +106,9 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
     if (screened instanceof Response) return screened;
     request = screened;
   }
-  return provider.fetch(request, requestEnv(env), ctx);
+  const perRequest = requestEnv(env);
+  // /mcp requests read their token's record through the isolate's cache: the provider still
+  // checks audience, expiry and decrypts on every request (auth/token-cache.ts says why).
+  perRequest.OAUTH_KV = tokenRecords.store(env.OAUTH_KV, resource);
+  return provider.fetch(request, perRequest, ctx);
 }
