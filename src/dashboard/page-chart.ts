@@ -93,7 +93,7 @@ function drawChart() {
   var svg = svgNode("svg", { viewBox: "0 0 " + width + " " + CHART_HEIGHT, role: "img", "aria-label": "Loss by step" }, box);
   var grid = svgNode("g", { class: "grid" }, svg);
   var axis = svgNode("g", { class: "axis" }, svg);
-  niceTicks(low, high, 4).forEach(function (tick) {
+  niceTicks(low, high, 5).forEach(function (tick) {
     var ty = PAD.top + (1 - (tick - low) / (high - low)) * plotH;
     svgNode("line", { x1: PAD.left, x2: width - PAD.right, y1: ty, y2: ty }, grid);
     var label = svgNode("text", { x: PAD.left - 8, y: ty + 4, "text-anchor": "end" }, axis);
