@@ -1,4 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/server";
+import { registerDashboard } from "../dashboard";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
@@ -50,6 +51,7 @@ export function buildServer(context: ToolContext): McpServer {
     },
   );
   for (const tool of allTools(context)) tool.register(server);
+  registerDashboard(server);
   return server;
 }
 

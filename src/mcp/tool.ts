@@ -84,6 +84,8 @@ export interface ToolSpec<Input extends z.ZodObject, Output extends StructuredSc
   /** What a successful call's structuredContent satisfies; the SDK checks it on every answer. */
   output: Output;
   annotations: ToolHints;
+  /** Published as the tool's `_meta`: e.g. the MCP App a host shows beside its result. */
+  meta?: Record<string, unknown>;
   run(args: z.output<Input>, call: ServerContext): Promise<Answer<z.input<Output>>>;
 }
 
@@ -108,7 +110,14 @@ export function defineTool<Input extends z.ZodObject, Output extends StructuredS
     register(server) {
       server.registerTool(
         spec.name,
-        { title: spec.title, description: spec.description, inputSchema, outputSchema, annotations: { ...spec.annotations, title: spec.title } },
+        {
+          title: spec.title,
+          description: spec.description,
+          inputSchema,
+          outputSchema,
+          annotations: { ...spec.annotations, title: spec.title },
+          ...(spec.meta ? { _meta: spec.meta } : {}),
+        },
         // The SDK calls this only with what `inputSchema`, a strict copy of spec.input, parsed.
         (args, call) => guarded(async () => resultOf(await spec.run(args as z.output<Input>, call))),
       );

@@ -65,6 +65,11 @@ describe("training jobs through the Worker", () => {
     // PNG signature, then IHDR's width and height: the 800x400 loss chart.
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([800, 400]);
+    const dashboard = await client.readResource({ uri: "ui://ai-toolkit/training-dashboard" });
+    expect(dashboard.contents[0]).toMatchObject({ uri: "ui://ai-toolkit/training-dashboard", mimeType: "text/html;profile=mcp-app" });
+    expect(String((dashboard.contents[0] as { text?: string }).text)).toMatch(/^<!doctype html>/i);
+    const shown = await callTool(client, "show_training_dashboard", { job_id: jobId });
+    expect((shown.content as Array<{ type: string }>).map((item) => item.type)).toEqual(["text", "image"]);
     const metrics = await ok("get_training_metrics", { job_id: jobId, points: 10 });
     expect(metrics.terms).toEqual(["loss"]);
     expect((metrics.points as unknown[]).length).toBeGreaterThan(1);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { callTool } from "./helpers/mcp";
 import { ScriptedToolkit } from "./helpers/scripted-toolkit";
+import { DASHBOARD_TOOL_CALLS, DASHBOARD_URI } from "../../src/dashboard";
 
 /**
  * The original tools that pass straight through to the toolkit, through the real MCP handler,
@@ -160,7 +161,7 @@ describe("output schemas", () => {
   it("every tool publishes an object outputSchema, and its title once as title and annotations.title", async () => {
     const { publishedTools } = await import("./helpers/mcp");
     const tools = [...(await publishedTools()).values()];
-    expect(tools).toHaveLength(20);
+    expect(tools).toHaveLength(21);
     for (const tool of tools) {
       expect(tool.outputSchema?.type, `${tool.name} publishes no object outputSchema`).toBe("object");
       expect(tool.annotations?.title, tool.name).toBe(tool.title);
@@ -217,5 +218,41 @@ describe("initialize", () => {
     const capabilities = (answer.result as { capabilities: { tools?: { listChanged?: boolean } } }).capabilities;
     expect(capabilities.tools).toBeDefined();
     expect(capabilities.tools?.listChanged).not.toBe(true);
+  });
+});
+
+describe("the training dashboard (MCP App)", () => {
+  it("links get_training_status, wait_for_training and show_training_dashboard to the dashboard, visible to model and app", async () => {
+    const { publishedTools } = await import("./helpers/mcp");
+    const tools = await publishedTools();
+    for (const name of ["get_training_status", "wait_for_training", "show_training_dashboard"]) {
+      const meta = (tools.get(name) as { _meta?: Record<string, unknown> } | undefined)?._meta;
+      expect(meta, name).toMatchObject({ ui: { resourceUri: DASHBOARD_URI, visibility: ["model", "app"] }, "ui/resourceUri": DASHBOARD_URI });
+    }
+    // Tools the page calls through the host must not be hidden from apps.
+    for (const name of DASHBOARD_TOOL_CALLS.filter((tool) => tools.has(tool))) {
+      const visibility = ((tools.get(name) as { _meta?: { ui?: { visibility?: string[] } } })._meta?.ui?.visibility ?? ["model", "app"]) as string[];
+      expect(visibility, name).toContain("app");
+    }
+    expect((tools.get("list_configs") as { _meta?: unknown })._meta).toBeUndefined();
+  });
+
+  it("serves the page through the Worker's MCP handler as an MCP App resource", async () => {
+    const { mcpRequest } = await import("./helpers/mcp");
+    const listed = await mcpRequest(new ScriptedToolkit(), "resources/list", {});
+    expect((listed.result as { resources: Array<{ uri: string; mimeType: string }> }).resources).toContainEqual(
+      expect.objectContaining({ uri: DASHBOARD_URI, mimeType: "text/html;profile=mcp-app" }),
+    );
+    const read = await mcpRequest(new ScriptedToolkit(), "resources/read", { uri: DASHBOARD_URI });
+    const content = (read.result as { contents: Array<{ mimeType: string; text: string }> }).contents[0];
+    expect(content?.mimeType).toBe("text/html;profile=mcp-app");
+    expect(content?.text).toMatch(/^<!doctype html>/i);
+    expect(content?.text).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/i);
+  });
+
+  it("show_training_dashboard answers with the job's status as text for clients without Apps", async () => {
+    const answer = await callTool(new ScriptedToolkit().on("list_training_jobs", { result: { jobs: [] } }), "show_training_dashboard", { job_id: "no-such-job" });
+    expect(answer.isError).toBe(true);
+    expect(answer.structuredContent).toMatchObject({ kind: "not_found", job_id: "no-such-job" });
   });
 });

@@ -7,6 +7,7 @@ import { estimateSchema, jobStatusSchema } from "../../jobs/state";
 import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, formatDuration, jobViewSchema } from "../../jobs/view";
 import { operations } from "../../toolkit/bridge/operations";
+import { dashboardToolMeta } from "../../dashboard";
 import { lossSparklinePng } from "../../jobs/charts";
 import { chartTheme, jobId, safeName } from "../fields";
 import { additiveWrite, answer, defineTool, destructiveWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
@@ -58,6 +59,7 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       }),
       output: jobViewSchema,
       annotations: readOnly,
+      meta: dashboardToolMeta,
       async run({ job_id, include_chart, chart_theme }) {
         const stub = trainingJobFor(env, job_id);
         const lookup = await stub.status(job_id);

@@ -5,6 +5,7 @@ import { waitForJob } from "../../jobs/service";
 import { jobStatusSchema } from "../../jobs/state";
 import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, jobViewSchema, type JobView } from "../../jobs/view";
+import { dashboardToolMeta } from "../../dashboard";
 import { lossChartPng } from "../../jobs/charts";
 import { chartTheme, jobId } from "../fields";
 import { answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
@@ -12,7 +13,7 @@ import { answer, defineTool, readOnly, UserError, type DefinedTool, type ToolCon
 /** The longest wait_for_training may block: MCP clients and proxies give up on a silent minute. */
 const MAX_WAIT_SECONDS = 50;
 
-/** get_training_metrics, wait_for_training: following a run without polling by hand. */
+/** get_training_metrics, wait_for_training, show_training_dashboard: following a run without polling by hand. */
 export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
   return [
     defineTool({
@@ -89,6 +90,7 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       }),
       output: waitOutput,
       annotations: readOnly,
+      meta: dashboardToolMeta,
       async run({ job_id, until_step, until_progress, timeout_seconds }, call) {
         const token = call.mcpReq._meta?.progressToken;
         const onUpdate =
@@ -110,6 +112,24 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
         const { job, reached, waitedSeconds } = outcome;
         const summary = reached ? `Reached: ${reached}.` : `Still waiting after ${waitedSeconds} s: call wait_for_training again to keep waiting.`;
         return answer({ ...job, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waitedSeconds }, `${summary} ${describeJob(job)}`);
+      },
+    }),
+
+    defineTool({
+      name: "show_training_dashboard",
+      title: "Training dashboard",
+      description:
+        "Open the live dashboard of a training job: phase, progress with ETA, an interactive loss chart, the newest samples and the GPU, refreshing itself while the job runs, with a Stop button. Clients that show MCP Apps (Claude web and desktop) render it beside the answer; every other client gets the same facts as text and a loss chart.",
+      input: z.object({ job_id: jobId, chart_theme: chartTheme }),
+      output: jobViewSchema,
+      annotations: readOnly,
+      meta: dashboardToolMeta,
+      async run({ job_id, chart_theme }) {
+        const stub = trainingJobFor(env, job_id);
+        const lookup = await stub.status(job_id);
+        if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });
+        const stored = await stub.lossHistory();
+        return answer(lookup.job, `Dashboard of job ${job_id}. ${describeJob(lookup.job)}`, [stored ? lossChartPng(lookup.job, stored.history, chart_theme) : undefined]);
       },
     }),
   ];
