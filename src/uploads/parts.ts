@@ -1,4 +1,4 @@
-import { R2_MIN_PART_BYTES } from "../r2/rules";
+import { R2_MIN_PART_BYTES } from "../r2/multipart";
 import type { PartRow } from "./store";
 
 /** R2 numbers parts 1 to 10000. */

@@ -12,7 +12,7 @@ import { sessionStub } from "../../../src/uploads/token";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 import { checkParts } from "../../../src/uploads/parts";
-import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/r2/rules";
+import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/r2/multipart";
 import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/uploads/token";
 
 describe("file names", () => {
