@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem } from "../uploads/images";
+import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem, sanitizeFilename, stemClash } from "../uploads/rules";
 import { captionProblem, unsafeCharacter } from "../uploads/captions";
-import { sanitizeFilename, stemClash } from "../uploads/names";
 
 /**
  * Validation rules shared by several tools. Each rule is the field's validation, its

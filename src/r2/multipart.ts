@@ -20,7 +20,8 @@ export type SendPart = (partNumber: number, bytes: Uint8Array) => Promise<void>;
  * numbered from `firstPart`. What does not fill a part waits in `tail` until more bytes come,
  * or until `finish` sends it as the last part; a caller that must stop between requests (tus)
  * keeps the tail elsewhere and starts the next writer with it. Memory stays at one part,
- * plus whatever `send` holds on to.
+ * plus whatever `send` holds on to; the buffer grows as bytes come, so a small file (most
+ * images of a zip) never costs a whole part.
  */
 export class PartWriter {
   private part: Uint8Array;
@@ -35,12 +36,10 @@ export class PartWriter {
   ) {
     if (partBytes < R2_MIN_PART_BYTES) throw new RangeError(`partBytes must be at least ${R2_MIN_PART_BYTES} (R2's minimum part size)`);
     this.first = this.next = options.firstPart ?? 1;
-    this.part = new Uint8Array(partBytes);
-    if (options.tail) {
-      if (options.tail.byteLength >= partBytes) throw new RangeError(`a tail of ${options.tail.byteLength} bytes would fill a whole part of ${partBytes}`);
-      this.part.set(options.tail);
-      this.filled = options.tail.byteLength;
-    }
+    const tail = options.tail ?? new Uint8Array(0);
+    if (tail.byteLength >= partBytes) throw new RangeError(`a tail of ${tail.byteLength} bytes would fill a whole part of ${partBytes}`);
+    this.part = tail.slice();
+    this.filled = tail.byteLength;
   }
 
   /** Takes the chunk whole, sending each part it completes before taking the rest. */
@@ -48,6 +47,7 @@ export class PartWriter {
     let rest = chunk;
     while (rest.byteLength > 0) {
       const take = Math.min(this.partBytes - this.filled, rest.byteLength);
+      this.reserve(this.filled + take);
       this.part.set(rest.subarray(0, take), this.filled);
       this.filled += take;
       rest = rest.subarray(take);
@@ -73,6 +73,14 @@ export class PartWriter {
   /** Sends the tail as the last part, if there is one. */
   async finish(): Promise<void> {
     if (this.filled > 0) await this.emit();
+  }
+
+  /** Grows the buffer to hold `bytes`, doubling (up to one part) so copies stay linear. */
+  private reserve(bytes: number): void {
+    if (bytes <= this.part.byteLength) return;
+    const grown = new Uint8Array(Math.min(this.partBytes, Math.max(bytes, 2 * this.part.byteLength, 64 * 1024)));
+    grown.set(this.part.subarray(0, this.filled));
+    this.part = grown;
   }
 
   private async emit(): Promise<void> {

@@ -1,4 +1,4 @@
-import { stemOf, type UploadKind } from "./names";
+import { stemOf, type UploadKind } from "./rules";
 
 /** Where a caption came from; a later source replaces an earlier one for the same image. */
 export type CaptionSource = "txt" | "page" | "captions.json" | "captions.csv" | "api";

@@ -1,4 +1,4 @@
-import { stagedKey } from "./names";
+import { stagedKey } from "./rules";
 import type { SessionStore } from "./store";
 import type { SessionMeta } from "./types";
 

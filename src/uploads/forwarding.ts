@@ -4,7 +4,7 @@ import { effectiveCaption } from "./captions";
 import { removeStaged } from "./cleanup";
 import { ToolkitError } from "../toolkit/errors";
 import { batchTimeoutMs, countedByEveryToolkit, forwardNext, type ForwardImage } from "./forward";
-import { stagedKey, stemOf, uploadKind } from "./names";
+import { stagedKey, stemOf, uploadKind } from "./rules";
 import type { SessionStore } from "./store";
 import type { SessionMeta } from "./types";
 

@@ -1,6 +1,6 @@
 import { acceptWhole } from "./receive/http";
 import { createUploadSession } from "./create";
-import { stemOf } from "./names";
+import { stemOf } from "./rules";
 import { sessionStub } from "./token";
 import type { Manifest, Outcome } from "./types";
 

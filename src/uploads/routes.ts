@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { readConfig } from "../config";
 import { acceptPart, acceptWhole, completeFile } from "./receive/http";
 import { readSmallText } from "./receive/intake";
-import { sanitizeFilename, stemOf } from "./names";
+import { sanitizeFilename, stemOf } from "./rules";
 import { uploadPage } from "./page/page";
 import { hashToken, sessionStub, TOKEN_PATTERN } from "./token";
 import { mountTus } from "./receive/tus-routes";

@@ -6,10 +6,8 @@ import { captionListProblem, type CaptionEntry, type CaptionSource } from "./cap
 import { dropFile, removeDue, removeStaged } from "./cleanup";
 import { forwardStallMs, forwardStep, notReadyToForward, stalled } from "./forwarding";
 import { buildManifest, sessionLimits } from "./manifest";
-import { limitProblem } from "./limits";
-import { nameRefusal, sanitizeFilename, stagedKey, stemClash, stemOf, uploadKind, type UploadKind } from "./names";
+import { limitProblem, nameRefusal, sanitizeFilename, stagedKey, stemClash, stemOf, uploadKind, type UploadKind, checkParts } from "./rules";
 import { busyProblem, grantLease, holdsLease, LEASE_MS, lostProblem, othersWriting, partSlot, releaseLease, renewLease, settledProblem, TUS_SLOT, type Lease } from "./leases";
-import { checkParts } from "./parts";
 import { SessionStore, type PartRow } from "./store";
 import { sameHash } from "./token";
 import { recordTusStep, tusStateOf, type TusStep } from "./receive/tus-books";

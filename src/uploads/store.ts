@@ -1,6 +1,5 @@
 import type { CaptionSource } from "./captions";
-import type { Admission } from "./limits";
-import type { UploadKind } from "./names";
+import type { Admission, UploadKind } from "./rules";
 import type { FileState, RejectedFile, SessionMeta } from "./types";
 
 /**

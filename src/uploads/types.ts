@@ -1,6 +1,6 @@
 import type { ToolkitErrorKind } from "../toolkit/errors";
 import type { Lease } from "./leases";
-import type { UploadKind } from "./names";
+import type { UploadKind } from "./rules";
 
 /** The shapes an upload session shows to its routes, its page and the MCP tools. */
 

@@ -1,9 +1,7 @@
-import { imageProblem, sniffImage } from "../images";
+import { imageProblem, sniffImage, type UploadKind, PART_MAX_NUMBER } from "../rules";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "../captions";
 import { readSmallText, sniff } from "./intake";
-import type { UploadKind } from "../names";
 import { LeaseHolder } from "../leases";
-import { PART_MAX_NUMBER } from "../parts";
 import { sessionStub } from "../token";
 import { done, refuse, type Outcome } from "../types";
 import { ZipImageSink } from "./zip-sink";

@@ -1,4 +1,4 @@
-import { IMAGE_HEAD_BYTES as HEAD_BYTES } from "../images";
+import { IMAGE_HEAD_BYTES as HEAD_BYTES } from "../rules";
 
 export interface SniffedStream {
   head: Uint8Array;

@@ -1,4 +1,4 @@
-import { sanitizeFilename, stagedKey } from "../names";
+import { sanitizeFilename, stagedKey } from "../rules";
 import type { PartRow, SessionStore } from "../store";
 import { done, refuse, type Outcome, type TusState } from "../types";
 

@@ -1,5 +1,5 @@
 import type { Context, Hono } from "hono";
-import { stemOf } from "../names";
+import { stemOf } from "../rules";
 import type { UploadEnv } from "../routes";
 import { sessionStub } from "../token";
 import { patchUpload } from "./tus";

@@ -1,4 +1,4 @@
-import { IMAGE_HEAD_BYTES, imageProblem, sniffImage } from "../images";
+import { IMAGE_HEAD_BYTES, imageProblem, sniffImage } from "../rules";
 import { tusTailKey } from "../cleanup";
 import { LeaseHolder } from "../leases";
 import { sessionStub } from "../token";

@@ -1,6 +1,5 @@
-import { IMAGE_HEAD_BYTES as HEAD_BYTES, imageProblem, sniffImage } from "../images";
+import { IMAGE_HEAD_BYTES as HEAD_BYTES, imageProblem, sniffImage, sanitizeFilename, uniqueName, uploadKind, type UploadKind } from "../rules";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "../captions";
-import { sanitizeFilename, uniqueName, uploadKind, type UploadKind } from "../names";
 import { sessionStub } from "../token";
 import type { ZipEntrySink } from "./zip";
 

@@ -1,17 +1,15 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { imageExtension, imageNameProblem } from "../../../src/uploads/images";
+import { imageExtension, imageNameProblem, nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind, checkParts } from "../../../src/uploads/rules";
 import { uploadBodyLength } from "../../../src/toolkit/bridge/codecs";
 import { largestImageFor, planBatches } from "../../../src/uploads/batches";
 import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/uploads/captions";
-import { nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind } from "../../../src/uploads/names";
 import type { UploadSession } from "../../../src/uploads/session";
 import type { SessionStore } from "../../../src/uploads/store";
 import { sessionStub } from "../../../src/uploads/token";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
-import { checkParts } from "../../../src/uploads/parts";
 import { R2_MIN_PART_BYTES as PART_MIN_BYTES } from "../../../src/r2/multipart";
 import { newToken, sameHash, TOKEN_PATTERN } from "../../../src/uploads/token";
 
