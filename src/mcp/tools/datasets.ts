@@ -3,8 +3,7 @@ import { inlineImages, safeName } from "../fields";
 import { idempotentWrite, readOnly, type ToolGroup } from "../context";
 import { guarded, ok, UserError } from "../result";
 import { plural } from "../../common";
-import { RETRY_BY_FINALIZE } from "../../uploads/forwarding";
-import { forwardInline } from "../../uploads/inline";
+import { forwardInline, RETRY_BY_FINALIZE } from "../../uploads/forward";
 import { ToolkitError } from "../../toolkit/errors";
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { createUploadSession } from "../../uploads/create";
-import { hashToken, sessionStub, TOKEN_PATTERN } from "../../uploads/token";
+import { createUploadSession, hashToken, TOKEN_PATTERN } from "../../uploads/create";
+import { sessionStub } from "../../uploads/session";
 import type { Manifest } from "../../uploads/types";
 import { additiveWrite, readOnly, type ToolGroup } from "../context";
 import { captionText, safeName, triggerWord } from "../fields";
@@ -68,7 +68,7 @@ export const uploadTools: ToolGroup = (server, { env, config, origin }) => {
         const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
         if (!TOKEN_PATTERN.test(token)) return failure("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)", { kind: "invalid" });
         const tokenHash = await hashToken(token);
-        const manifest = await sessionStub(env, tokenHash).manifest(tokenHash);
+        const manifest = await sessionStub(env, tokenHash).manifest();
         if (!manifest.ok) return failure(manifest.error, { kind: "invalid" });
         return ok({ ...manifest.value }, describeManifest(manifest.value));
       }),
