@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { FILE_NAME_MAX_CHARS } from "../common";
-import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem } from "../uploads/images";
+import { IMAGE_HEAD_BYTES, imageNameProblem, imageProblem, sanitizeFilename, stemClash } from "../uploads/rules";
 import { unsafeCharacter } from "../uploads/captions";
-import { sanitizeFilename, stemClash } from "../uploads/names";
 import { captionText } from "./fields";
 
 /**
@@ -80,7 +79,7 @@ export const inlineImage = (maxBytes: number, maxCaptionChars: number) =>
  * upload_dataset's images: each an inlineImage, and no two stored under one name. Names are
  * compared as the toolkit will store them (sanitised, any case), and two images with one stem
  * ("a.png", "a.jpg") are refused as well, since the toolkit writes both captions to a.txt and
- * one would silently replace the other (the rule is names.ts's stemClash, as in upload sessions).
+ * one would silently replace the other (the rule is stemClash in uploads/rules.ts, as in upload sessions).
  */
 export const inlineImages = (maxBytes: number, maxCaptionChars: number, maxImages: number) =>
   z

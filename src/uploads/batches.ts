@@ -1,3 +1,4 @@
+import { FILE_NAME_MAX_CHARS } from "../common";
 import { uploadBodyLength, type UploadImageInfo } from "../toolkit/bridge/upload-body";
 
 export interface Batch<T extends UploadImageInfo> {
@@ -49,7 +50,7 @@ const SEPARATOR_BYTES = 1;
  * JSON can take up to 6 bytes per character) and a long file name.
  */
 export function largestImageFor(datasetName: string, maxBodyBytes: number, captionMaxChars: number): number {
-  const envelope = uploadBodyLength(datasetName, [{ filename: "x".repeat(128), caption: "", size: 0 }]) + captionMaxChars * 6;
+  const envelope = uploadBodyLength(datasetName, [{ filename: "x".repeat(FILE_NAME_MAX_CHARS), caption: "", size: 0 }]) + captionMaxChars * 6;
   const room = maxBodyBytes - envelope;
   return room <= 0 ? 0 : Math.floor(room / 4) * 3;
 }

@@ -1,4 +1,5 @@
-import { stemOf, type UploadKind } from "./names";
+import { errorMessage } from "../common";
+import { stemOf, type UploadKind } from "./rules";
 
 /** Where a caption came from; a later source replaces an earlier one for the same image. */
 export type CaptionSource = "txt" | "page" | "captions.json" | "captions.csv" | "api";
@@ -24,7 +25,7 @@ export function parseCaptionsJson(text: string): CaptionEntry[] {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new CaptionFileError(`captions.json is not valid JSON (${error instanceof Error ? error.message : String(error)}): fix it and upload it again`);
+    throw new CaptionFileError(`captions.json is not valid JSON (${errorMessage(error)}): fix it and upload it again`);
   }
   const entries: CaptionEntry[] = [];
   if (Array.isArray(value)) {

@@ -1,6 +1,24 @@
-import type { NewSession } from "./types";
-import { hashToken, newToken, sessionStub } from "./token";
-import type { Manifest } from "./types";
+import { sessionStub } from "./session";
+import type { Manifest, NewSession } from "./types";
+
+/**
+ * Opening an upload session and its secret URL. The URL's token is the only credential of
+ * the session (people upload from machines that have no OAuth client), so it is 128 random
+ * bits, and the Worker keeps only its SHA-256: the session's Durable Object is named by the
+ * hash and its R2 keys start with part of the hash, so neither logs nor storage reveal a
+ * working URL.
+ */
+export const TOKEN_PATTERN = /^[0-9a-f]{32}$/;
+
+export function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export async function hashToken(token: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
 export interface CreatedSession {
   token: string;

@@ -1,10 +1,29 @@
+import { errorMessage, HOUR_MS, MINUTE_MS } from "../common";
 import type { Config } from "../config";
 import type { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError } from "../toolkit/errors";
 import type { OperationResult } from "../toolkit/bridge/operations";
 import { createUploadDatasetBody, UploadBodyError, type UploadImageSource } from "../toolkit/bridge/upload-body";
 import { planBatches } from "./batches";
-import type { ForwardProgress } from "./types";
+import { effectiveCaption } from "./captions";
+import { createUploadSession } from "./create";
+import type { SessionFiles } from "./files";
+import { acceptWhole } from "./receive/http";
+import { stagedKey, stemOf, uploadKind } from "./rules";
+import { sessionStub } from "./session";
+import type { SessionStore } from "./store";
+import type { ForwardProgress, Manifest, Outcome, SessionMeta } from "./types";
+
+/**
+ * Where an upload gets forwarded to the toolkit. finalize (or upload_dataset's inline images)
+ * puts a session in "forwarding"; its Durable Object then takes one step at a time
+ * (forwardStep): one batch of staged images (batches.ts plans them) posted to the toolkit's
+ * upload_dataset as a streamed body (the body codec is the bridge's, upload-body.ts), then,
+ * once every image is there, a list_datasets check. A session whose steps stop is found
+ * stalled and marked failed; finalize again re-sends only what has not arrived.
+ */
+
+// One step: a batch, or the final check.
 
 /**
  * The slowest a batch body may cross to the toolkit (the home connection's download speed),
@@ -145,4 +164,139 @@ async function openStaged(bucket: R2Bucket, key: string, name: string): Promise<
  */
 export function countedByEveryToolkit(name: string): boolean {
   return /\.(png|jpg)$/.test(name);
+}
+
+// The session's books around each step.
+
+/**
+ * How long a session may stay "forwarding" without a step starting or finishing before it
+ * is declared stalled: the time-out of the largest batch plus room for the final check and
+ * alarm delays. Past it the alarm that drove forwarding is gone (its invocation was killed
+ * and its retries used up), so nothing would ever move the session on.
+ */
+export function forwardStallMs(config: Pick<Config, "TOOLKIT_TIMEOUT_MS" | "UPLOAD_BATCH_MAX_BYTES">): number {
+  return batchTimeoutMs(config, config.UPLOAD_BATCH_MAX_BYTES) + 5 * MINUTE_MS;
+}
+
+/** What a failed step's error ends with: how the session's owner retries. */
+export const RETRY_BY_FINALIZE = "(finalize again to retry; only files not yet confirmed are re-sent)";
+
+export interface ForwardingContext {
+  store: SessionStore;
+  files: SessionFiles;
+  bucket: R2Bucket;
+  config: Config;
+  toolkit: ToolkitClient;
+}
+
+/**
+ * One step of a session's forwarding (one batch, or the final check), with its books: files
+ * the toolkit confirmed are marked sent and the progress saved before the next step, so a
+ * step cut short repeats at most its own batch. Returns true when another step should follow.
+ */
+export async function forwardStep({ store, files, bucket, config, toolkit }: ForwardingContext): Promise<boolean> {
+  const meta = store.meta();
+  if (!meta || meta.state !== "forwarding") return false;
+  const images = store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
+  const pending: ForwardImage[] = images
+    .filter((f) => f.state === "staged")
+    .map((f) => ({ name: f.name, size: f.size, key: stagedKey(meta.prefix, f.name), caption: captionFor(store, meta, f.name) }));
+  store.saveMeta({ ...meta, forward: { ...meta.forward, activeAt: Date.now() } });
+  try {
+    const step = await forwardNext({
+      config,
+      toolkit,
+      bucket,
+      datasetName: meta.datasetName,
+      pending,
+      expectedImages: images.filter((f) => countedByEveryToolkit(f.name)).length,
+      progress: meta.forward,
+    });
+    const latest = store.meta() ?? meta;
+    if (step.kind === "batch") {
+      store.setFileState(step.sent.map((image) => image.name), "sent");
+      store.saveMeta({ ...latest, forward: { ...step.progress, activeAt: Date.now() } });
+      return latest.state === "forwarding";
+    }
+    const keepHours = config.UPLOAD_KEEP_STAGED_HOURS;
+    const complete: SessionMeta = { ...latest, state: "complete", forward: step.progress };
+    if (keepHours > 0) complete.removeStagedAt = Date.now() + keepHours * HOUR_MS;
+    else await files.removeAll(meta.prefix);
+    store.saveMeta(complete);
+  } catch (error) {
+    const message = errorMessage(error);
+    const latest = store.meta() ?? meta;
+    const errorKind = error instanceof ToolkitError ? error.kind : undefined;
+    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}`, errorKind } });
+  }
+  return false;
+}
+
+/** Why the session's files cannot be forwarded yet, or undefined when they can. */
+export function notReadyToForward(store: SessionStore): string | undefined {
+  const files = store.files();
+  const receiving = files.filter((f) => f.state === "receiving").map((f) => f.name);
+  if (receiving.length > 0) return `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`;
+  if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
+    return files.length > 0 ? "every image has already been sent" : "no images have been uploaded yet: add some, then finalize";
+  }
+  return undefined;
+}
+
+/** The session moved to "failed" when its forwarding has stalled (see forwardStallMs), or undefined. */
+export function stalled(meta: SessionMeta, now: number, stallMs: number): SessionMeta | undefined {
+  if (meta.state !== "forwarding") return undefined;
+  const last = meta.forward.activeAt ?? meta.forward.startedAt ?? meta.createdAt;
+  if (now - last <= stallMs) return undefined;
+  const minutes = Math.round(stallMs / MINUTE_MS);
+  return {
+    ...meta,
+    state: "failed",
+    forward: {
+      ...meta.forward,
+      error: `sending to the toolkit stopped making progress (nothing for over ${minutes} minutes, batch ${meta.forward.batchesDone + 1} of ${meta.forward.batchesTotal || "?"} never finished): finalize again to retry; only files not yet confirmed are re-sent`,
+    },
+  };
+}
+
+function captionFor(store: SessionStore, meta: SessionMeta, name: string): string {
+  return effectiveCaption(store.caption(stemOf(name))?.text, meta.defaultCaption, meta.triggerWord);
+}
+
+// upload_dataset's inline images.
+
+export interface InlineImage {
+  filename: string;
+  data: string;
+  caption: string;
+}
+
+/**
+ * upload_dataset's inline images take the same road as an upload session: staged in R2,
+ * checked, then forwarded in batches and verified with list_datasets. The session is
+ * private to this call and removed at the end, whatever happened.
+ */
+export async function forwardInline(env: Env, datasetName: string, images: readonly InlineImage[]): Promise<Outcome<Manifest>> {
+  const session = await createUploadSession(env, undefined, { datasetName, defaultCaption: "", triggerWord: "" });
+  const stub = sessionStub(env, session.tokenHash);
+  try {
+    for (const image of images) {
+      const bytes = decodeBase64(image.data);
+      const stream = new Blob([bytes]).stream();
+      const accepted = await acceptWhole(env, session.tokenHash, image.filename, stream, bytes.byteLength);
+      if (!accepted.ok) return accepted;
+      const captioned = await stub.setCaptions([{ stem: stemOf(accepted.value.name), text: image.caption }], "api");
+      if (!captioned.ok) return captioned;
+    }
+    return await stub.forwardNow();
+  } finally {
+    await stub.abandon();
+  }
+}
+
+function decodeBase64(data: string): Uint8Array {
+  const binary = atob(data.replace(/\s+/g, ""));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

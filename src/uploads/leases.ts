@@ -95,8 +95,8 @@ export class LeaseHolder {
   private released = false;
 
   constructor(
-    private readonly stub: SessionStub,
-    private readonly tokenHash: string,
+    /** The session granting the lease; the holder's request tells it what it stored. */
+    readonly stub: SessionStub,
     readonly lease: Lease,
   ) {
     this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(lease.ttlMs / 4)));
@@ -114,7 +114,7 @@ export class LeaseHolder {
   async renew(): Promise<boolean> {
     if (this.lost || this.released) return !this.lost;
     try {
-      const renewed = await this.stub.renewLease(this.tokenHash, this.lease);
+      const renewed = await this.stub.renewLease(this.lease);
       if (!renewed.ok) this.lostController.abort(new Error(renewed.error));
     } catch {
       // The next heartbeat tries again; the session checks the lease again when bytes are recorded.
@@ -137,6 +137,6 @@ export class LeaseHolder {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    if (!this.lost) await this.stub.releaseLease(this.tokenHash, this.lease).catch(() => {});
+    if (!this.lost) await this.stub.releaseLease(this.lease).catch(() => {});
   }
 }

@@ -1,8 +1,8 @@
 import type { Config } from "../config";
 import { largestImageFor } from "./batches";
 import { effectiveCaption } from "./captions";
-import { stemOf, uploadKind } from "./names";
-import { R2_MIN_PART_BYTES } from "../r2/rules";
+import { stemOf, uploadKind } from "./rules";
+import { R2_MIN_PART_BYTES } from "../r2/multipart";
 import type { SessionStore } from "./store";
 import type { Manifest, SessionMeta, StagedFile } from "./types";
 

@@ -1,10 +1,10 @@
 import { Hono, type Context } from "hono";
 import { readConfig } from "../config";
-import { acceptPart, acceptWhole, completeFile } from "./receive/http";
-import { readSmallText } from "./receive/intake";
-import { sanitizeFilename, stemOf } from "./names";
+import { acceptPart, acceptWhole, completeFile, readSmallText } from "./receive/http";
+import { sanitizeFilename, stemOf } from "./rules";
 import { uploadPage } from "./page/page";
-import { hashToken, sessionStub, TOKEN_PATTERN } from "./token";
+import { hashToken, TOKEN_PATTERN } from "./create";
+import { sessionStub } from "./session";
 import { mountTus } from "./receive/tus-routes";
 import { refuse, type Outcome } from "./types";
 
@@ -32,10 +32,10 @@ async function authorize(c: Context<UploadEnv>, next: () => Promise<void>) {
   await next();
 }
 
-uploadRoutes.get("/:token", async (c) => answer(c, await sessionStub(c.env, c.var.tokenHash).manifest(c.var.tokenHash)));
+uploadRoutes.get("/:token", async (c) => answer(c, await sessionStub(c.env, c.var.tokenHash).manifest()));
 
 uploadRoutes.get("/:token/page", async (c) => {
-  const manifest = await sessionStub(c.env, c.var.tokenHash).manifest(c.var.tokenHash);
+  const manifest = await sessionStub(c.env, c.var.tokenHash).manifest();
   if (!manifest.ok) return answer(c, manifest);
   return c.html(uploadPage(manifest.value.dataset_name));
 });
@@ -54,7 +54,7 @@ uploadRoutes.put("/:token/files/:filename/parts/:n", async (c) => {
 });
 
 uploadRoutes.get("/:token/files/:filename", async (c) =>
-  answer(c, await sessionStub(c.env, c.var.tokenHash).fileStatus(c.var.tokenHash, c.req.param("filename"))),
+  answer(c, await sessionStub(c.env, c.var.tokenHash).fileStatus(c.req.param("filename"))),
 );
 
 uploadRoutes.post("/:token/files/:filename/complete", async (c) =>
@@ -62,7 +62,7 @@ uploadRoutes.post("/:token/files/:filename/complete", async (c) =>
 );
 
 uploadRoutes.delete("/:token/files/:filename", async (c) =>
-  answer(c, await sessionStub(c.env, c.var.tokenHash).removeFile(c.var.tokenHash, c.req.param("filename"))),
+  answer(c, await sessionStub(c.env, c.var.tokenHash).removeFile(c.req.param("filename"))),
 );
 
 /** Sets one image's caption (the page's caption boxes): the body is the caption as plain text. */
@@ -78,17 +78,17 @@ uploadRoutes.put("/:token/captions/:filename", async (c) => {
     if (error instanceof RangeError) return answer(c, refuse(400, error.message));
     throw error;
   }
-  return answer(c, await sessionStub(c.env, c.var.tokenHash).setCaptions(c.var.tokenHash, [{ stem, text }], "page"));
+  return answer(c, await sessionStub(c.env, c.var.tokenHash).setCaptions([{ stem, text }], "page"));
 });
 
 mountTus(uploadRoutes);
 
 uploadRoutes.post("/:token/finalize", async (c) =>
-  answer(c, await sessionStub(c.env, c.var.tokenHash).finalize(c.var.tokenHash), 202),
+  answer(c, await sessionStub(c.env, c.var.tokenHash).finalize(), 202),
 );
 
 uploadRoutes.delete("/:token", async (c) => {
-  const result = await sessionStub(c.env, c.var.tokenHash).abandon(c.var.tokenHash);
+  const result = await sessionStub(c.env, c.var.tokenHash).abandon();
   return result.ok ? c.json({ deleted: true }) : answer(c, result);
 });
 
@@ -111,5 +111,10 @@ function bodyOf(c: Context<UploadEnv>): ReadableStream<Uint8Array> {
 
 function answer<T>(c: Context<UploadEnv>, outcome: Outcome<T>, status: 200 | 201 | 202 = 200): Response {
   if (outcome.ok) return c.json(outcome.value as object, status);
-  return new Response(JSON.stringify({ error: outcome.error }), { status: outcome.status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
+  return errorResponse(outcome.status, outcome.error);
+}
+
+/** A refusal of the upload routes (tus's too): JSON saying what happened and what to do, never cached. */
+export function errorResponse(status: number, error: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error }), { status, headers: { ...headers, "Content-Type": "application/json", "Cache-Control": "no-store" } });
 }

@@ -1,6 +1,5 @@
 import type { CaptionSource } from "./captions";
-import type { Admission } from "./limits";
-import type { UploadKind } from "./names";
+import type { Admission, UploadKind } from "./rules";
 import type { FileState, RejectedFile, SessionMeta } from "./types";
 
 /**
@@ -52,7 +51,7 @@ export type PartRow = {
 
 /**
  * A file arriving through tus: its declared length, and how many bytes after its full parts
- * wait in the tail object (see tus-upload.ts). Its offset is the parts' bytes plus the tail.
+ * wait in the tail object (see receive/tus.ts). Its offset is the parts' bytes plus the tail.
  */
 export type TusRow = {
   name: string;
@@ -71,9 +70,16 @@ export type LeaseRow = {
   expires_at: number;
 };
 
+/**
+ * The session's only way into its Durable Object storage: the SQLite tables above and the
+ * alarm that drives forwarding and expiry.
+ */
 export class SessionStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(SCHEMA);
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    this.sql.exec(SCHEMA);
   }
 
   meta(): SessionMeta | undefined {
@@ -215,6 +221,14 @@ export class SessionStore {
 
   rejected(): RejectedFile[] {
     return this.sql.exec<{ name: string; reason: string }>("SELECT name, reason FROM rejected ORDER BY name").toArray();
+  }
+
+  setAlarm(at: number): Promise<void> {
+    return this.storage.setAlarm(at);
+  }
+
+  deleteAlarm(): Promise<void> {
+    return this.storage.deleteAlarm();
   }
 
   /** Forget the whole session: its URL answers 404 from now on. */

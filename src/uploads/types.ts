@@ -1,86 +1,107 @@
+import { z } from "zod";
 import type { ToolkitErrorKind } from "../toolkit/errors";
 import type { Lease } from "./leases";
-import type { UploadKind } from "./names";
+import type { UploadKind } from "./rules";
 
-/** The shapes an upload session shows to its routes, its page and the MCP tools. */
+/**
+ * The shapes an upload session shows to its routes, its page and the MCP tools. What leaves
+ * the Worker (the manifest) or is stored as JSON (the session's meta) is a zod schema first,
+ * so the MCP layer can publish it as an output schema and the type follows from it.
+ */
 
-export type SessionState =
+export const sessionStateSchema = z.enum([
   /** Accepting files. */
-  | "open"
+  "open",
   /** Sending batches to the toolkit (an alarm drives it, so closing the page does not stop it). */
-  | "forwarding"
+  "forwarding",
   /** A batch or the final check failed; finalize again to retry what has not arrived. */
-  | "failed"
+  "failed",
   /** The toolkit confirmed every image. (An abandoned or expired session is simply gone: 404.) */
-  | "complete";
+  "complete",
+]);
+export type SessionState = z.infer<typeof sessionStateSchema>;
 
-export type FileState = "receiving" | "staged" | "sent";
+export const fileStateSchema = z.enum(["receiving", "staged", "sent"]);
+export type FileState = z.infer<typeof fileStateSchema>;
 
-export interface SessionMeta {
-  tokenHash: string;
-  /** R2 key prefix of everything this session stages; derived from the token hash, never the token. */
-  prefix: string;
-  datasetName: string;
-  defaultCaption: string;
-  triggerWord: string;
-  createdAt: number;
-  expiresAt: number;
-  state: SessionState;
-  forward: ForwardProgress;
-  /** When staged objects of a complete session are removed (UPLOAD_KEEP_STAGED_HOURS). */
-  removeStagedAt?: number;
-}
+/** The kinds of ToolkitError (toolkit/errors.ts), as a schema; `satisfies` keeps them from drifting apart. */
+const toolkitErrorKindSchema = z.enum(["unreachable", "timeout", "http", "protocol", "tool"]) satisfies z.ZodType<ToolkitErrorKind>;
 
-export interface ForwardProgress {
-  batchesTotal: number;
-  batchesDone: number;
-  filesSent: number;
-  bytesSent: number;
-  startedAt?: number;
+export const forwardProgressSchema = z.object({
+  batchesTotal: z.number(),
+  batchesDone: z.number(),
+  filesSent: z.number(),
+  bytesSent: z.number(),
+  startedAt: z.number().optional(),
   /** When forwarding last started or finished a step: a session that stays "forwarding" long after it has stalled. */
-  activeAt?: number;
-  finishedAt?: number;
+  activeAt: z.number().optional(),
+  finishedAt: z.number().optional(),
   /** Where the toolkit says it wrote the dataset (from its last upload_dataset answer). */
-  toolkitPath?: string;
+  toolkitPath: z.string().optional(),
   /** The toolkit's image count for the dataset after the last batch (list_datasets). */
-  toolkitImages?: number;
-  error?: string;
+  toolkitImages: z.number().optional(),
+  error: z.string().optional(),
   /** What kind of toolkit failure `error` is ("timeout", "unreachable", ...), when it is one. */
-  errorKind?: ToolkitErrorKind;
-}
+  errorKind: toolkitErrorKindSchema.optional(),
+});
+export type ForwardProgress = z.infer<typeof forwardProgressSchema>;
 
-export interface StagedFile {
-  name: string;
-  size: number;
-  state: FileState;
-  format?: string;
-  caption: string;
-  captionSource?: string;
+/** What the session's object stores about itself (as JSON in its meta table). */
+export const sessionMetaSchema = z.object({
+  tokenHash: z.string(),
+  /** R2 key prefix of everything this session stages; derived from the token hash, never the token. */
+  prefix: z.string(),
+  datasetName: z.string(),
+  defaultCaption: z.string(),
+  triggerWord: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  state: sessionStateSchema,
+  forward: forwardProgressSchema,
+  /** When staged objects of a complete session are removed (UPLOAD_KEEP_STAGED_HOURS). */
+  removeStagedAt: z.number().optional(),
+});
+export type SessionMeta = z.infer<typeof sessionMetaSchema>;
+
+export const stagedFileSchema = z.object({
+  name: z.string(),
+  size: z.number(),
+  state: fileStateSchema,
+  format: z.string().optional(),
+  caption: z.string(),
+  captionSource: z.string().optional(),
   /** Part numbers already received, for a file sent in parts. */
-  parts?: number[];
-  receivedBytes?: number;
-}
+  parts: z.array(z.number()).optional(),
+  receivedBytes: z.number().optional(),
+});
+export type StagedFile = z.infer<typeof stagedFileSchema>;
 
-export interface RejectedFile {
-  name: string;
-  reason: string;
-}
+export const rejectedFileSchema = z.object({ name: z.string(), reason: z.string() });
+export type RejectedFile = z.infer<typeof rejectedFileSchema>;
 
-export interface Manifest {
-  dataset_name: string;
-  state: SessionState;
-  created_at: string;
-  expires_at: string;
-  default_caption: string;
-  trigger_word: string;
-  files: StagedFile[];
-  rejected: RejectedFile[];
+/** The session as its owner sees it: GET on the upload URL, the page, and the upload tools' results. */
+export const manifestSchema = z.object({
+  dataset_name: z.string(),
+  state: sessionStateSchema,
+  created_at: z.string(),
+  expires_at: z.string(),
+  default_caption: z.string(),
+  trigger_word: z.string(),
+  files: z.array(stagedFileSchema),
+  rejected: z.array(rejectedFileSchema),
   /** Captions received for stems that have no image yet (they pair when the image arrives). */
-  unpaired_captions: string[];
-  totals: { images: number; staged_bytes: number; receiving: number; sent: number };
-  forward: ForwardProgress;
-  limits: { file_max_bytes: number; session_max_bytes: number; session_max_files: number; caption_max_chars: number; part_min_bytes: number };
-}
+  unpaired_captions: z.array(z.string()),
+  totals: z.object({ images: z.number(), staged_bytes: z.number(), receiving: z.number(), sent: z.number() }),
+  forward: forwardProgressSchema,
+  limits: z.object({
+    file_max_bytes: z.number(),
+    session_max_bytes: z.number(),
+    session_max_files: z.number(),
+    caption_max_chars: z.number(),
+    part_min_bytes: z.number(),
+  }),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
 
 /** What create_dataset_upload hands a new session. */
 export interface NewSession {

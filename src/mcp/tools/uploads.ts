@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { createUploadSession } from "../../uploads/create";
-import { hashToken, sessionStub, TOKEN_PATTERN } from "../../uploads/token";
-import type { Manifest } from "../../uploads/types";
+import { createUploadSession, hashToken, TOKEN_PATTERN } from "../../uploads/create";
+import { sessionStub } from "../../uploads/session";
+import { manifestSchema, type Manifest } from "../../uploads/types";
 import { captionText, safeName, triggerWord } from "../fields";
 import { additiveWrite, answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 import { plural } from "../../common";
@@ -58,13 +58,13 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
           .max(512, "upload_url must be at most 512 characters")
           .describe("The upload URL returned by create_dataset_upload"),
       }),
-      output: manifestOutput,
+      output: manifestSchema,
       annotations: readOnly,
       async run({ upload_url }) {
         const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
         if (!TOKEN_PATTERN.test(token)) throw new UserError("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)");
         const tokenHash = await hashToken(token);
-        const manifest = await sessionStub(env, tokenHash).manifest(tokenHash);
+        const manifest = await sessionStub(env, tokenHash).manifest();
         if (!manifest.ok) throw new UserError(manifest.error);
         return answer(manifest.value, describeManifest(manifest.value));
       },
@@ -72,66 +72,13 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
   ];
 }
 
-/**
- * The upload manifest as published. The Manifest type is declared in src/uploads/types.ts;
- * the check below makes every Manifest fit this schema, so they cannot drift apart silently.
- * (Once src/uploads derives Manifest from a schema of its own, this one gives way to it.)
- */
-const limitsOutput = z.object({
-  file_max_bytes: z.number(),
-  session_max_bytes: z.number(),
-  session_max_files: z.number(),
-  caption_max_chars: z.number(),
-  part_min_bytes: z.number(),
-});
-
-const manifestOutput = z.object({
-  dataset_name: z.string(),
-  state: z.enum(["open", "forwarding", "failed", "complete"]),
-  created_at: z.string(),
-  expires_at: z.string(),
-  default_caption: z.string(),
-  trigger_word: z.string(),
-  files: z.array(
-    z.object({
-      name: z.string(),
-      size: z.number(),
-      state: z.enum(["receiving", "staged", "sent"]),
-      format: z.string().optional(),
-      caption: z.string(),
-      captionSource: z.string().optional(),
-      parts: z.array(z.number()).optional(),
-      receivedBytes: z.number().optional(),
-    }),
-  ),
-  rejected: z.array(z.object({ name: z.string(), reason: z.string() })),
-  unpaired_captions: z.array(z.string()),
-  totals: z.object({ images: z.number(), staged_bytes: z.number(), receiving: z.number(), sent: z.number() }),
-  forward: z.object({
-    batchesTotal: z.number(),
-    batchesDone: z.number(),
-    filesSent: z.number(),
-    bytesSent: z.number(),
-    startedAt: z.number().optional(),
-    activeAt: z.number().optional(),
-    finishedAt: z.number().optional(),
-    toolkitPath: z.string().optional(),
-    toolkitImages: z.number().optional(),
-    error: z.string().optional(),
-    errorKind: z.enum(["unreachable", "timeout", "http", "protocol", "tool"]).optional(),
-  }),
-  limits: limitsOutput,
-});
-const manifestFits = (manifest: Manifest): z.input<typeof manifestOutput> => manifest;
-void manifestFits;
-
 const createdOutput = z.object({
   upload_url: z.string(),
   page_url: z.string(),
   tus_url: z.string(),
   expires_at: z.string(),
   curl_example: z.string(),
-  limits: limitsOutput,
+  limits: manifestSchema.shape.limits,
 });
 
 export function describeManifest(m: Manifest): string {

@@ -1,13 +1,10 @@
-import { imageProblem, sniffImage } from "../images";
+import { errorMessage } from "../../common";
+import { IMAGE_HEAD_BYTES, imageProblem, PART_MAX_NUMBER, sniffImage, type UploadKind } from "../rules";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "../captions";
-import { readSmallText, sniff } from "./intake";
-import type { UploadKind } from "../names";
 import { LeaseHolder } from "../leases";
-import { PART_MAX_NUMBER } from "../parts";
-import { sessionStub } from "../token";
+import { sessionStub } from "../session";
 import { done, refuse, type Outcome } from "../types";
-import { ZipImageSink } from "./zip-sink";
-import { unpackZip } from "./zip";
+import { unpackZip, ZipEntryWriter } from "./zip";
 
 export interface Accepted {
   name: string;
@@ -26,7 +23,7 @@ export interface Accepted {
  */
 export async function acceptWhole(env: Env, tokenHash: string, rawName: string, body: ReadableStream<Uint8Array>, length: number): Promise<Outcome<Accepted>> {
   const stub = sessionStub(env, tokenHash);
-  const target = await stub.beginFile(tokenHash, rawName, length, "whole");
+  const target = await stub.beginFile(rawName, length, "whole");
   if (!target.ok) return target;
   const { name, kind, key } = target.value;
   if (kind === "image") {
@@ -34,11 +31,11 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
     const problem = imageProblem(name, head);
     if (problem) {
       await bytes.cancel().catch(() => {});
-      await stub.rejectFile(tokenHash, name, problem);
+      await stub.rejectFile(name, problem);
       return refuse(415, problem);
     }
     await env.STAGING.put(key, bytes);
-    const recorded = await stub.recordWhole(tokenHash, name, length, imageFormat(head));
+    const recorded = await stub.recordWhole(name, length, imageFormat(head));
     return recorded.ok ? done({ name, kind, size: length }) : recorded;
   }
   if (kind === "zip") {
@@ -50,7 +47,7 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
   try {
     const text = await readSmallText(body, CAPTION_LIST_MAX_BYTES, name);
     const entries = captionEntries(kind, name, text);
-    const set = await stub.setCaptions(tokenHash, entries, kind === "caption" ? "txt" : kind === "captions-json" ? "captions.json" : "captions.csv");
+    const set = await stub.setCaptions(entries, kind === "caption" ? "txt" : kind === "captions-json" ? "captions.json" : "captions.csv");
     return set.ok ? done({ name, kind, captions: set.value.captions }) : set;
   } catch (error) {
     if (error instanceof CaptionFileError || error instanceof RangeError) return refuse(400, error.message);
@@ -66,14 +63,14 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
 export async function acceptPart(env: Env, tokenHash: string, rawName: string, n: number, body: ReadableStream<Uint8Array>, length: number): Promise<Outcome<{ name: string; part: number; size: number }>> {
   if (!Number.isInteger(n) || n < 1 || n > PART_MAX_NUMBER) return refuse(400, `part numbers run from 1 to ${PART_MAX_NUMBER}`);
   const stub = sessionStub(env, tokenHash);
-  const target = await stub.beginFile(tokenHash, rawName, length, "part", n);
+  const target = await stub.beginFile(rawName, length, "part", n);
   if (!target.ok) {
     await body.cancel().catch(() => {});
     return target;
   }
   const { name, kind, key, uploadId, lease } = target.value;
   if (!uploadId || !lease) return refuse(500, `no multipart upload could be started for ${name}: try again`);
-  const holder = new LeaseHolder(stub, tokenHash, lease);
+  const holder = new LeaseHolder(stub, lease);
   // Should the lease be lost meanwhile (the file deleted, say), the body stops and R2 keeps the part it had.
   const guarded = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal: holder.signal });
   try {
@@ -84,7 +81,7 @@ export async function acceptPart(env: Env, tokenHash: string, rawName: string, n
       const problem = imageProblem(name, sniffed.head);
       if (problem) {
         await sniffed.body.cancel().catch(() => {});
-        await stub.rejectFile(tokenHash, name, problem);
+        await stub.rejectFile(name, problem);
         return refuse(415, problem);
       }
       stream = sniffed.body;
@@ -95,7 +92,7 @@ export async function acceptPart(env: Env, tokenHash: string, rawName: string, n
       stream = fixed.readable;
     }
     const part = await env.STAGING.resumeMultipartUpload(key, uploadId).uploadPart(n, stream);
-    const recorded = await stub.recordPart(tokenHash, name, { n, size: length, etag: part.etag }, format, lease);
+    const recorded = await stub.recordPart(name, { n, size: length, etag: part.etag }, format, lease);
     return recorded.ok ? done({ name, part: n, size: length }) : recorded;
   } catch (error) {
     return await holder.explain(error);
@@ -105,7 +102,7 @@ export async function acceptPart(env: Env, tokenHash: string, rawName: string, n
 }
 
 export async function completeFile(env: Env, tokenHash: string, rawName: string): Promise<Outcome<Accepted>> {
-  const completed = await sessionStub(env, tokenHash).completeFile(tokenHash, rawName);
+  const completed = await sessionStub(env, tokenHash).completeFile(rawName);
   if (!completed.ok) return completed;
   const { name, kind, key, size } = completed.value;
   if (kind === "zip") return unpackStaged(env, tokenHash, name, key, true);
@@ -117,7 +114,7 @@ async function unpackStaged(env: Env, tokenHash: string, zipName: string, key: s
   const stub = sessionStub(env, tokenHash);
   const object = await env.STAGING.get(key);
   if (!object) return refuse(404, `the staged archive ${zipName} is gone: upload it again`);
-  const limits = await stub.limits(tokenHash);
+  const limits = await stub.limits();
   if (!limits.ok) {
     await object.body.cancel().catch(() => {});
     return limits;
@@ -130,16 +127,16 @@ async function unpackStaged(env: Env, tokenHash: string, zipName: string, key: s
     await unpackZip(
       object.body,
       async (path, originalSize) => {
-        const sink = new ZipImageSink(env, tokenHash, path, taken, report);
+        const sink = new ZipEntryWriter(env, stub, path, taken, report);
         return (await sink.begin(originalSize)) ? sink : undefined;
       },
       maxEntryBytes,
     );
   } catch (error) {
-    await stub.rejectFile(tokenHash, zipName, error instanceof Error ? error.message : String(error));
-    return refuse(422, error instanceof Error ? error.message : String(error));
+    await stub.rejectFile(zipName, errorMessage(error));
+    return refuse(422, errorMessage(error));
   } finally {
-    if (tracked) await stub.removeFile(tokenHash, zipName);
+    if (tracked) await stub.removeFile(zipName);
     else await env.STAGING.delete(key);
   }
   return done({ name: zipName, kind: "zip", unpacked: report });
@@ -147,4 +144,67 @@ async function unpackStaged(env: Env, tokenHash: string, zipName: string, key: s
 
 function imageFormat(head: Uint8Array): string | null {
   return sniffImage(head) ?? null;
+}
+
+export interface SniffedStream {
+  head: Uint8Array;
+  /** The whole stream again, head included, with a known length for R2. */
+  body: ReadableStream<Uint8Array>;
+}
+
+/**
+ * Reads just enough of a stream to see its magic number, then hands back the whole stream
+ * with its length fixed (R2 needs the length up front; a short or long body then fails the
+ * put instead of staging a truncated file). Nothing beyond the first chunk is buffered.
+ */
+export async function sniff(stream: ReadableStream<Uint8Array>, length: number): Promise<SniffedStream> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let have = 0;
+  while (have < IMAGE_HEAD_BYTES) {
+    const next = await reader.read();
+    if (next.done) break;
+    chunks.push(next.value);
+    have += next.value.byteLength;
+  }
+  const head = new Uint8Array(Math.min(have, IMAGE_HEAD_BYTES));
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= head.length) break;
+    const take = chunk.subarray(0, head.length - at);
+    head.set(take, at);
+    at += take.length;
+  }
+  const replay = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  const fixed = new FixedLengthStream(length);
+  replay.pipeTo(fixed.writable).catch(() => {});
+  return { head, body: fixed.readable };
+}
+
+/** Reads a small text upload (a caption or captions list), refusing one over `maxBytes`. */
+export async function readSmallText(stream: ReadableStream<Uint8Array>, maxBytes: number, name: string): Promise<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  let text = "";
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new RangeError(`${name} is over ${maxBytes} bytes, too big for a caption file: shorten it`);
+      text += decoder.decode(chunk, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+    throw new RangeError(`${name} is not UTF-8 text: save it as UTF-8 and upload it again`);
+  }
 }

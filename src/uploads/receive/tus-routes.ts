@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
-import { stemOf } from "../names";
-import type { UploadEnv } from "../routes";
-import { sessionStub } from "../token";
+import { stemOf } from "../rules";
+import { errorResponse, type UploadEnv } from "../routes";
+import { sessionStub } from "../session";
 import { patchUpload } from "./tus";
 
 /**
@@ -24,7 +24,7 @@ export function mountTus(app: Hono<UploadEnv>): void {
 }
 
 async function discovery(c: Context<UploadEnv>): Promise<Response> {
-  const limits = await sessionStub(c.env, c.var.tokenHash).limits(c.var.tokenHash);
+  const limits = await sessionStub(c.env, c.var.tokenHash).limits();
   if (!limits.ok) return problem(limits.status, limits.error);
   return new Response(null, {
     status: 204,
@@ -43,14 +43,14 @@ async function create(c: Context<UploadEnv>): Promise<Response> {
   const filename = metadata.get("filename");
   if (!filename) return problem(400, "send Upload-Metadata with 'filename <base64 of the name>' (tus-js-client: metadata: { filename })");
   const stub = sessionStub(c.env, c.var.tokenHash);
-  const created = await stub.tusCreate(c.var.tokenHash, filename, length);
+  const created = await stub.tusCreate(filename, length);
   if (!created.ok) return problem(created.status, created.error);
   const { name } = created.value;
   const caption = metadata.get("caption");
   if (caption !== undefined) {
-    const set = await stub.setCaptions(c.var.tokenHash, [{ stem: stemOf(name), text: caption }], "api");
+    const set = await stub.setCaptions([{ stem: stemOf(name), text: caption }], "api");
     if (!set.ok) {
-      await stub.tusTerminate(c.var.tokenHash, name);
+      await stub.tusTerminate(name);
       return problem(set.status, set.error);
     }
   }
@@ -62,7 +62,7 @@ async function create(c: Context<UploadEnv>): Promise<Response> {
 async function status(c: Context<UploadEnv>): Promise<Response> {
   const wrong = versionProblem(c);
   if (wrong) return wrong;
-  const state = await sessionStub(c.env, c.var.tokenHash).tusState(c.var.tokenHash, c.req.param("id") ?? "");
+  const state = await sessionStub(c.env, c.var.tokenHash).tusState(c.req.param("id") ?? "");
   if (!state.ok) return problem(state.status, state.error);
   return new Response(null, { status: 200, headers: { ...tusHeaders(), "Upload-Offset": String(state.value.offset), "Upload-Length": String(state.value.length) } });
 }
@@ -82,7 +82,7 @@ async function patch(c: Context<UploadEnv>): Promise<Response> {
 async function terminate(c: Context<UploadEnv>): Promise<Response> {
   const wrong = versionProblem(c);
   if (wrong) return wrong;
-  const removed = await sessionStub(c.env, c.var.tokenHash).tusTerminate(c.var.tokenHash, c.req.param("id") ?? "");
+  const removed = await sessionStub(c.env, c.var.tokenHash).tusTerminate(c.req.param("id") ?? "");
   if (!removed.ok) return problem(removed.status, removed.error);
   return new Response(null, { status: 204, headers: tusHeaders() });
 }
@@ -94,14 +94,11 @@ function tusHeaders(): Record<string, string> {
 /** tus requires 412 with the versions it speaks when a client asks for another. */
 function versionProblem(c: Context<UploadEnv>): Response | undefined {
   if (c.req.header("tus-resumable") === TUS_VERSION) return undefined;
-  return new Response(JSON.stringify({ error: `send Tus-Resumable: ${TUS_VERSION}: this server speaks tus ${TUS_VERSION} only` }), {
-    status: 412,
-    headers: { ...tusHeaders(), "Tus-Version": TUS_VERSION, "Content-Type": "application/json" },
-  });
+  return errorResponse(412, `send Tus-Resumable: ${TUS_VERSION}: this server speaks tus ${TUS_VERSION} only`, { ...tusHeaders(), "Tus-Version": TUS_VERSION });
 }
 
 function problem(status: number, error: string): Response {
-  return new Response(JSON.stringify({ error }), { status, headers: { ...tusHeaders(), "Content-Type": "application/json" } });
+  return errorResponse(status, error, tusHeaders());
 }
 
 /** Upload-Metadata: comma-separated "key base64value" pairs (the value may be absent); values are UTF-8. */

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { stageModel } from "../../../src/models/stage";
-import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/r2/rules";
+import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/r2/multipart";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import type { ScriptedToolkit } from "../helpers/scripted-toolkit";

@@ -3,10 +3,8 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import { batchTimeoutMs, forwardNext, type ForwardDeps, type ForwardImage } from "../../../src/uploads/forward";
-import { forwardStallMs } from "../../../src/uploads/forwarding";
-import type { UploadSession } from "../../../src/uploads/session";
-import { sessionStub } from "../../../src/uploads/token";
+import { batchTimeoutMs, forwardNext, forwardStallMs, type ForwardDeps, type ForwardImage } from "../../../src/uploads/forward";
+import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { ForwardProgress } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
 
@@ -171,10 +169,10 @@ describe("forwarding", () => {
     release();
     await runDurableObjectAlarm(stub);
     await expect.poll(async () => {
-      const m = await stub.manifest(tokenHash);
+      const m = await stub.manifest();
       return m.ok && m.value.state;
     }).toBe("failed");
-    const m = await stub.manifest(tokenHash);
+    const m = await stub.manifest();
     expect(m.ok && m.value.forward.error).toMatch(/127\.0\.0\.1:9.*finalize again/s);
     // Still open for changes after a failure, and nothing was marked sent.
     expect(m.ok && m.value.files.map((f) => f.state)).toEqual(["staged"]);
@@ -203,7 +201,7 @@ describe("forwarding", () => {
     for (let i = 0; i < 9; i++) expect((await SELF.fetch(`${base}/files/img_${i}.png`, { method: "PUT", body: image("png", 7000, i) })).status).toBe(201);
     expect((await SELF.fetch(`${base}/finalize`, { method: "POST" })).status).toBe(202);
     await expect.poll(() => holding, { timeout: 5000 }).toBe(true);
-    const during = await stub.manifest(tokenHash);
+    const during = await stub.manifest();
     if (!during.ok) throw new Error(during.error);
     // 9 images of ~9.4 KB of base64 in 40 KB bodies: 3 batches. The first is recorded...
     expect(during.value).toMatchObject({ state: "forwarding", totals: { sent: 4 }, forward: { batchesDone: 1, batchesTotal: 3, filesSent: 4 } });
@@ -212,7 +210,7 @@ describe("forwarding", () => {
     expect(alarm).toBeGreaterThan(Date.now() + forwardStallMs({ ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 }) - 60_000);
     release();
     await expect.poll(async () => {
-      const m = await stub.manifest(tokenHash);
+      const m = await stub.manifest();
       return m.ok && m.value.state;
     }, { timeout: 5000 }).toBe("complete");
     expect(transport.bodies.map((b) => b.images.length)).toEqual([4, 4, 1]);
@@ -226,7 +224,7 @@ describe("forwarding", () => {
     // Let the first attempt fail (nothing listens on 127.0.0.1:9), then put the session back
     // as an invocation killed mid-batch leaves it: forwarding, no alarm, no recent progress.
     await expect.poll(async () => {
-      const m = await stub.manifest(tokenHash);
+      const m = await stub.manifest();
       return m.ok && m.value.state;
     }).toBe("failed");
     await runInDurableObject(stub, async (_instance: UploadSession, state) => {
@@ -238,7 +236,7 @@ describe("forwarding", () => {
       delete meta.forward.error;
       state.storage.sql.exec("UPDATE meta SET json = ?", JSON.stringify(meta));
     });
-    const m = await stub.manifest(tokenHash);
+    const m = await stub.manifest();
     expect(m.ok && m.value.state).toBe("failed");
     expect(m.ok && m.value.forward.error).toMatch(/stopped making progress.*finalize again/);
     // The alarm that removes the session at expiry is back.

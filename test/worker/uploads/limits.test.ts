@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { limitProblem, type Admission } from "../../../src/uploads/limits";
+import { limitProblem, type Admission } from "../../../src/uploads/rules";
 
 const limits = { file_max_bytes: 1000, session_max_bytes: 5000, session_max_files: 3, caption_max_chars: 4000, part_min_bytes: 5 * 1024 * 1024 };
 const fresh: Admission = { name: "a.png", kind: "image", size: 100, receivedBytes: 0, sessionBytes: 0, imageCount: 0, isNew: true };

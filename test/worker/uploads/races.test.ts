@@ -1,7 +1,6 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UploadSession } from "../../../src/uploads/session";
-import { sessionStub } from "../../../src/uploads/token";
+import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
@@ -121,7 +120,7 @@ describe("concurrent tus PATCHes of one upload", () => {
     const file = image("jpeg", 3000, 22);
     const url = await createTus(base, "orphan.jpg", file.length);
     // What a PATCH does first, from a Worker that is then evicted: the lease is granted and never heard of again.
-    const begun = await sessionStub(env, tokenHash).tusBegin(tokenHash, "orphan.jpg", 0);
+    const begun = await sessionStub(env, tokenHash).tusBegin("orphan.jpg", 0);
     expect(begun.ok).toBe(true);
     const blocked = await patch(url, 0, file);
     expect(blocked.status).toBe(409);

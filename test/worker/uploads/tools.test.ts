@@ -1,8 +1,8 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { Config } from "../../../src/config";
-import { hashToken, newToken, sessionStub } from "../../../src/uploads/token";
-import type { UploadSession } from "../../../src/uploads/session";
+import { hashToken, newToken } from "../../../src/uploads/create";
+import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { callTool } from "../helpers/mcp";
@@ -14,14 +14,10 @@ import { image } from "./support";
  *
  * upload_dataset forwards through a private upload session whose token is drawn inside the
  * tool call, so the test cannot reach that session's Durable Object afterwards. The seam:
- * newToken is wrapped so the test can hand out the next token itself, then the test opens
+ * the random bytes of the next token are handed out by the test itself, then the test opens
  * the session's object first (named by the token's hash) and swaps in its own toolkit;
  * the tool's create() then lands on that same instance.
  */
-vi.mock("../../../src/uploads/token", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../../src/uploads/token")>();
-  return { ...original, newToken: vi.fn(original.newToken) };
-});
 
 type UploadBody = { tool: string; arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> } };
 
@@ -48,10 +44,23 @@ class ForwardRecorder implements ToolkitTransport {
   }
 }
 
+/** Makes the next 16 random bytes drawn (newToken's) those of `token`; other draws stay random. */
+function handOutNextToken(token: string): void {
+  const bytes = Uint8Array.from(token.match(/../g) ?? [], (hex) => parseInt(hex, 16));
+  const random = crypto.getRandomValues.bind(crypto);
+  const spy = vi.spyOn(crypto, "getRandomValues");
+  spy.mockImplementation(<T extends Parameters<typeof random>[0]>(array: T): T => {
+    if (!(array instanceof Uint8Array) || array.byteLength !== bytes.byteLength) return random(array);
+    spy.mockRestore();
+    array.set(bytes);
+    return array;
+  });
+}
+
 /** Hands out the next session token and puts `transport` (and any settings) in that session's object. */
 async function nextSessionUses(transport: ToolkitTransport, settings: Partial<Config> = {}): Promise<string> {
   const token = newToken();
-  vi.mocked(newToken).mockReturnValueOnce(token);
+  handOutNextToken(token);
   const tokenHash = await hashToken(token);
   await runInDurableObject(sessionStub(env, tokenHash), (instance: UploadSession) => {
     instance.config = { ...instance.config, ...settings };
@@ -102,7 +111,7 @@ describe("upload_dataset (inline) through its private upload session", () => {
     arrived.forEach((got, i) => expect(decode(got.data)).toEqual(sent[i]!.bytes));
 
     // The private session is gone once the call is over, and so is what it staged.
-    const manifest = await sessionStub(env, tokenHash).manifest(tokenHash);
+    const manifest = await sessionStub(env, tokenHash).manifest();
     expect(manifest.ok).toBe(false);
     const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
     expect(staged.objects).toEqual([]);
@@ -123,7 +132,7 @@ describe("upload_dataset (inline) through its private upload session", () => {
     expect(result.content[0]?.text).not.toMatch(/finalize/);
     expect(result.structuredContent).toMatchObject({ kind: "tool" });
     expect(transport.uploads).toHaveLength(1);
-    expect((await sessionStub(env, tokenHash).manifest(tokenHash)).ok).toBe(false);
+    expect((await sessionStub(env, tokenHash).manifest()).ok).toBe(false);
   });
 
   it("a toolkit that answers success:false makes the call fail with its reason", async () => {
@@ -163,7 +172,7 @@ describe("upload_dataset (inline) through its private upload session", () => {
       "The toolkit at http://127.0.0.1:9 did not answer upload_dataset within 1.5 s: is the tunnel running and the toolkit up? see tunnel/README.md (call upload_dataset again to retry: every image is sent again)",
     );
     expect(seen).toEqual(["/mcp/execute"]);
-    expect((await sessionStub(env, tokenHash).manifest(tokenHash)).ok).toBe(false);
+    expect((await sessionStub(env, tokenHash).manifest()).ok).toBe(false);
   }, 15_000);
 });
 
@@ -225,7 +234,7 @@ describe("create_dataset_upload and get_dataset_upload", () => {
     const created = await callTool(new ScriptedToolkit(), "create_dataset_upload", { dataset_name: "gone" });
     const url = String(created.structuredContent?.upload_url);
     const tokenHash = await hashToken(url.slice(-32));
-    expect((await sessionStub(env, tokenHash).abandon(tokenHash)).ok).toBe(true);
+    expect((await sessionStub(env, tokenHash).abandon()).ok).toBe(true);
     const got = await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: url });
     expect(got.isError).toBe(true);
     expect(got.content[0]?.text).toMatch(/no upload session at this URL/);

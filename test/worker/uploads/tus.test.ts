@@ -2,8 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { describe, expect, it } from "vitest";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import type { UploadSession } from "../../../src/uploads/session";
-import { sessionStub } from "../../../src/uploads/token";
+import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { patchUpload, TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";

@@ -2,9 +2,8 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Zip, ZipDeflate } from "fflate";
 import { describe, expect, it } from "vitest";
 import { concatBytes } from "../../../src/toolkit/bridge/json-stream";
-import type { UploadSession } from "../../../src/uploads/session";
+import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { Manifest } from "../../../src/uploads/types";
-import { sessionStub } from "../../../src/uploads/token";
 import { unpackZip, type ZipEntrySink } from "../../../src/uploads/receive/zip";
 import { image, newSession } from "./support";
 
@@ -124,7 +123,7 @@ describe("unpacking zips", () => {
     const body = (await response.json()) as { unpacked: { images: number; rejected: Array<{ name: string; reason: string }> } };
     expect(body.unpacked.images).toBe(2);
     expect(body.unpacked.rejected).toEqual([{ name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) }]);
-    const m = await stub.manifest(tokenHash);
+    const m = await stub.manifest();
     expect(m.ok && m.value.files.map((f) => f.name)).toEqual(["img_1.png", "img_2.png"]);
     const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
     expect(staged.objects.map((o) => o.key.split("/").pop())).toEqual(["img_1.png", "img_2.png"]);
@@ -142,7 +141,7 @@ describe("unpacking zips", () => {
     const done = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
     expect(done.status).toBe(413);
     expect(((await done.json()) as { error: string }).error).toMatch(/UPLOAD_SESSION_MAX_BYTES/);
-    const m = await stub.manifest(tokenHash);
+    const m = await stub.manifest();
     expect(m.ok && m.value.files).toEqual([]);
     expect(m.ok && m.value.rejected.map((r) => r.name)).toEqual(["big.png"]);
     expect((await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` })).objects).toEqual([]);
