@@ -136,6 +136,17 @@ const video = (preset: Entry): ModelPreset => ({
   kind: "video",
 });
 
+/** What options.tsx gives FLUX.2 and both FLUX.2-klein archs alike (fresh objects each call). */
+const flux2Settings = () =>
+  ({
+    low_vram: true,
+    timestep_type: "weighted",
+    model_kwargs: { match_target_res: false },
+    control_paths: "multi",
+    offers_low_vram: true,
+    offers_layer_offloading: true,
+  }) satisfies Partial<ModelPreset>;
+
 export const MODEL_PRESETS = {
   flux: image({
     label: "FLUX.1-dev",
@@ -265,35 +276,20 @@ export const MODEL_PRESETS = {
     label: "FLUX.2-dev",
     name_or_path: "black-forest-labs/FLUX.2-dev",
     arch: "flux2",
-    low_vram: true,
-    timestep_type: "weighted",
-    model_kwargs: { match_target_res: false },
-    control_paths: "multi",
-    offers_low_vram: true,
-    offers_layer_offloading: true,
+    ...flux2Settings(),
     gate_url: "https://huggingface.co/black-forest-labs/FLUX.2-dev",
   }),
   flux2_klein_4b: image({
     label: "FLUX.2-klein-base-4B",
     name_or_path: "black-forest-labs/FLUX.2-klein-base-4B",
     arch: "flux2_klein_4b",
-    low_vram: true,
-    timestep_type: "weighted",
-    model_kwargs: { match_target_res: false },
-    control_paths: "multi",
-    offers_low_vram: true,
-    offers_layer_offloading: true,
+    ...flux2Settings(),
   }),
   flux2_klein_9b: image({
     label: "FLUX.2-klein-base-9B",
     name_or_path: "black-forest-labs/FLUX.2-klein-base-9B",
     arch: "flux2_klein_9b",
-    low_vram: true,
-    timestep_type: "weighted",
-    model_kwargs: { match_target_res: false },
-    control_paths: "multi",
-    offers_low_vram: true,
-    offers_layer_offloading: true,
+    ...flux2Settings(),
     gate_url: "https://huggingface.co/black-forest-labs/FLUX.2-klein-base-9B",
   }),
   wan21_1b: video({
