@@ -2,7 +2,7 @@
 // whole answer, and a body that stalls or breaks off midway becomes a ToolkitError that
 // names the toolkit and what to check, whoever reads it.
 
-import { describeNetworkError, ToolkitError, TUNNEL_GUIDE } from "./errors";
+import { describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "./errors";
 
 /** The time-out of a whole request, with how much of the answer came, when some did. */
 export function timedOut(target: string, what: string, timeoutMs: number, received?: number): ToolkitError {
@@ -99,8 +99,4 @@ function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, watch: Body
       (error: unknown) => finish(() => reject(error)),
     );
   });
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

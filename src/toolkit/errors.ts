@@ -53,3 +53,12 @@ export function describeBody(response: Response, text: string): string {
   const type = response.headers.get("content-type") ?? "no content type";
   return text.length === 0 ? `empty body, ${type}` : `${type}, starts with ${JSON.stringify(text.slice(0, 60))}`;
 }
+
+export function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A streamed file whose bytes do not match its declared size: the body would be corrupt. */
+export class UploadBodyError extends Error {
+  override readonly name = "UploadBodyError";
+}

@@ -1,9 +1,9 @@
 import { errorMessage, HOUR_MS, MINUTE_MS } from "../common";
 import type { Config } from "../config";
 import type { ToolkitClient } from "../toolkit/bridge/client";
-import { ToolkitError } from "../toolkit/errors";
+import { ToolkitError, UploadBodyError } from "../toolkit/errors";
 import type { OperationResult } from "../toolkit/bridge/operations";
-import { createUploadDatasetBody, UploadBodyError, type UploadImageSource } from "../toolkit/bridge/upload-body";
+import { createUploadDatasetBody, type UploadImageSource } from "../toolkit/bridge/upload-body";
 import { planBatches } from "./batches";
 import { effectiveCaption } from "./captions";
 import { createUploadSession } from "./create";

@@ -7,6 +7,7 @@
 // exact length is known before the first byte, for Content-Length and for planning batches.
 
 import { Base64Encoder, base64EncodedLength, encodeInSlices } from "./base64";
+import { UploadBodyError } from "../errors";
 
 /** What a batch planner knows about an image before opening it. */
 export interface UploadImageInfo {
@@ -27,10 +28,6 @@ export interface UploadBody {
   length: number;
 }
 
-/** An image whose bytes do not match its declared size: the body would be corrupt. */
-export class UploadBodyError extends Error {
-  override readonly name = "UploadBodyError";
-}
 
 const utf8 = new TextEncoder();
 const IMAGE_END = utf8.encode('"}');

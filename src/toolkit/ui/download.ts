@@ -1,5 +1,5 @@
-import { ToolkitError } from "../errors";
-import { describeNetworkError, labelOf, notJson, stalled, statusFailure, UI, type UiCall, type UiContext } from "./failures";
+import { describeNetworkError, ToolkitError } from "../errors";
+import { labelOf, notJson, stalled, statusFailure, UI, type UiCall, type UiContext } from "./failures";
 import { readText, sendUi } from "./http";
 import { checked, uiAbsolutePathSchema } from "./names";
 

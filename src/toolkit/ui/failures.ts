@@ -1,5 +1,4 @@
-import { formatSeconds } from "../client";
-import { ToolkitError, TUNNEL_GUIDE } from "../errors";
+import { describeBody, describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "../errors";
 import type { ToolkitTransport } from "../transport";
 import { uiErrorSchema } from "./schemas";
 
@@ -176,18 +175,3 @@ function parseUiError(text: string): string | undefined {
   }
 }
 
-/** Node's fetch hides the real reason (ECONNREFUSED, ENOTFOUND...) one level down. */
-export function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause: unknown = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    return `${error.message}: ${typeof code === "string" ? `${code} ` : ""}${cause.message}`.trim();
-  }
-  return error.message;
-}
-
-function describeBody(response: Response, text: string): string {
-  const type = response.headers.get("content-type") ?? "no content type";
-  return text.length === 0 ? `empty body, ${type}` : `${type}, starts with ${JSON.stringify(text.slice(0, 60))}`;
-}

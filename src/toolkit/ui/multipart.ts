@@ -6,7 +6,7 @@
 // Each streamed file is opened only when the body reaches it (never two at once), and nothing
 // is read ahead of the consumer.
 
-import { UploadBodyError } from "../../staging/codecs";
+import { UploadBodyError } from "../errors";
 
 export interface MultipartField {
   name: string;

@@ -1,4 +1,4 @@
-import { UploadBodyError } from "../../staging/codecs";
+import { UploadBodyError } from "../errors";
 import { ToolkitError } from "../errors";
 import { UI, type UiContext } from "./failures";
 import { callUi, type UiCallOptions } from "./http";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UploadBodyError } from "../../../src/staging/codecs";
+import { UploadBodyError } from "../../../src/toolkit/errors";
 import { UiClient } from "../../../src/toolkit/ui/client";
 import { createMultipartBody, multipartLength, type MultipartPart } from "../../../src/toolkit/ui/multipart";
 import { datasetUploadLength, type UiUploadImage } from "../../../src/toolkit/ui/upload";

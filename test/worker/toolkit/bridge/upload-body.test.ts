@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   createUploadDatasetBody,
   uploadBodyLength,
-  UploadBodyError,
   type UploadImageSource,
 } from "../../../../src/toolkit/bridge/upload-body";
+import { UploadBodyError } from "../../../../src/toolkit/errors";
 import {
   collect,
   expectSameBytes,
