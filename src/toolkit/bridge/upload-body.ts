@@ -7,7 +7,7 @@
 // exact length is known before the first byte, for Content-Length and for planning batches.
 
 import { Base64Encoder, base64EncodedLength, encodeInSlices } from "./base64";
-import { UploadBodyError } from "../errors";
+import { StreamedBody } from "../streamed-body";
 
 /** What a batch planner knows about an image before opening it. */
 export interface UploadImageInfo {
@@ -74,75 +74,27 @@ export function uploadBodyLength(datasetName: string, images: readonly UploadIma
  */
 export function createUploadDatasetBody(datasetName: string, images: readonly UploadImageSource[]): UploadBody {
   const framing = frame(datasetName, images);
-  let reading: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  let cancelled = false;
+  const assembly = new StreamedBody();
 
   async function* produce(): AsyncGenerator<Uint8Array> {
     yield framing.head;
     for (const [k, image] of images.entries()) {
       yield framing.imageHeads[k] ?? new Uint8Array(0);
-      const reader = (await image.open()).getReader();
-      reading = reader;
-      let complete = false;
-      try {
-        const encoder = new Base64Encoder();
-        let seen = 0;
-        for (;;) {
-          const next = await reader.read();
-          if (cancelled) return;
-          if (next.done) break;
-          seen += next.value.byteLength;
-          if (seen > image.size) {
-            throw new UploadBodyError(
-              `${describe(image, k, images.length)} has more bytes than its declared size of ${image.size}: ` +
-                "the staged file changed since it was measured; upload it again",
-            );
-          }
-          yield* encodeInSlices(encoder, next.value);
-        }
-        complete = true;
-        if (seen !== image.size) {
-          throw new UploadBodyError(
-            `${describe(image, k, images.length)} ended after ${seen} bytes but its declared size is ${image.size}: ` +
-              "the staged file is incomplete; upload it again",
-          );
-        }
-        const last = encoder.finish();
-        const closing = new Uint8Array(last.length + IMAGE_END.length);
-        closing.set(last);
-        closing.set(IMAGE_END, last.length);
-        yield closing;
-      } finally {
-        reading = null;
-        // Stop a source that still has bytes (error or cancel); a finished one is closed.
-        if (!complete) await reader.cancel().catch(() => {});
-        else reader.releaseLock();
+      const encoder = new Base64Encoder();
+      for await (const chunk of assembly.source(() => image.open(), image.size, describe(image, k, images.length))) {
+        yield* encodeInSlices(encoder, chunk);
       }
+      if (assembly.wasCancelled) return;
+      const last = encoder.finish();
+      const closing = new Uint8Array(last.length + IMAGE_END.length);
+      closing.set(last);
+      closing.set(IMAGE_END, last.length);
+      yield closing;
     }
     yield BODY_END.slice(); // a fresh copy: a consumer may detach the buffers it is given
   }
 
-  const chunks = produce();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = await chunks.next();
-        if (next.done) {
-          if (!cancelled) controller.close();
-        } else {
-          controller.enqueue(next.value);
-        }
-      },
-      async cancel(reason: unknown) {
-        cancelled = true;
-        // Unblocks a read in progress; then `return` runs the generator's cleanup.
-        await reading?.cancel(reason).catch(() => {});
-        await chunks.return(undefined);
-      },
-    },
-    // Produce only what a reader asks for: nothing is read ahead of the consumer.
-    { highWaterMark: 0 },
-  );
+  const body = assembly.stream(produce());
   return { body, length: framing.length };
 }
 

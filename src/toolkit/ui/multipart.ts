@@ -6,7 +6,7 @@
 // Each streamed file is opened only when the body reaches it (never two at once), and nothing
 // is read ahead of the consumer.
 
-import { UploadBodyError } from "../errors";
+import { StreamedBody } from "../streamed-body";
 
 export interface MultipartField {
   name: string;
@@ -120,8 +120,7 @@ function chooseBoundary(parts: readonly MultipartPart[]): string {
 export function createMultipartBody(parts: readonly MultipartPart[]): MultipartBody {
   const boundary = chooseBoundary(parts);
   const framing = frame(parts, boundary);
-  let reading: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  let cancelled = false;
+  const assembly = new StreamedBody();
 
   async function* produce(): AsyncGenerator<Uint8Array> {
     for (const [k, part] of parts.entries()) {
@@ -132,54 +131,12 @@ export function createMultipartBody(parts: readonly MultipartPart[]): MultipartB
         continue;
       }
       const file = part as MultipartStream;
-      const reader = (await file.open()).getReader();
-      reading = reader;
-      let complete = false;
-      try {
-        let seen = 0;
-        for (;;) {
-          const next = await reader.read();
-          if (cancelled) return;
-          if (next.done) break;
-          seen += next.value.byteLength;
-          if (seen > file.size) {
-            throw new UploadBodyError(`${file.filename} has more bytes than its declared size of ${file.size}: the staged file changed since it was measured; upload it again`);
-          }
-          yield next.value;
-        }
-        complete = true;
-        if (seen !== file.size) {
-          throw new UploadBodyError(`${file.filename} ended after ${seen} bytes but its declared size is ${file.size}: the staged file is incomplete; upload it again`);
-        }
-      } finally {
-        reading = null;
-        // Stop a source that still has bytes (error or cancel); a finished one is closed.
-        if (!complete) await reader.cancel().catch(() => {});
-        else reader.releaseLock();
-      }
+      yield* assembly.source(() => file.open(), file.size, file.filename);
+      if (assembly.wasCancelled) return;
     }
     yield framing.tail.slice();
   }
 
-  const chunks = produce();
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const next = await chunks.next();
-        if (next.done) {
-          if (!cancelled) controller.close();
-        } else {
-          controller.enqueue(next.value);
-        }
-      },
-      async cancel(reason: unknown) {
-        cancelled = true;
-        // Unblocks a read in progress; then `return` runs the generator's cleanup.
-        await reading?.cancel(reason).catch(() => {});
-        await chunks.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const body = assembly.stream(produce());
   return { body, length: framing.length, contentType: `multipart/form-data; boundary=${boundary}`, boundary };
 }
