@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { errorMessage } from "../../common";
 import type { Config } from "../../config";
 import { timedOut, watchBody } from "../answer-watch";
-import { describeBody, describeNetworkError, ToolkitError, TUNNEL_GUIDE } from "../errors";
+import { describeBody, describeNetworkError, ToolkitError, tunnelNotConnected, TUNNEL_GUIDE } from "../errors";
 import { operations, unwrapEnvelope, type OperationName, type OperationResult } from "./operations";
 import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../transport";
 
@@ -152,15 +152,8 @@ export class ToolkitClient {
 async function httpError(target: string, what: string, response: Response): Promise<ToolkitError> {
   const text = await response.text().catch(() => "");
   const status = response.status;
-  // Cloudflare answers 530 (error 1033) when the tunnel has no connected cloudflared.
-  if (status === 530 || /error code:?\s*1033/i.test(text)) {
-    return new ToolkitError(
-      "unreachable",
-      `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
-      status,
-      "tunnel",
-    );
-  }
+  const tunnelDown = tunnelNotConnected(target, status, text);
+  if (tunnelDown) return tunnelDown;
   if (status === 502 || status === 504) {
     return new ToolkitError(
       "unreachable",

@@ -1,4 +1,4 @@
-import { describeBody, describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "../errors";
+import { describeBody, describeNetworkError, formatSeconds, ToolkitError, tunnelNotConnected, TUNNEL_GUIDE } from "../errors";
 import type { ToolkitTransport } from "../transport";
 import { uiErrorSchema } from "./schemas";
 
@@ -80,15 +80,8 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
   const { status } = response;
   const target = ctx.transport.target;
   const label = labelOf(call);
-  // Cloudflare answers 530 (error 1033) when the tunnel has no connected cloudflared.
-  if (status === 530 || /error code:?\s*1033/i.test(text)) {
-    return new ToolkitError(
-      "unreachable",
-      `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
-      status,
-      "tunnel",
-    );
-  }
+  const tunnelDown = tunnelNotConnected(target, status, text);
+  if (tunnelDown) return tunnelDown;
   if (status === 502 && text.includes("UI server unavailable")) {
     return new ToolkitError(
       "unreachable",
