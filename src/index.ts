@@ -4,7 +4,7 @@ import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
 import { withFrameGuard } from "./auth/frame-guard";
 import { screenRegistration } from "./auth/register";
 import { tokenRecords } from "./auth/token-cache";
-import { readConfig, requestEnv } from "./config";
+import { ConfigError, readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
 import { uploadRoutes } from "./uploads/routes";
@@ -80,8 +80,14 @@ export function resourceFor(request: Request, env: Env): string {
 
 export default {
   async fetch(request, env, ctx) {
-    // Every HTML page leaves with anti-framing headers, whichever route made it.
-    return withFrameGuard(await route(request, env, ctx));
+    try {
+      // Every HTML page leaves with anti-framing headers, whichever route made it.
+      return withFrameGuard(await route(request, env, ctx));
+    } catch (error) {
+      // A bad setting stops every request: say which one and how to fix it, not a bare 500.
+      if (!(error instanceof ConfigError)) throw error;
+      return new Response(`${error.message}\n`, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    }
   },
 } satisfies ExportedHandler<Env>;
 
