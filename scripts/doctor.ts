@@ -88,8 +88,8 @@ without --worker), 64 bad command line.`;
 const EXIT_USAGE = 64;
 
 interface CommandLine {
-  config?: string;
-  worker?: string;
+  config?: string | undefined;
+  worker?: string | undefined;
 }
 
 function readCommandLine(argv: string[]): CommandLine | "help" {
@@ -109,9 +109,9 @@ function readCommandLine(argv: string[]): CommandLine | "help" {
 interface LocalSettings {
   config: Config | undefined;
   /** The local toolkit `npm run dev` runs or would run, when no toolkit is configured. */
-  localToolkit?: string;
+  localToolkit?: string | undefined;
   /** pid of the running `npm run dev`, if any. */
-  devPid?: number;
+  devPid?: number | undefined;
 }
 
 /** The Worker's settings under `npm run dev`, as that running dev gave them, or as it would. */

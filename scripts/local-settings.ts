@@ -71,7 +71,7 @@ export function parsePort(raw: string, what: string): number {
 export function devSettings(
   root: string,
   env: Record<string, string | undefined>,
-  flags: { port?: string; toolkitPort?: string } = {},
+  flags: { port?: string | undefined; toolkitPort?: string | undefined } = {},
 ): DevSettings {
   const port = (flag: string | undefined, name: string, variable: string, fallback: number): number => {
     if (flag !== undefined) return parsePort(flag, name);

@@ -56,9 +56,9 @@ export interface LossChartPlan {
   x: Axis;
   y: Axis;
   series: PlannedSeries[];
-  currentStep?: number;
-  totalSteps?: number;
-  title?: string;
+  currentStep?: number | undefined;
+  totalSteps?: number | undefined;
+  title?: string | undefined;
   /** Pixel x of the centre of the column showing `step`. */
   xPixel(step: number): number;
   /** Pixel y for a loss value (log axis: log-scaled). */

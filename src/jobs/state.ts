@@ -76,7 +76,7 @@ export interface JobRecord {
 
 /** One poll's worth of answers from the toolkit. */
 export type Observation =
-  | { kind: "answer"; status: string; progress: number; config?: string; logs: readonly string[]; totalLines?: number }
+  | { kind: "answer"; status: string; progress: number; config?: string | undefined; logs: readonly string[]; totalLines?: number | undefined }
   | { kind: "not_found" }
   | { kind: "unreachable"; message: string };
 

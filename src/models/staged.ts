@@ -20,7 +20,7 @@ export interface StagedModel {
   size: number;
   sha256: string;
   /** The toolkit's modification time of the file, when it reports one (ISO 8601). */
-  mtime?: string;
+  mtime?: string | undefined;
   stagedAt: string;
   expiresAt: string;
   safetensors?: SafetensorsInfo;
@@ -103,8 +103,8 @@ export async function dropStaged(bucket: R2Bucket, model: Pick<StagedModel, "nam
 export interface StagedSummary {
   key: string;
   size: number;
-  sha256?: string;
-  mtime?: string;
+  sha256?: string | undefined;
+  mtime?: string | undefined;
   expiresAt: string;
 }
 
@@ -115,7 +115,7 @@ export async function listStaged(bucket: R2Bucket, now: number): Promise<Map<str
   let cursor: string | undefined;
   do {
     // Without `include` the listing would carry no customMetadata.
-    const page = await bucket.list({ prefix: MANIFEST_PREFIX, cursor, include: ["customMetadata"] });
+    const page = await bucket.list({ prefix: MANIFEST_PREFIX, ...(cursor === undefined ? {} : { cursor }), include: ["customMetadata"] });
     for (const object of page.objects) {
       const meta = object.customMetadata ?? {};
       if (!meta.name || !meta.key || isExpired(meta.expiresAt, now)) {

@@ -31,7 +31,7 @@ export class PartWriter {
   constructor(
     private readonly partBytes: number,
     private readonly send: SendPart,
-    options: { firstPart?: number; tail?: Uint8Array } = {},
+    options: { firstPart?: number | undefined; tail?: Uint8Array | undefined } = {},
   ) {
     if (partBytes < R2_MIN_PART_BYTES) throw new RangeError(`partBytes must be at least ${R2_MIN_PART_BYTES} (R2's minimum part size)`);
     this.first = this.next = options.firstPart ?? 1;
@@ -102,7 +102,7 @@ export interface StreamedFile {
 }
 
 export interface MultipartOptions {
-  partBytes?: number;
+  partBytes?: number | undefined;
   /**
    * Called once the first part is known (or the whole file, if smaller), before the upload is
    * created: lets the caller name the file after what it is. Returns its key and metadata.

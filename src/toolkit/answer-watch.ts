@@ -22,7 +22,7 @@ export interface BodyWatch {
   /** Longest silence while someone waits for the next bytes of the answer. */
   idleMs: number;
   /** The caller's own signal: its abort is the caller's business, passed on as it is. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

@@ -25,7 +25,7 @@ export interface Diagnosis {
   ok: boolean;
   transport: ToolkitTransport["kind"];
   hops: Hop[];
-  version?: string;
+  version?: string | undefined;
   latencyMs?: number;
 }
 

@@ -165,7 +165,7 @@ export class SessionFiles {
     }
     let cursor: string | undefined;
     do {
-      const listed = await this.bucket.list({ prefix, cursor, limit: 1000 });
+      const listed = await this.bucket.list({ prefix, ...(cursor === undefined ? {} : { cursor }), limit: 1000 });
       if (listed.objects.length > 0) await this.bucket.delete(listed.objects.map((object) => object.key));
       cursor = listed.truncated ? listed.cursor : undefined;
     } while (cursor);

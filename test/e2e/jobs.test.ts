@@ -41,7 +41,7 @@ describe("training jobs through the Worker", () => {
     expect(started).toMatchObject({ status: "starting", estimate_is_guess: true });
     expect(started.estimated_seconds).toBe(90);
 
-    const progress: { progress: number; total?: number; message?: string }[] = [];
+    const progress: { progress: number; total?: number | undefined; message?: string | undefined }[] = [];
     // As a client would: wait again while the answer says the wait is not over.
     let final: Record<string, unknown> = {};
     for (let round = 0; round < 3 && final.reached !== true; round++) {

@@ -14,7 +14,7 @@ export interface AuthorizeAttempt {
   /** The consent page's response to the form submission. */
   response: Response;
   /** Set when the Worker redirected back with a code or an error. */
-  location?: URL;
+  location?: URL | undefined;
   verifier: string;
 }
 

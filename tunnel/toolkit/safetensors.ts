@@ -25,7 +25,7 @@ export interface SafetensorsOptions {
    * When set, an extra F32 tensor is added so the file is exactly this many bytes (when the
    * small tensors alone are larger, the file is simply as large as they need).
    */
-  targetBytes?: number;
+  targetBytes?: number | undefined;
   /** Name of that padding tensor. */
   fillerName?: string;
 }

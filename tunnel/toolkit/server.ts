@@ -31,11 +31,11 @@ export interface ToolkitServerOptions {
   /** Stands for `/ai-toolkit`: config/, datasets/, outputs/ live here. Created when missing. */
   dataDir: string;
   /** An ai-toolkit checkout; when it has run.py, jobs run it instead of the simulated trainer. */
-  aiToolkitPath?: string;
+  aiToolkitPath?: string | undefined;
   /** Python for ai-toolkit (default "python"). */
-  python?: string;
+  python?: string | undefined;
   /** Simulated trainer: milliseconds per step (SIM_STEP_MS, default 20). */
-  simulatedStepMs?: number;
+  simulatedStepMs?: number | undefined;
   /** Simulated trainer: run this many steps whatever the config says (SIM_STEPS). */
   simulatedSteps?: number;
   /** Simulated trainer: crash with a CUDA OOM traceback at this step (SIM_FAIL_AT_STEP). */

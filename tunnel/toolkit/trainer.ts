@@ -38,9 +38,9 @@ export interface Job {
 export interface TrainerOptions {
   layout: DataLayout;
   /** ai-toolkit checkout; used only when it contains run.py. */
-  aiToolkitPath?: string;
+  aiToolkitPath?: string | undefined;
   /** Python to run ai-toolkit with (its venv's, typically). */
-  python?: string;
+  python?: string | undefined;
   /** Extra environment for the simulated trainer (SIM_* knobs), over this process's own. */
   simulatedEnv?: Record<string, string>;
 }

@@ -24,7 +24,7 @@ export interface JobRoutesContext {
   processes: Processes;
   /** Makes POST /api/jobs force gpu_ids "mps", as on a Mac. */
   isMac: boolean;
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
 }
 
 const NOT_FOUND = (): Answer => json({ error: "Job not found" }, 404);

@@ -67,7 +67,7 @@ export interface QueueWorkerOptions {
   processes: Processes;
   /** Default time per simulated step, sample image and loading phase. */
   stepMs: number;
-  log?: (line: string) => void;
+  log?: ((line: string) => void) | undefined;
 }
 
 export class QueueWorker {

@@ -34,19 +34,19 @@ export interface UiToolkitServerOptions {
   /** Stands for the ai-toolkit folder: the store (aitk_db.json), output/, datasets/, data/. */
   dataDir: string;
   /** AI_TOOLKIT_AUTH: when set, /api/* (but /api/img/ and /api/files/) needs it as a bearer token. */
-  token?: string;
+  token?: string | undefined;
   /** Queue worker interval, default 1000 ms as upstream; 0 = no automatic ticks (call tick()). */
-  tickMs?: number;
+  tickMs?: number | undefined;
   /** Simulated trainer: time per step, sample image and loading phase (default 20 ms). */
   stepMs?: number;
   /** GPUs /api/gpu reports: a count of identical fake cards, or a list; none (or 0) = no nvidia-smi. */
-  gpus?: number | FakeGpu[];
+  gpus?: number | FakeGpu[] | undefined;
   /** HF_TOKEN seeded into a new store (a fake one by default). */
   hfToken?: string;
   /** Settings rows written over the store's at start (TRAINING_FOLDER, DATASETS_FOLDER, ...). */
   settings?: Record<string, string>;
   /** Stands for MODELS_PATH in the UI's environment (wins over the setting). */
-  modelsPath?: string;
+  modelsPath?: string | undefined;
   /** Behave as on a Mac: new jobs get gpu_ids "mps". */
   isMac?: boolean;
   /** Receives one line per request and worker event; silent when absent. */

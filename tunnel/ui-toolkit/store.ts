@@ -42,7 +42,8 @@ export interface QueueRow {
   is_running: boolean;
 }
 
-export type JobPatch = Partial<Omit<JobRow, "id" | "created_at" | "updated_at">>;
+/** A field left undefined is left as it is (see definedOnly). */
+export type JobPatch = { [K in keyof Omit<JobRow, "id" | "created_at" | "updated_at">]?: JobRow[K] | undefined };
 
 export interface NewJob {
   name: string;

@@ -9,8 +9,8 @@ import { selectTransport, type ToolkitBinding, type ToolkitTransport } from "../
 export interface ToolkitHealth {
   ok: boolean;
   latencyMs: number;
-  version?: string;
-  server?: string;
+  version?: string | undefined;
+  server?: string | undefined;
   error?: string;
   /** The failure itself, for diagnosis (kind and HTTP status). */
   failure?: ToolkitError;

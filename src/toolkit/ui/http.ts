@@ -76,7 +76,7 @@ export interface SendOptions {
   timeoutMs: number;
   /** Whether the deadline (not the caller) aborted the signal. */
   timedOut: () => boolean;
-  callerSignal?: AbortSignal;
+  callerSignal?: AbortSignal | undefined;
 }
 
 /** Sends a request and returns the answer whatever its status; a failure to get one is a ToolkitError. */
@@ -92,7 +92,7 @@ export async function sendUi(ctx: UiContext, request: Omit<UiRequest, "reads">, 
     body = JSON.stringify(request.json);
   }
   try {
-    return await ctx.transport.fetch(request.path, { method: request.method, headers, body, signal: options.signal });
+    return await ctx.transport.fetch(request.path, { method: request.method, headers, ...(body === undefined ? {} : { body }), signal: options.signal });
   } catch (error) {
     if (options.timedOut()) throw timedOut(ctx, request, options.timeoutMs);
     if (options.callerSignal?.aborted) throw error;

@@ -85,8 +85,8 @@ export interface UiJobParams extends TrainingOptions {
   alpha: number;
   /** Left out: the family's default. */
   low_vram?: boolean;
-  trigger_word?: string;
-  test_prompts?: string[];
+  trigger_word?: string | undefined;
+  test_prompts?: string[] | undefined;
 }
 
 /** From GET /api/settings: the UI reads a job's files from TRAINING_FOLDER/<job name>. */

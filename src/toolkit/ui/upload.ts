@@ -21,7 +21,7 @@ export interface UiUploadImage {
   /** Opens the image's bytes (an R2 object's body); called when the request reaches it. */
   open: () => Promise<ReadableStream<Uint8Array>>;
   /** Sent as `<stem>.txt` right after the image; undefined sends no caption file. */
-  caption?: string;
+  caption?: string | undefined;
 }
 
 export interface UiUploadResult {

@@ -204,7 +204,7 @@ describe("tokens", () => {
 });
 
 async function call(url: string, method: string, body?: Uint8Array | string, headers: Record<string, string> = {}) {
-  const response = await SELF.fetch(url, { method, body, headers });
+  const response = await SELF.fetch(url, { method, ...(body === undefined ? {} : { body }), headers });
   return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
 }
 const manifestOf = async (base: string) => (await call(base, "GET")).json as unknown as Manifest;

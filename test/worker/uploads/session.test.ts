@@ -7,7 +7,7 @@ import { image, newSession } from "./support";
 const MiB = 1024 * 1024;
 
 async function call(url: string, method: string, body?: Uint8Array | string) {
-  const response = await SELF.fetch(url, { method, body });
+  const response = await SELF.fetch(url, { method, ...(body === undefined ? {} : { body }) });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 const manifestOf = async (base: string) => (await call(base, "GET")).json as unknown as Manifest;
