@@ -43,17 +43,24 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
   const body = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
 
   const direct = await measured(workerd, async () => {
-    const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
     return hashBody(response);
   });
 
   const client = await stack.connect();
   const baseline = processRss(workerd);
   const staged = await measured(workerd, () =>
-    client.callTool({ name: "download_model", arguments: { model_name: name, encoding: "raw" } }, undefined, { timeout: 1_800_000 }),
+    client.callTool({ name: "download_model", arguments: { model_name: name, encoding: "raw" } }, undefined, {
+      timeout: 1_800_000,
+    }),
   );
   const s = (staged.result.structuredContent ?? {}) as Record<string, unknown>;
-  if (staged.result.isError || typeof s.download_url !== "string") throw new Error(`download_model failed: ${JSON.stringify(staged.result.content)}`);
+  if (staged.result.isError || typeof s.download_url !== "string")
+    throw new Error(`download_model failed: ${JSON.stringify(staged.result.content)}`);
   const link = await measured(workerd, async () => hashBody(await fetch(s.download_url as string)));
   if (link.result.bytes !== size) throw new Error(`the link served ${link.result.bytes} bytes, expected ${size}`);
   await client.close();
@@ -65,8 +72,12 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
   console.log(`  direct toolkit call        ${secs(direct.ms)}  ${rate(size, direct.ms)}`);
   console.log(`  worker: stage into R2      ${secs(staged.ms)}  ${rate(size, staged.ms)}`);
   console.log(`  worker: signed link        ${secs(link.ms)}  ${rate(size, link.ms)}`);
-  console.log(`  worker: both               ${secs(total)}  ${rate(size, total)}  (${(direct.ms / total).toFixed(2)}x the direct rate)`);
-  console.log(`  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`);
+  console.log(
+    `  worker: both               ${secs(total)}  ${rate(size, total)}  (${(direct.ms / total).toFixed(2)}x the direct rate)`,
+  );
+  console.log(
+    `  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
+  );
 }
 
 console.log(machine());

@@ -14,7 +14,9 @@ import { BENCH_BASE_MODEL, fmt, machine, summarize, timeCalls } from "./bench-st
  * A pass-through HTTP proxy in front of the toolkit that counts /mcp/execute calls per tool.
  * The target is read per request because the toolkit's port is known only once it started.
  */
-async function countingProxy(target: () => string): Promise<{ port: number; counts: Map<string, number>; close(): Promise<void> }> {
+async function countingProxy(
+  target: () => string,
+): Promise<{ port: number; counts: Map<string, number>; close(): Promise<void> }> {
   const counts = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -31,10 +33,14 @@ async function countingProxy(target: () => string): Promise<{ port: number; coun
         counts.set(tool, (counts.get(tool) ?? 0) + 1);
       }
       const url = new URL(req.url ?? "/", target());
-      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = httpRequest(
+        url,
+        { method: req.method, headers: { ...req.headers, host: url.host } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on("error", () => res.writeHead(502).end());
       upstream.end(body);
     });
@@ -60,7 +66,12 @@ async function fanIn(stack: Stack, counts: Map<string, number>): Promise<string[
     if (result.isError) throw new Error(`${name} failed: ${result.content[0]?.text}`);
     return result.structuredContent ?? {};
   };
-  await ok("create_training_config", { name: "bench_fan_in", model_name: BENCH_BASE_MODEL, dataset_path: "/ai-toolkit/datasets/bench", steps: 100_000 });
+  await ok("create_training_config", {
+    name: "bench_fan_in",
+    model_name: BENCH_BASE_MODEL,
+    dataset_path: "/ai-toolkit/datasets/bench",
+    steps: 100_000,
+  });
   const jobId = String((await ok("start_training", { config_name: "bench_fan_in" })).job_id);
   for (let i = 0; i < 50 && (await ok("get_training_status", { job_id: jobId })).status !== "running"; i++) {
     await new Promise((r) => setTimeout(r, 300));
@@ -90,7 +101,9 @@ async function fanIn(stack: Stack, counts: Map<string, number>): Promise<string[
   ] as const) {
     await new Promise((r) => setTimeout(r, settleMs));
     const before = total(counts);
-    const latencies = summarize(await Promise.all(clients.flatMap((c) => Array.from({ length: 10 }, () => timedStatus(c, jobId)))));
+    const latencies = summarize(
+      await Promise.all(clients.flatMap((c) => Array.from({ length: 10 }, () => timedStatus(c, jobId)))),
+    );
     rows.push(`| ${label} | 100 | ${total(counts) - before} | ${fmt(latencies.p50)} | ${fmt(latencies.p95)} |`);
   }
   await ok("stop_training", { job_id: jobId });
@@ -112,7 +125,11 @@ export async function benchTrainingStatusFanIn(): Promise<void> {
   try {
     stack = await startStack({
       toolkitEnv: { TOOLKIT_SIM_STEP_MS: "200" },
-      workerVars: { AI_TOOLKIT_PORT: String(proxy.port), TRAINING_POLL_FAST_MS: "60000", TRAINING_POLL_INTERVAL_MS: "60000" },
+      workerVars: {
+        AI_TOOLKIT_PORT: String(proxy.port),
+        TRAINING_POLL_FAST_MS: "60000",
+        TRAINING_POLL_INTERVAL_MS: "60000",
+      },
     });
     for (const line of await fanIn(stack, proxy.counts)) console.log(line);
   } finally {

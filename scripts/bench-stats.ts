@@ -119,6 +119,10 @@ export function machine(): string {
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
   const cores = readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length ?? 0;
   const memGb = Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1024 / 1024;
-  const wrangler = (JSON.parse(readFileSync(new URL("../node_modules/wrangler/package.json", import.meta.url), "utf8")) as { version: string }).version;
+  const wrangler = (
+    JSON.parse(readFileSync(new URL("../node_modules/wrangler/package.json", import.meta.url), "utf8")) as {
+      version: string;
+    }
+  ).version;
   return `${cpu}, ${cores} cores, ${memGb.toFixed(0)} GB RAM, Node ${process.version}, wrangler ${wrangler}`;
 }

@@ -14,9 +14,17 @@ const MiB = 1024 * 1024;
 const FILE = 8 * MiB;
 const BATCH_LIMIT = 90_000_000;
 
-const images = (count: number, tag: string) => Array.from({ length: count }, (_, i) => ({ name: `img_${tag}_${String(i).padStart(4, "0")}.png`, seed: `${tag}-${i}` }));
+const images = (count: number, tag: string) =>
+  Array.from({ length: count }, (_, i) => ({
+    name: `img_${tag}_${String(i).padStart(4, "0")}.png`,
+    seed: `${tag}-${i}`,
+  }));
 
-async function throughWorker(stack: Stack, dataset: string, count: number): Promise<{ ms: number; peakRss: number; baseRss: number }> {
+async function throughWorker(
+  stack: Stack,
+  dataset: string,
+  count: number,
+): Promise<{ ms: number; peakRss: number; baseRss: number }> {
   const workerd = findDescendant(stack.wranglerPid, "workerd");
   if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
   const client = await stack.connect();
@@ -35,7 +43,8 @@ async function throughWorker(stack: Stack, dataset: string, count: number): Prom
     await new Promise((resolve) => setTimeout(resolve, 250));
     const manifest = (await (await fetch(base)).json()) as { state: string; forward: { error?: string } };
     if (manifest.state === "complete") break;
-    if (manifest.state !== "forwarding") throw new Error(`forwarding ended in ${manifest.state}: ${manifest.forward.error}`);
+    if (manifest.state !== "forwarding")
+      throw new Error(`forwarding ended in ${manifest.state}: ${manifest.forward.error}`);
   }
   const ms = performance.now() - started;
   return { ms, peakRss: sampler.stop(), baseRss };
@@ -47,14 +56,19 @@ async function direct(stack: Stack, dataset: string, count: number): Promise<num
   const all = images(count, dataset);
   const started = performance.now();
   for (let i = 0; i < all.length; i += perBatch) {
-    const batch = all.slice(i, i + perBatch).map(({ name, seed }) => ({ filename: name, caption: "bench", data: Buffer.from(testImage(seed, FILE)).toString("base64") }));
+    const batch = all.slice(i, i + perBatch).map(({ name, seed }) => ({
+      filename: name,
+      caption: "bench",
+      data: Buffer.from(testImage(seed, FILE)).toString("base64"),
+    }));
     const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ tool: "upload_dataset", arguments: { dataset_name: dataset, images: batch } }),
     });
     const answer = (await response.json()) as { success: boolean; result?: { images_saved?: number } };
-    if (!answer.success || answer.result?.images_saved !== batch.length) throw new Error(`direct upload failed: ${JSON.stringify(answer).slice(0, 200)}`);
+    if (!answer.success || answer.result?.images_saved !== batch.length)
+      throw new Error(`direct upload failed: ${JSON.stringify(answer).slice(0, 200)}`);
   }
   return performance.now() - started;
 }
@@ -62,7 +76,9 @@ async function direct(stack: Stack, dataset: string, count: number): Promise<num
 async function main(): Promise<void> {
   const stack = await startStack();
   try {
-    console.log(`Dataset upload bench on ${machine()}; images of ${FILE / MiB} MiB, batch bodies ≤ ${BATCH_LIMIT / 1e6} MB, loopback only.\n`);
+    console.log(
+      `Dataset upload bench on ${machine()}; images of ${FILE / MiB} MiB, batch bodies ≤ ${BATCH_LIMIT / 1e6} MB, loopback only.\n`,
+    );
     await throughWorker(stack, "bench_warmup", 4);
     const warmRss = processRss(findDescendant(stack.wranglerPid, "workerd") ?? 0);
     const rows: string[] = [];
@@ -77,7 +93,9 @@ async function main(): Promise<void> {
       );
     }
     console.log(`workerd RSS after a ${(4 * FILE) / MiB} MiB warm-up upload: ${(warmRss / MiB).toFixed(0)} MiB\n`);
-    console.log("| dataset | through the Worker (upload + finalize) | straight to the toolkit | ratio | workerd RSS before | workerd peak RSS | peak growth over warmed-up |");
+    console.log(
+      "| dataset | through the Worker (upload + finalize) | straight to the toolkit | ratio | workerd RSS before | workerd peak RSS | peak growth over warmed-up |",
+    );
     console.log("|---|---|---|---|---|---|---|");
     for (const row of rows) console.log(row);
   } finally {

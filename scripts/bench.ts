@@ -18,25 +18,28 @@ type Probe = { name: string; run: () => Promise<void> };
 /** Fails the bench on anything but a 2xx answer, so an error page is never timed as a call. */
 async function expectOk(response: Response, what: string): Promise<void> {
   const text = await response.text();
-  if (!response.ok || text.includes('"isError":true')) throw new Error(`${what}: ${response.status} ${text.slice(0, 300)}`);
+  if (!response.ok || text.includes('"isError":true'))
+    throw new Error(`${what}: ${response.status} ${text.slice(0, 300)}`);
 }
 
 function probes(stack: Stack, jobId: string): Probe[] {
   let id = 0;
-  const mcp = (method: string, params: Record<string, unknown> = {}) => async () =>
-    expectOk(
-      await fetch(`${stack.workerUrl}/mcp`, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${stack.accessToken}`,
-          "Content-Type": "application/json",
-          Accept: "application/json, text/event-stream",
-          "MCP-Protocol-Version": "2025-06-18",
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
-      }),
-      method,
-    );
+  const mcp =
+    (method: string, params: Record<string, unknown> = {}) =>
+    async () =>
+      expectOk(
+        await fetch(`${stack.workerUrl}/mcp`, {
+          method: "POST",
+          headers: {
+            Authorization: `Bearer ${stack.accessToken}`,
+            "Content-Type": "application/json",
+            Accept: "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18",
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+        }),
+        method,
+      );
   const direct = (tool: string, args: Record<string, unknown>) => async () =>
     expectOk(
       await fetch(`${stack.toolkitUrl}/mcp/execute`, {
@@ -47,12 +50,18 @@ function probes(stack: Stack, jobId: string): Probe[] {
       `direct ${tool}`,
     );
   return [
-    { name: "plain route: GET / (no token, no toolkit)", run: async () => expectOk(await fetch(`${stack.workerUrl}/`), "GET /") },
+    {
+      name: "plain route: GET / (no token, no toolkit)",
+      run: async () => expectOk(await fetch(`${stack.workerUrl}/`), "GET /"),
+    },
     { name: "MCP ping", run: mcp("ping") },
     { name: "MCP tools/list", run: mcp("tools/list") },
     { name: "tool call list_configs (Worker)", run: mcp("tools/call", { name: "list_configs", arguments: {} }) },
     { name: "list_configs direct", run: direct("list_configs", {}) },
-    { name: "tool call get_training_status (Worker, Durable Object)", run: mcp("tools/call", { name: "get_training_status", arguments: { job_id: jobId } }) },
+    {
+      name: "tool call get_training_status (Worker, Durable Object)",
+      run: mcp("tools/call", { name: "get_training_status", arguments: { job_id: jobId } }),
+    },
     { name: "get_training_status direct", run: direct("get_training_status", { job_id: jobId }) },
   ];
 }
@@ -76,7 +85,10 @@ async function main(): Promise<void> {
   try {
     const client = await stack.connect();
     const created = await callTool(client, "create_training_config", {
-      name: "bench", model_name: BENCH_BASE_MODEL, dataset_path: "/ai-toolkit/datasets/bench", steps: 100_000,
+      name: "bench",
+      model_name: BENCH_BASE_MODEL,
+      dataset_path: "/ai-toolkit/datasets/bench",
+      steps: 100_000,
     });
     if (created.isError) throw new Error(`create_training_config failed: ${created.content[0]?.text}`);
     const started = await callTool(client, "start_training", { config_name: "bench" });
@@ -93,8 +105,12 @@ async function main(): Promise<void> {
     console.log(`\nPer-request latency, ${CALLS} interleaved rounds after ${WARMUP} warm-up rounds (${machine()})\n`);
     console.log("| request | n | p50 | p95 |");
     console.log("|---|---|---|---|");
-    list.forEach((probe, i) => console.log(`| ${probe.name} | ${stats[i]!.n} | ${fmt(stats[i]!.p50)} | ${fmt(stats[i]!.p95)} |`));
-    console.log(`| **overhead of a tool call** (list_configs Worker − plain route − direct) | | ${fmt(tool.p50 - plain.p50 - direct.p50)} | ${fmt(tool.p95 - plain.p95 - direct.p95)} |`);
+    list.forEach((probe, i) =>
+      console.log(`| ${probe.name} | ${stats[i]!.n} | ${fmt(stats[i]!.p50)} | ${fmt(stats[i]!.p95)} |`),
+    );
+    console.log(
+      `| **overhead of a tool call** (list_configs Worker − plain route − direct) | | ${fmt(tool.p50 - plain.p50 - direct.p50)} | ${fmt(tool.p95 - plain.p95 - direct.p95)} |`,
+    );
   } finally {
     await stack.stop();
   }

@@ -94,12 +94,23 @@ async function suggestPort(port: number, settings: DevSettings): Promise<number>
 /** Both ports, before anything starts or anything is printed as ready. Exits with the fix when one is unusable. */
 async function checkPorts(settings: DevSettings, withToolkit: boolean): Promise<void> {
   if (withToolkit && settings.workerPort === settings.toolkitPort) {
-    console.error(`npm run dev: the Worker and the local toolkit cannot share port ${settings.workerPort}: give them different ports (--port, --toolkit-port).`);
+    console.error(
+      `npm run dev: the Worker and the local toolkit cannot share port ${settings.workerPort}: give them different ports (--port, --toolkit-port).`,
+    );
     process.exit(1);
   }
   const ports = [
     { port: settings.workerPort, what: "the Worker's port", flag: "--port", variable: "DEV_PORT" },
-    ...(withToolkit ? [{ port: settings.toolkitPort, what: "the local toolkit's port", flag: "--toolkit-port", variable: "DEV_TOOLKIT_PORT" }] : []),
+    ...(withToolkit
+      ? [
+          {
+            port: settings.toolkitPort,
+            what: "the local toolkit's port",
+            flag: "--toolkit-port",
+            variable: "DEV_TOOLKIT_PORT",
+          },
+        ]
+      : []),
   ];
   let failed = false;
   for (const { port, what, flag, variable } of ports) {
@@ -112,7 +123,9 @@ async function checkPorts(settings: DevSettings, withToolkit: boolean): Promise<
         ? `npm run dev: port ${port} (${what}) is already taken on ${DEV_HOST}: another \`npm run dev\` or another program listens there.`
         : `npm run dev: cannot listen on port ${port} (${what}) on ${DEV_HOST}: ${problem}.`,
     );
-    console.error(`  Stop that program, or choose another port: npm run dev -- ${flag} ${other}   (or ${variable}=${other} npm run dev)`);
+    console.error(
+      `  Stop that program, or choose another port: npm run dev -- ${flag} ${other}   (or ${variable}=${other} npm run dev)`,
+    );
   }
   if (failed) process.exit(1);
 }
@@ -181,10 +194,14 @@ target = devWorkerTarget(toml, ensureVarsFile(), process.env, settings.toolkitPo
 const wranglerArgs = [
   path.join(root, "node_modules/wrangler/bin/wrangler.js"),
   "dev",
-  "--ip", DEV_HOST,
-  "--port", String(workerPort),
-  "--env-file", varsFile,
-  "--persist-to", path.join(dataDir, "wrangler"),
+  "--ip",
+  DEV_HOST,
+  "--port",
+  String(workerPort),
+  "--env-file",
+  varsFile,
+  "--persist-to",
+  path.join(dataDir, "wrangler"),
 ];
 for (const [name, value] of Object.entries(target.cliVars)) wranglerArgs.push("--var", `${name}:${value}`);
 
@@ -204,10 +221,17 @@ if (target.localToolkit) {
     stopAll(1);
     await new Promise(() => {});
   }
-  console.log(`  No toolkit configured: using the local toolkit at ${url} (simulated trainer unless AI_TOOLKIT_PATH is set).`);
+  console.log(
+    `  No toolkit configured: using the local toolkit at ${url} (simulated trainer unless AI_TOOLKIT_PATH is set).`,
+  );
 }
 
 const workerUrl = `http://${DEV_HOST}:${workerPort}`;
-writeDevRun(dataDir, { pid: process.pid, workerUrl, toolkitUrl: target.localToolkit?.url ?? null, cliVars: target.cliVars });
+writeDevRun(dataDir, {
+  pid: process.pid,
+  workerUrl,
+  toolkitUrl: target.localToolkit?.url ?? null,
+  cliVars: target.cliVars,
+});
 console.log(`  MCP endpoint: ${workerUrl}/mcp\n`);
 children.push(start("wrangler dev", wranglerArgs));

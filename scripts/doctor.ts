@@ -46,7 +46,9 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
   try {
     body = (await (await fetch(new URL("/health", url))).json()) as WorkerHealth;
   } catch (error) {
-    console.log(`FAIL worker: ${url} did not answer /health (${error instanceof Error ? error.message : String(error)})`);
+    console.log(
+      `FAIL worker: ${url} did not answer /health (${error instanceof Error ? error.message : String(error)})`,
+    );
     console.log("     fix: check the URL and that the Worker is deployed (npx wrangler deploy).");
     return false;
   }
@@ -62,7 +64,8 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
     if (config) console.log(`     fix: ${hopFix(hop, config, transport, undefined, "").fix}`);
     console.log("     details: call the check_connection tool from your MCP client.");
   }
-  if (toolkit.reachable) console.log(`The toolkit ${toolkit.version ?? ""} answered the Worker in ${toolkit.latency_ms ?? "?"} ms.`);
+  if (toolkit.reachable)
+    console.log(`The toolkit ${toolkit.version ?? ""} answered the Worker in ${toolkit.latency_ms ?? "?"} ms.`);
   return toolkit.reachable === true;
 }
 
@@ -162,7 +165,9 @@ async function main(argv: string[]): Promise<number> {
   if (hasVpcBinding(toml)) {
     console.log("ok   configuration: Workers VPC binding TOOLKIT is set in wrangler.toml");
     if (!workerUrl) {
-      console.log("NOT CHECKED: a VPC binding works only inside Cloudflare. Run `npm run doctor -- --worker https://<your worker>`");
+      console.log(
+        "NOT CHECKED: a VPC binding works only inside Cloudflare. Run `npm run doctor -- --worker https://<your worker>`",
+      );
       console.log("     or call the check_connection tool from your MCP client.");
       return 2;
     }

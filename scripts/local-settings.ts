@@ -60,7 +60,8 @@ export interface DevSettings {
 
 export function parsePort(raw: string, what: string): number {
   const port = /^\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-  if (!(port >= 1 && port <= 65535)) throw new UsageError(`${what} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+  if (!(port >= 1 && port <= 65535))
+    throw new UsageError(`${what} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
   return port;
 }
 

@@ -12,7 +12,10 @@ import { WORKER_NAME, WORKER_VERSION } from "./common";
 export async function healthResponse(env: Env): Promise<Response> {
   const config = readConfig(env);
   const transport = selectTransport(config, env.TOOLKIT);
-  const diagnosis = await diagnose({ ...config, TOOLKIT_TIMEOUT_MS: Math.min(config.TOOLKIT_TIMEOUT_MS, 10_000) }, transport);
+  const diagnosis = await diagnose(
+    { ...config, TOOLKIT_TIMEOUT_MS: Math.min(config.TOOLKIT_TIMEOUT_MS, 10_000) },
+    transport,
+  );
   const failed = diagnosis.hops.find((hop) => !hop.ok);
   const body = {
     status: diagnosis.ok ? "ok" : "degraded",
@@ -23,7 +26,12 @@ export async function healthResponse(env: Env): Promise<Response> {
       latency_ms: diagnosis.latencyMs,
       ...(diagnosis.version ? { version: diagnosis.version } : {}),
       hops: diagnosis.hops.map(({ hop, ok }) => ({ hop, ok })),
-      ...(failed ? { failed_hop: failed.hop, hint: "run `npm run doctor` or call the check_connection tool; see tunnel/README.md" } : {}),
+      ...(failed
+        ? {
+            failed_hop: failed.hop,
+            hint: "run `npm run doctor` or call the check_connection tool; see tunnel/README.md",
+          }
+        : {}),
     },
   };
   return Response.json(body, { status: diagnosis.ok ? 200 : 503, headers: { "Cache-Control": "no-store" } });

@@ -25,7 +25,9 @@ publicRoutes.route("/", downloadRoutes);
 publicRoutes.route("/uploads", uploadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));
 publicRoutes.get("/", (c) =>
-  c.text(`AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`),
+  c.text(
+    `AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`,
+  ),
 );
 
 /**
@@ -86,7 +88,10 @@ export default {
     } catch (error) {
       // A bad setting stops every request: say which one and how to fix it, not a bare 500.
       if (!(error instanceof ConfigError)) throw error;
-      return new Response(`${error.message}\n`, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      return new Response(`${error.message}\n`, {
+        status: 500,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+      });
     }
   },
 } satisfies ExportedHandler<Env>;

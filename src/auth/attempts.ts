@@ -89,12 +89,20 @@ export function clientAddress(request: Request): string {
 }
 
 function ipv6Prefix64(address: string): string {
-  const bare = address.replace(/^\[|\]$/g, "").split("%")[0]!.toLowerCase();
+  const bare = address
+    .replace(/^\[|\]$/g, "")
+    .split("%")[0]!
+    .toLowerCase();
   const [head = "", tail] = bare.split("::", 2);
   const headGroups = head ? head.split(":") : [];
   const tailGroups = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill("0"), ...tailGroups];
-  const prefix = groups.slice(0, 4).map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? group.replace(/^0+(?=.)/, "") : "0"));
+  const groups =
+    tail === undefined
+      ? headGroups
+      : [...headGroups, ...Array(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill("0"), ...tailGroups];
+  const prefix = groups
+    .slice(0, 4)
+    .map((group) => (/^[0-9a-f]{1,4}$/.test(group) ? group.replace(/^0+(?=.)/, "") : "0"));
   while (prefix.length < 4) prefix.push("0");
   return `${prefix.join(":")}::/64`;
 }

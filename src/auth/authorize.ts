@@ -88,7 +88,10 @@ function html(body: string, status: number, headers = new Headers()): Response {
   headers.set("Content-Type", "text/html; charset=utf-8");
   headers.set("Cache-Control", "no-store");
   // Anti-framing (X-Frame-Options, frame-ancestors) is added to every HTML page in one place: auth/frame-guard.ts.
-  headers.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:");
+  headers.set(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:",
+  );
   return new Response(body, { status, headers });
 }
 
@@ -102,10 +105,22 @@ async function withAuthErrors(handler: () => Promise<Response>): Promise<Respons
   } catch (error) {
     if (error instanceof AuthorizationError && error.redirectTo) return Response.redirect(error.redirectTo, 302);
     if (error instanceof AuthorizationError) {
-      return html(messagePage("This sign-in link cannot be used", `${escapeHtml(error.description)}. Start connecting again from your MCP client.`), 400);
+      return html(
+        messagePage(
+          "This sign-in link cannot be used",
+          `${escapeHtml(error.description)}. Start connecting again from your MCP client.`,
+        ),
+        400,
+      );
     }
     if (error instanceof CimdFetchError) {
-      return html(messagePage("This app could not be verified", "Its client metadata document could not be fetched or is invalid."), 400);
+      return html(
+        messagePage(
+          "This app could not be verified",
+          "Its client metadata document could not be fetched or is invalid.",
+        ),
+        400,
+      );
     }
     throw error;
   }

@@ -13,7 +13,10 @@ export function withFrameGuard(response: Response): Response {
   if (!/\bhtml\b/i.test(type) || response.status === 101) return response;
   const guarded = new Response(response.body, response);
   guarded.headers.set("X-Frame-Options", "DENY");
-  guarded.headers.set("Content-Security-Policy", withFrameAncestorsNone(guarded.headers.get("Content-Security-Policy")));
+  guarded.headers.set(
+    "Content-Security-Policy",
+    withFrameAncestorsNone(guarded.headers.get("Content-Security-Policy")),
+  );
   return guarded;
 }
 

@@ -16,7 +16,10 @@ import type { Config } from "../config";
  * `https://app.example.com:8443` in. The Worker's own origin is allowed the same way: its
  * pages are its own.
  */
-export function mcpOriginOptions(config: Pick<Config, "ALLOWED_ORIGINS">, request?: Request): { allowedOriginHostnames: string[] } {
+export function mcpOriginOptions(
+  config: Pick<Config, "ALLOWED_ORIGINS">,
+  request?: Request,
+): { allowedOriginHostnames: string[] } {
   const hostnames = new Set(localhostAllowedOrigins());
   if (!request) return { allowedOriginHostnames: [...hostnames] };
   const endpoint = new URL(request.url);

@@ -31,7 +31,9 @@ export function consentPage({ details, handle, error }: ConsentPageOptions): str
   const origin = details.clientDomain
     ? `Published by <strong>${escapeHtml(details.clientDomain)}</strong>.`
     : "This app registered itself; its name is not verified.";
-  const scopes = details.scope.length ? details.scope.map((s) => `<code>${escapeHtml(s)}</code>`).join(" ") : "<code>toolkit</code>";
+  const scopes = details.scope.length
+    ? details.scope.map((s) => `<code>${escapeHtml(s)}</code>`).join(" ")
+    : "<code>toolkit</code>";
   const loopback = details.redirectIsLoopback
     ? `<div class="box warn"><strong>This sends access to an app on your computer.</strong> Continue only if you just started connecting from it.</div>`
     : "";

@@ -42,7 +42,12 @@ export async function screenRegistration(request: Request, env: Env): Promise<Re
 
   const body = await readLimited(request, REGISTRATION_LIMITS.bodyBytes);
   if (!body) {
-    return oauthError(request, 413, "invalid_request", `The registration request is larger than ${REGISTRATION_LIMITS.bodyBytes} bytes.`);
+    return oauthError(
+      request,
+      413,
+      "invalid_request",
+      `The registration request is larger than ${REGISTRATION_LIMITS.bodyBytes} bytes.`,
+    );
   }
   let metadata: unknown;
   try {
@@ -50,7 +55,10 @@ export async function screenRegistration(request: Request, env: Env): Promise<Re
   } catch {
     metadata = undefined; // not JSON: the library answers that in its own words
   }
-  const problem = metadata && typeof metadata === "object" && !Array.isArray(metadata) ? oversized(metadata as Record<string, unknown>) : undefined;
+  const problem =
+    metadata && typeof metadata === "object" && !Array.isArray(metadata)
+      ? oversized(metadata as Record<string, unknown>)
+      : undefined;
   if (problem) return oauthError(request, 400, problem.code, problem.description);
   return new Request(request, { body });
 }
@@ -63,25 +71,38 @@ interface Problem {
 function oversized(metadata: Record<string, unknown>): Problem | undefined {
   const L = REGISTRATION_LIMITS;
   const fields = Object.entries(metadata);
-  if (fields.length > L.fields) return { code: "invalid_client_metadata", description: `At most ${L.fields} metadata fields.` };
+  if (fields.length > L.fields)
+    return { code: "invalid_client_metadata", description: `At most ${L.fields} metadata fields.` };
   const redirects = metadata.redirect_uris;
   if (Array.isArray(redirects)) {
-    if (redirects.length > L.redirectUris) return { code: "invalid_redirect_uri", description: `At most ${L.redirectUris} redirect_uris.` };
+    if (redirects.length > L.redirectUris)
+      return { code: "invalid_redirect_uri", description: `At most ${L.redirectUris} redirect_uris.` };
     if (redirects.some((uri) => typeof uri === "string" && uri.length > L.stringChars)) {
-      return { code: "invalid_redirect_uri", description: `A redirect URI may be at most ${L.stringChars} characters.` };
+      return {
+        code: "invalid_redirect_uri",
+        description: `A redirect URI may be at most ${L.stringChars} characters.`,
+      };
     }
   }
   for (const [name, value] of fields) {
-    if (name.length > 100) return { code: "invalid_client_metadata", description: "A metadata field name may be at most 100 characters." };
+    if (name.length > 100)
+      return { code: "invalid_client_metadata", description: "A metadata field name may be at most 100 characters." };
     const isName = name === "client_name" || name.startsWith("client_name#");
     const limit = isName ? L.nameChars : L.stringChars;
     if (typeof value === "string" && value.length > limit) {
-      return { code: "invalid_client_metadata", description: `${isName ? "client_name" : name} may be at most ${limit} characters.` };
+      return {
+        code: "invalid_client_metadata",
+        description: `${isName ? "client_name" : name} may be at most ${limit} characters.`,
+      };
     }
     if (Array.isArray(value)) {
-      if (value.length > L.listItems && name !== "redirect_uris") return { code: "invalid_client_metadata", description: `${name} may list at most ${L.listItems} entries.` };
+      if (value.length > L.listItems && name !== "redirect_uris")
+        return { code: "invalid_client_metadata", description: `${name} may list at most ${L.listItems} entries.` };
       if (value.some((item) => typeof item === "string" && item.length > L.stringChars)) {
-        return { code: "invalid_client_metadata", description: `An entry of ${name} may be at most ${L.stringChars} characters.` };
+        return {
+          code: "invalid_client_metadata",
+          description: `An entry of ${name} may be at most ${L.stringChars} characters.`,
+        };
       }
     }
   }
@@ -122,8 +143,19 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
  * headers the library gives its own /register answers, so a browser-based client can read it
  * (Retry-After included).
  */
-function oauthError(request: Request, status: number, error: string, description: string, extra: Record<string, string> = {}): Response {
-  const headers = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache", ...extra });
+function oauthError(
+  request: Request,
+  status: number,
+  error: string,
+  description: string,
+  extra: Record<string, string> = {},
+): Response {
+  const headers = new Headers({
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    Pragma: "no-cache",
+    ...extra,
+  });
   const origin = request.headers.get("Origin");
   if (origin) {
     headers.set("Access-Control-Allow-Origin", origin);

@@ -59,7 +59,8 @@ export class TokenRecordCache {
       if (text !== null) this.write(cacheKey, text);
       return text === null ? null : (JSON.parse(text) as unknown);
     };
-    const forgetting = <A extends unknown[], R>(method: (key: string, ...rest: A) => Promise<R>) =>
+    const forgetting =
+      <A extends unknown[], R>(method: (key: string, ...rest: A) => Promise<R>) =>
       async (key: string, ...rest: A): Promise<R> => {
         if (key.startsWith(TOKEN_KEY_PREFIX)) this.forget(key);
         try {
@@ -111,7 +112,10 @@ export class TokenRecordCache {
 
 /** The library reads token records as JSON; any other read shape passes through untouched. */
 function isJsonRead(options: unknown): boolean {
-  return options === "json" || (typeof options === "object" && options !== null && (options as { type?: unknown }).type === "json");
+  return (
+    options === "json" ||
+    (typeof options === "object" && options !== null && (options as { type?: unknown }).type === "json")
+  );
 }
 
 /**

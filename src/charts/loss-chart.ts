@@ -25,7 +25,10 @@ export function drawLossChart(plan: LossChartPlan): Raster {
   const { theme, plot, x, y, scale: s } = plan;
   const raster = new Raster(plan.width, plan.height, theme.background);
   const text = { color: theme.text, scale: s };
-  const current = plan.currentStep !== undefined && plan.currentStep >= x.lo && plan.currentStep <= x.hi ? plan.currentStep : undefined;
+  const current =
+    plan.currentStep !== undefined && plan.currentStep >= x.lo && plan.currentStep <= x.hi
+      ? plan.currentStep
+      : undefined;
   const currentX = current === undefined ? undefined : Math.floor(plan.xPixel(current));
 
   if (currentX !== undefined && plan.totalSteps !== undefined && current! < plan.totalSteps) {
@@ -38,7 +41,10 @@ export function drawLossChart(plan: LossChartPlan): Raster {
     if (py < plot.top || py >= plot.bottom) continue;
     raster.fillRect(plot.left, py, plot.right - plot.left, 1, theme.grid);
     const label = y.label(tick);
-    const ty = Math.min(Math.max(py - Math.floor((CAP_HEIGHT * s) / 2), plot.top - 4 * s), plot.bottom - CAP_HEIGHT * s + 4 * s);
+    const ty = Math.min(
+      Math.max(py - Math.floor((CAP_HEIGHT * s) / 2), plot.top - 4 * s),
+      plot.bottom - CAP_HEIGHT * s + 4 * s,
+    );
     drawText(raster, plot.left - 6 * s - measureText(label, s), ty, label, text);
   }
   for (const tick of x.ticks) {
@@ -54,16 +60,30 @@ export function drawLossChart(plan: LossChartPlan): Raster {
 
   // Axis titles: "step" centred under the labels, "loss" up the left edge.
   const xTitle = "step";
-  drawText(raster, Math.round((plot.left + plot.right - measureText(xTitle, s)) / 2), plan.height - 10 * s - CAP_HEIGHT * s, xTitle, text);
+  drawText(
+    raster,
+    Math.round((plot.left + plot.right - measureText(xTitle, s)) / 2),
+    plan.height - 10 * s - CAP_HEIGHT * s,
+    xTitle,
+    text,
+  );
   const yTitle = y.log ? "loss (log)" : "loss";
-  drawText(raster, 10 * s, Math.round((plot.top + plot.bottom + measureText(yTitle, s)) / 2), yTitle, { ...text, vertical: true });
+  drawText(raster, 10 * s, Math.round((plot.top + plot.bottom + measureText(yTitle, s)) / 2), yTitle, {
+    ...text,
+    vertical: true,
+  });
 
   if (currentX !== undefined) raster.fillRect(currentX, plot.top, 1, plot.bottom - plot.top, theme.marker);
 
   // Series: every faint trace first, then every smoothed line over them.
   // Lines may overhang the plot a little, so points on its edges are drawn whole.
   const overhang = 2 * s;
-  raster.clip = { left: plot.left - overhang, top: plot.top - overhang, right: plot.right + overhang, bottom: plot.bottom + overhang };
+  raster.clip = {
+    left: plot.left - overhang,
+    top: plot.top - overhang,
+    right: plot.right + overhang,
+    bottom: plot.bottom + overhang,
+  };
   for (const series of plan.series) {
     const { xs, ys } = toPixels(plan, series.data.steps, series.data.values);
     raster.strokePolyline(xs, ys, { color: series.color, width: s, alpha: theme.rawAlpha });
@@ -76,7 +96,8 @@ export function drawLossChart(plan: LossChartPlan): Raster {
   raster.clip = raster.bounds();
 
   if (current !== undefined && currentX !== undefined) {
-    const label = plan.totalSteps !== undefined ? `${formatStep(current)}/${formatStep(plan.totalSteps)}` : formatStep(current);
+    const label =
+      plan.totalSteps !== undefined ? `${formatStep(current)}/${formatStep(plan.totalSteps)}` : formatStep(current);
     const w = measureText(label, s);
     const lx = currentX + 4 * s + w < plot.right ? currentX + 4 * s : currentX - 4 * s - w;
     // At the top, unless a line passes there at the current step (loss usually falls).
@@ -95,7 +116,13 @@ export function drawLossChart(plan: LossChartPlan): Raster {
   drawHeader(raster, plan);
   if (plan.series.every((series) => series.data.steps.length === 0)) {
     const message = "no loss values yet";
-    drawText(raster, Math.round((plot.left + plot.right - measureText(message, s)) / 2), Math.round((plot.top + plot.bottom - CAP_HEIGHT * s) / 2), message, text);
+    drawText(
+      raster,
+      Math.round((plot.left + plot.right - measureText(message, s)) / 2),
+      Math.round((plot.top + plot.bottom - CAP_HEIGHT * s) / 2),
+      message,
+      text,
+    );
   }
   return raster;
 }
@@ -118,7 +145,10 @@ function drawHeader(raster: Raster, plan: LossChartPlan): void {
   let x = Math.max(titleEnd, plot.right - total(withValues));
   for (const entry of entries) {
     if (x >= plan.width) break;
-    raster.strokePolyline([x + s, x + swatch - s], [top + 3.5 * s, top + 3.5 * s], { color: entry.color, width: 2 * s });
+    raster.strokePolyline([x + s, x + swatch - s], [top + 3.5 * s, top + 3.5 * s], {
+      color: entry.color,
+      width: 2 * s,
+    });
     let at = x + swatch + 5 * s;
     at += drawText(raster, at, top, entry.name, { color: theme.title, scale: s });
     if (withValues && entry.value) drawText(raster, at + 5 * s, top, entry.value, { color: theme.text, scale: s });
@@ -126,7 +156,11 @@ function drawHeader(raster: Raster, plan: LossChartPlan): void {
   }
 }
 
-function toPixels(plan: LossChartPlan, steps: Float64Array, values: Float64Array): { xs: Float64Array; ys: Float64Array } {
+function toPixels(
+  plan: LossChartPlan,
+  steps: Float64Array,
+  values: Float64Array,
+): { xs: Float64Array; ys: Float64Array } {
   const xs = new Float64Array(steps.length);
   const ys = new Float64Array(steps.length);
   for (let i = 0; i < steps.length; i++) {

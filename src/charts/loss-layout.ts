@@ -119,8 +119,23 @@ export function planLossChart(options: LossChartOptions): LossChartPlan {
 
   const xPixel = (step: number) => plot.left + 0.5 + ((step - x.lo) / (x.hi - x.lo)) * (plot.right - plot.left - 1);
   const toAxis = (value: number) => (logY ? Math.log10(value) : value);
-  const yPixel = (value: number) => plot.bottom - 0.5 - ((toAxis(value) - y.lo) / (y.hi - y.lo)) * (plot.bottom - plot.top - 1);
-  return { width, height, scale, theme, plot, x, y, series, currentStep, totalSteps, title: options.title, xPixel, yPixel };
+  const yPixel = (value: number) =>
+    plot.bottom - 0.5 - ((toAxis(value) - y.lo) / (y.hi - y.lo)) * (plot.bottom - plot.top - 1);
+  return {
+    width,
+    height,
+    scale,
+    theme,
+    plot,
+    x,
+    y,
+    series,
+    currentStep,
+    totalSteps,
+    title: options.title,
+    xPixel,
+    yPixel,
+  };
 }
 
 /** Axis ends within ±1e307, so their difference stays finite. */

@@ -43,7 +43,8 @@ export interface PngOptions {
 
 /** Encodes `rgb` (3 bytes per pixel, row after row) as a PNG file. */
 export function encodePng(width: number, height: number, rgb: Uint8Array, options: PngOptions = {}): Uint8Array {
-  if (width < 1 || height < 1 || rgb.length !== width * height * 3) throw new Error(`encodePng: ${rgb.length} bytes is not ${width}×${height} RGB`);
+  if (width < 1 || height < 1 || rgb.length !== width * height * 3)
+    throw new Error(`encodePng: ${rgb.length} bytes is not ${width}×${height} RGB`);
   let palette: Palette | undefined = toPalette(rgb);
   if (palette.lossy && options.exact) palette = undefined;
   const ihdr = new Uint8Array(13);
@@ -92,12 +93,14 @@ function indexedRows(width: number, height: number, indices: Uint8Array): Uint8A
     let changesUp = 0;
     for (let x = 1, i = row + 1; x < width && y > 0; x++, i++) {
       if (indices[i] !== indices[i - 1]) changesNone++;
-      if (((indices[i]! - indices[i - width]!) & 255) !== ((indices[i - 1]! - indices[i - 1 - width]!) & 255)) changesUp++;
+      if (((indices[i]! - indices[i - width]!) & 255) !== ((indices[i - 1]! - indices[i - 1 - width]!) & 255))
+        changesUp++;
     }
     const up = y > 0 && changesUp < 0.8 * changesNone;
     const at = y * (width + 1);
     out[at] = up ? 2 : 0;
-    for (let x = 0, i = row; x < width; x++, i++) out[at + 1 + x] = up ? (indices[i]! - indices[i - width]!) & 255 : indices[i]!;
+    for (let x = 0, i = row; x < width; x++, i++)
+      out[at + 1 + x] = up ? (indices[i]! - indices[i - width]!) & 255 : indices[i]!;
   }
   return out;
 }

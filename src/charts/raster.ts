@@ -108,7 +108,8 @@ export class Raster {
       const px = i > 0 ? xs[i - 1]! : NaN;
       const py = i > 0 ? ys[i - 1]! : NaN;
       if (Number.isFinite(px) && Number.isFinite(py)) this.coverSegment(px, py, x, y, half);
-      else if (!(i + 1 < n && Number.isFinite(xs[i + 1]!) && Number.isFinite(ys[i + 1]!))) this.coverSegment(x, y, x, y, half);
+      else if (!(i + 1 < n && Number.isFinite(xs[i + 1]!) && Number.isFinite(ys[i + 1]!)))
+        this.coverSegment(x, y, x, y, half);
     }
     this.composite(style.color, style.alpha ?? 1);
   }

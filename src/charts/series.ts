@@ -24,7 +24,8 @@ export function cleanSeries(points: readonly ChartPoint[], positiveOnly = false)
   for (const point of points) {
     const step = point?.step;
     const value = point?.value;
-    if (typeof step !== "number" || typeof value !== "number" || !Number.isFinite(step) || !Number.isFinite(value)) continue;
+    if (typeof step !== "number" || typeof value !== "number" || !Number.isFinite(step) || !Number.isFinite(value))
+      continue;
     if (positiveOnly && !(value > 0)) continue;
     if (kept.length > 0 && step < kept[kept.length - 1]!.step) sorted = false;
     kept.push(point);

@@ -60,7 +60,8 @@ export function drawSparkline(options: SparklineOptions): Raster {
   const right = width - pad - Math.ceil(dotRadius);
   const top = pad;
   const bottom = height - pad;
-  const xOf = (step: number) => (last > first ? left + ((step - first) / (last - first)) * (right - left) : (left + right) / 2);
+  const xOf = (step: number) =>
+    last > first ? left + ((step - first) / (last - first)) * (right - left) : (left + right) / 2;
   const yOf = (value: number) => bottom - ((value - lo) / (hi - lo)) * (bottom - top);
   const pixels = (values: Float64Array) => {
     const xs = new Float64Array(n);

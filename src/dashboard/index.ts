@@ -23,7 +23,13 @@ export const MCP_APP_MIME_TYPE = "text/html;profile=mcp-app";
 export const LEGACY_RESOURCE_URI_KEY = "ui/resourceUri";
 
 /** The tools the page calls through the host; each must stay visible to the app ("app" in its visibility, the default). */
-export const DASHBOARD_TOOL_CALLS = ["get_training_status", "get_training_metrics", "get_system_stats", "get_training_samples", "stop_training"] as const;
+export const DASHBOARD_TOOL_CALLS = [
+  "get_training_status",
+  "get_training_metrics",
+  "get_system_stats",
+  "get_training_samples",
+  "stop_training",
+] as const;
 
 /**
  * The `_meta` a tool carries to open the dashboard on its result. The tool's structuredContent
@@ -50,7 +56,8 @@ export function registerDashboard(server: McpServer): void {
     DASHBOARD_URI,
     {
       title: "Training dashboard",
-      description: "Live view of one training job: status, progress, loss chart, samples and GPU; refreshes itself while the job runs.",
+      description:
+        "Live view of one training job: status, progress, loss chart, samples and GPU; refreshes itself while the job runs.",
       mimeType: MCP_APP_MIME_TYPE,
       _meta: { ui: resourceUiMeta },
     },

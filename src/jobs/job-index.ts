@@ -104,7 +104,8 @@ export class JobIndex extends DurableObject<Env> {
       .sort((a, b) => a - b);
     if (speeds.length === 0) return null;
     const middle = Math.floor(speeds.length / 2);
-    const median = speeds.length % 2 === 1 ? (speeds[middle] ?? 0) : ((speeds[middle - 1] ?? 0) + (speeds[middle] ?? 0)) / 2;
+    const median =
+      speeds.length % 2 === 1 ? (speeds[middle] ?? 0) : ((speeds[middle - 1] ?? 0) + (speeds[middle] ?? 0)) / 2;
     return { secondsPerStep: median, runs: speeds.length };
   }
 }

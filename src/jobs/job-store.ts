@@ -39,11 +39,19 @@ export class JobStore {
     for (const update of updates) {
       const bucket = Math.floor(update.step / stride);
       sql.exec("DELETE FROM history WHERE CAST(step / ? AS INTEGER) = ? AND step < ?", stride, bucket, update.step);
-      sql.exec("INSERT OR REPLACE INTO history (step, at, losses) VALUES (?, ?, ?)", update.step, at, JSON.stringify(update.losses));
+      sql.exec(
+        "INSERT OR REPLACE INTO history (step, at, losses) VALUES (?, ?, ?)",
+        update.step,
+        at,
+        JSON.stringify(update.losses),
+      );
     }
     while (this.historyCount() > cap) {
       stride *= 2;
-      sql.exec("DELETE FROM history WHERE step NOT IN (SELECT MAX(step) FROM history GROUP BY CAST(step / ? AS INTEGER))", stride);
+      sql.exec(
+        "DELETE FROM history WHERE step NOT IN (SELECT MAX(step) FROM history GROUP BY CAST(step / ? AS INTEGER))",
+        stride,
+      );
     }
     sql.exec("INSERT OR REPLACE INTO history_stride (id, stride) VALUES (1, ?)", stride);
     await this.storage.delete(LEGACY_STRIDE_KEY);
@@ -75,7 +83,9 @@ export class JobStore {
   addLogs(segments: readonly string[], keep: number): void {
     if (segments.length === 0) return;
     const sql = this.storage.sql;
-    let lastIsProgress = sql.exec<{ progress: number }>("SELECT progress FROM logs ORDER BY seq DESC LIMIT 1").toArray()[0]?.progress === 1;
+    let lastIsProgress =
+      sql.exec<{ progress: number }>("SELECT progress FROM logs ORDER BY seq DESC LIMIT 1").toArray()[0]?.progress ===
+      1;
     for (const segment of segments) {
       const isProgress = parseTqdmLine(segment) !== undefined;
       if (isProgress && lastIsProgress) {
@@ -93,7 +103,10 @@ export class JobStore {
     const sql = this.storage.sql;
     const stored = sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM logs").one().n;
     const lines = sql
-      .exec<{ line: string }>("SELECT line FROM (SELECT seq, line FROM logs ORDER BY seq DESC LIMIT ?) ORDER BY seq", count)
+      .exec<{ line: string }>(
+        "SELECT line FROM (SELECT seq, line FROM logs ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+        count,
+      )
       .toArray()
       .map((row) => row.line);
     return { lines, stored };

@@ -164,7 +164,12 @@ export const MODEL_PRESETS = {
     guidance_scale: 1,
     sample_steps: 4,
   }),
-  flex1: image({ label: "Flex.1", name_or_path: "ostris/Flex.1-alpha", arch: "flex1", bypass_guidance_embedding: true }),
+  flex1: image({
+    label: "Flex.1",
+    name_or_path: "ostris/Flex.1-alpha",
+    arch: "flex1",
+    bypass_guidance_embedding: true,
+  }),
   flex2: image({
     label: "Flex.2",
     name_or_path: "ostris/Flex.2-preview",
@@ -376,7 +381,11 @@ const WEIGHTS_EXTENSION = /\.(safetensors|ckpt|pt|pth|bin|gguf)$/;
  * the name decides; undefined when no segment names a family in the table.
  */
 export function recognizeFamily(modelName: string): FamilyId | undefined {
-  const segments = modelName.trim().toLowerCase().split(/[\\/]+/).filter(Boolean);
+  const segments = modelName
+    .trim()
+    .toLowerCase()
+    .split(/[\\/]+/)
+    .filter(Boolean);
   for (const segment of segments.reverse()) {
     const stem = segment.replace(WEIGHTS_EXTENSION, "");
     const hit = RECOGNIZERS.find(([, pattern]) => pattern.test(stem));
@@ -421,11 +430,14 @@ export interface BridgeDefaults {
 export function bridgeDefaults(family: FamilyId): BridgeDefaults {
   const p: ModelPreset = MODEL_PRESETS[family];
   const lost: string[] = [`arch ${p.arch}`];
-  if (p.noise_scheduler !== "ddpm") lost.push(`${p.noise_scheduler} noise scheduler and sampler (the bridge writes ddpm)`);
+  if (p.noise_scheduler !== "ddpm")
+    lost.push(`${p.noise_scheduler} noise scheduler and sampler (the bridge writes ddpm)`);
   if (p.guidance_scale !== 7.5) lost.push(`sample guidance ${p.guidance_scale} (the bridge writes 7.5)`);
   if (!p.disabled_sections.includes("train.timestep_type")) lost.push(`timestep type ${p.timestep_type}`);
   if (p.quantize || p.quantize_te) {
-    lost.push(`quantization (transformer ${p.quantize ? p.qtype : "off"}, text encoder ${p.quantize_te ? p.qtype_te : "off"})`);
+    lost.push(
+      `quantization (transformer ${p.quantize ? p.qtype : "off"}, text encoder ${p.quantize_te ? p.qtype_te : "off"})`,
+    );
   }
   if (p.assistant_lora_path) lost.push(`training adapter ${p.assistant_lora_path}`);
   if (Object.keys(p.model_kwargs).length > 0) lost.push(`model_kwargs ${JSON.stringify(p.model_kwargs)}`);

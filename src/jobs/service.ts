@@ -19,9 +19,15 @@ export interface StartedJob {
   estimate: Estimate | null;
 }
 
-export async function startJob(env: Env, toolkit: ToolkitClient, configName: string, now = Date.now()): Promise<StartedJob> {
+export async function startJob(
+  env: Env,
+  toolkit: ToolkitClient,
+  configName: string,
+  now = Date.now(),
+): Promise<StartedJob> {
   const plan = await readPlan(toolkit, configName);
-  const estimate = plan.steps === undefined ? undefined : await estimateRun(env, toolkit.transport.target, plan.baseModel, plan.steps);
+  const estimate =
+    plan.steps === undefined ? undefined : await estimateRun(env, toolkit.transport.target, plan.baseModel, plan.steps);
   const started = await toolkit.run("start_training", { config_name: configName });
   const job = await trainingJobFor(env, started.job_id).begin({
     jobId: started.job_id,
@@ -84,7 +90,10 @@ export async function readLogs(env: Env, toolkit: ToolkitClient, jobId: string, 
 }
 
 /** Job name, base model and step count from the saved ai-toolkit config; missing parts stay unknown. */
-async function readPlan(toolkit: ToolkitClient, configName: string): Promise<{ jobName?: string; baseModel?: string; steps?: number }> {
+async function readPlan(
+  toolkit: ToolkitClient,
+  configName: string,
+): Promise<{ jobName?: string; baseModel?: string; steps?: number }> {
   try {
     const { config } = await toolkit.run("get_config", { name: configName });
     const job = isRecord(config) && isRecord(config.config) ? config.config : undefined;
@@ -116,7 +125,12 @@ function guessSecondsPerStep(baseModel: string | undefined): number {
   return 0.5;
 }
 
-export async function estimateRun(env: Env, target: string, baseModel: string | undefined, steps: number): Promise<Estimate> {
+export async function estimateRun(
+  env: Env,
+  target: string,
+  baseModel: string | undefined,
+  steps: number,
+): Promise<Estimate> {
   const speed = baseModel === undefined ? null : await jobIndexFor(env, target).speedOf(baseModel);
   if (speed) {
     const seconds = Math.round(speed.secondsPerStep * steps);
@@ -191,8 +205,7 @@ export interface WaitGoal {
 }
 
 export type WaitOutcome =
-  | { found: true; job: JobView; reached: string | undefined; waitedSeconds: number }
-  | { found: false; reason: string };
+  { found: true; job: JobView; reached: string | undefined; waitedSeconds: number } | { found: false; reason: string };
 
 /**
  * Waits until the job reaches the goal or ends, or the timeout passes, or `signal` aborts.
@@ -234,8 +247,10 @@ export async function waitForJob(
 /** Why a wait is over, or undefined while it is not. */
 function reachedGoal(job: JobView, goal: WaitGoal): string | undefined {
   if (isTerminal(job.status)) return `the job ended (${job.status})`;
-  if (goal.untilStep !== undefined && job.current_step >= goal.untilStep) return `step ${job.current_step} >= ${goal.untilStep}`;
-  if (goal.untilProgress !== undefined && job.progress >= goal.untilProgress) return `progress ${job.progress}% >= ${goal.untilProgress}%`;
+  if (goal.untilStep !== undefined && job.current_step >= goal.untilStep)
+    return `step ${job.current_step} >= ${goal.untilStep}`;
+  if (goal.untilProgress !== undefined && job.progress >= goal.untilProgress)
+    return `progress ${job.progress}% >= ${goal.untilProgress}%`;
   return undefined;
 }
 

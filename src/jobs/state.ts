@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trainingBar, type BarFilter, type TqdmUpdate } from "./tqdm";
+import {
+  exceptionLine,
+  findTraceback,
+  latestUpdate,
+  splitLog,
+  tqdmUpdates,
+  trainingBar,
+  type BarFilter,
+  type TqdmUpdate,
+} from "./tqdm";
 
 /**
  * The life of one training job as the Worker records it, and the pure rules that move it
@@ -76,7 +85,14 @@ export interface JobRecord {
 
 /** One poll's worth of answers from the toolkit. */
 export type Observation =
-  | { kind: "answer"; status: string; progress: number; config?: string | undefined; logs: readonly string[]; totalLines?: number | undefined }
+  | {
+      kind: "answer";
+      status: string;
+      progress: number;
+      config?: string | undefined;
+      logs: readonly string[];
+      totalLines?: number | undefined;
+    }
   | { kind: "not_found" }
   | { kind: "unreachable"; message: string };
 
@@ -134,13 +150,19 @@ export interface ObservationRules {
   giveUpAfterMs?: number;
 }
 
-export function applyObservation(previous: JobRecord, observation: Observation, now: number, rules: ObservationRules = {}): PollOutcome {
+export function applyObservation(
+  previous: JobRecord,
+  observation: Observation,
+  now: number,
+  rules: ObservationRules = {},
+): PollOutcome {
   const record: JobRecord = { ...previous, lastPolledAt: now };
   if (observation.kind === "unreachable") {
     const since = (record.unreachableSince ??= now);
     record.unreachableError = observation.message;
     record.failedPolls += 1;
-    if (!isTerminal(record.status) && rules.giveUpAfterMs !== undefined && now - since >= rules.giveUpAfterMs) giveUp(record, since, now);
+    if (!isTerminal(record.status) && rules.giveUpAfterMs !== undefined && now - since >= rules.giveUpAfterMs)
+      giveUp(record, since, now);
     return { record, newSegments: [], updates: [] };
   }
   record.lastContactAt = now;
@@ -160,7 +182,7 @@ export function applyObservation(previous: JobRecord, observation: Observation, 
       record.status = "lost";
       record.finishedAt = now;
       record.reason =
-        "the toolkit no longer knows this job (it answers \"Job not found\"): it was restarted, which ends its runs. Everything last known is kept here; start the training again to resume work.";
+        'the toolkit no longer knows this job (it answers "Job not found"): it was restarted, which ends its runs. Everything last known is kept here; start the training again to resume work.';
     }
     return { record, newSegments: [], updates: [] };
   }
@@ -189,7 +211,11 @@ export function applyObservation(previous: JobRecord, observation: Observation, 
   record.toolkitStatus = observation.status;
 
   if (!isTerminal(record.status)) settle(record, observation.status, findTraceback(allSegments), now);
-  return { record, newSegments, updates: tqdmUpdates(newSegments, isTraining).filter((u) => Object.keys(u.losses).length > 0) };
+  return {
+    record,
+    newSegments,
+    updates: tqdmUpdates(newSegments, isTraining).filter((u) => Object.keys(u.losses).length > 0),
+  };
 }
 
 /** Which of the log's progress bars is this job's training bar (see trainingBar). */

@@ -80,7 +80,9 @@ const ANY_BAR: BarFilter = () => true;
  * a learning rate or a loss term, which no bar but the training one does.
  */
 export function trainingBar(names: readonly (string | undefined)[], plannedSteps: number | undefined): BarFilter {
-  const known = names.filter((name): name is string => name !== undefined && name.trim() !== "").map((name) => name.trim());
+  const known = names
+    .filter((name): name is string => name !== undefined && name.trim() !== "")
+    .map((name) => name.trim());
   if (known.length > 0) return (update) => known.includes(update.description);
   if (plannedSteps !== undefined) return (update) => update.total === plannedSteps;
   return (update) => update.lr !== undefined || Object.keys(update.losses).length > 0;

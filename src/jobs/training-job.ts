@@ -7,7 +7,18 @@ import { forgetStaged } from "../models/staged";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
 import { buildSeries, type HistoryPoint, type MetricsSeries } from "./metrics";
-import { applyObservation, isTerminal, newRecord, nextPollDelay, UNKNOWN_CONFIG, withStart, type Estimate, type JobRecord, type Observation, type PollSettings } from "./state";
+import {
+  applyObservation,
+  isTerminal,
+  newRecord,
+  nextPollDelay,
+  UNKNOWN_CONFIG,
+  withStart,
+  type Estimate,
+  type JobRecord,
+  type Observation,
+  type PollSettings,
+} from "./state";
 import { viewOf, type JobView } from "./view";
 
 /** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
@@ -69,7 +80,9 @@ export class TrainingJob extends DurableObject<Env> {
     const existing = await this.store.record();
     // A list_training_jobs call may have adopted the job between start_training and now: keep
     // what it observed and add what only the start knows (base model, planned steps, estimate).
-    const record = existing ? withStart(existing, { ...start, createdAt: start.startedAt }) : newRecord({ ...start, createdAt: start.startedAt });
+    const record = existing
+      ? withStart(existing, { ...start, createdAt: start.startedAt })
+      : newRecord({ ...start, createdAt: start.startedAt });
     await this.store.save(record);
     await this.publish(record);
     await this.schedule(record, Date.now());
@@ -155,7 +168,9 @@ export class TrainingJob extends DurableObject<Env> {
     const now = Date.now();
     // Re-read: markStopped may have written while the toolkit was being asked.
     const current = (await this.store.record()) ?? before;
-    const { record, newSegments, updates } = applyObservation(current, observation, now, { giveUpAfterMs: this.config.TRAINING_GIVE_UP_AFTER_MS });
+    const { record, newSegments, updates } = applyObservation(current, observation, now, {
+      giveUpAfterMs: this.config.TRAINING_GIVE_UP_AFTER_MS,
+    });
     await this.store.save(record);
     this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
     await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
@@ -163,7 +178,9 @@ export class TrainingJob extends DurableObject<Env> {
     if (isTerminal(record.status) && !isTerminal(current.status)) {
       // The run may have written a new model file under the same name: a staged copy of the
       // old one must not be handed out as unchanged.
-      const names = [record.config, record.jobName].filter((name): name is string => Boolean(name) && name !== UNKNOWN_CONFIG);
+      const names = [record.config, record.jobName].filter(
+        (name): name is string => Boolean(name) && name !== UNKNOWN_CONFIG,
+      );
       await forgetStaged(this.env.STAGING, names);
     }
     await this.schedule(record, now);
@@ -184,16 +201,24 @@ export class TrainingJob extends DurableObject<Env> {
         totalLines: logs.total_lines,
       };
     } catch (error) {
-      if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message)) return { kind: "not_found" };
+      if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message))
+        return { kind: "not_found" };
       return { kind: "unreachable", message: errorMessage(error) };
     }
   }
 
   private async adopt(jobId: string): Promise<JobLookup> {
     const observation = await this.observe(jobId);
-    if (observation.kind === "not_found") return { found: false, reason: `neither the Worker nor the toolkit knows a job ${jobId}: check the id with list_training_jobs` };
+    if (observation.kind === "not_found")
+      return {
+        found: false,
+        reason: `neither the Worker nor the toolkit knows a job ${jobId}: check the id with list_training_jobs`,
+      };
     if (observation.kind === "unreachable") {
-      return { found: false, reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}` };
+      return {
+        found: false,
+        reason: `the Worker has no record of job ${jobId} and could not ask the toolkit: ${observation.message}`,
+      };
     }
     // begin() may have recorded the job while the toolkit was being asked: its record has the
     // start's details, so it wins over one made from the toolkit's answer alone.
@@ -201,7 +226,11 @@ export class TrainingJob extends DurableObject<Env> {
     if (existing) return { found: true, job: this.view(existing, false) };
     const now = Date.now();
     const config = observation.config ?? UNKNOWN_CONFIG;
-    const { record, newSegments, updates } = applyObservation(newRecord({ jobId, config, createdAt: now }), observation, now);
+    const { record, newSegments, updates } = applyObservation(
+      newRecord({ jobId, config, createdAt: now }),
+      observation,
+      now,
+    );
     await this.store.save(record);
     this.store.addLogs(newSegments, this.config.TRAINING_LOG_TAIL_LINES);
     await this.store.addHistory(updates, now, this.config.TRAINING_HISTORY_MAX_POINTS);
@@ -233,8 +262,18 @@ export class TrainingJob extends DurableObject<Env> {
     try {
       await index.upsert(entry);
       if (finished && record.baseModel && record.step > 0) {
-        const secondsPerStep = record.elapsedSeconds ? record.elapsedSeconds / record.step : record.rate ? 1 / record.rate : 0;
-        await index.recordRun(record.jobId, record.baseModel, record.step, secondsPerStep, record.finishedAt ?? Date.now());
+        const secondsPerStep = record.elapsedSeconds
+          ? record.elapsedSeconds / record.step
+          : record.rate
+            ? 1 / record.rate
+            : 0;
+        await index.recordRun(
+          record.jobId,
+          record.baseModel,
+          record.step,
+          secondsPerStep,
+          record.finishedAt ?? Date.now(),
+        );
       }
     } catch (error) {
       console.error("could not update the job index", error);

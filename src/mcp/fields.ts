@@ -43,7 +43,9 @@ export function pathProblem(field: string, path: string, folder: boolean): strin
   if (segments.includes("..")) return `${field} must not contain '..'`;
   if (segments.includes(".")) return `${field} must not contain '.' segments ('/./')`;
   if (segments.includes("")) {
-    return path.endsWith("/") && !folder ? `${field} must name a file, not end in '/'` : `${field} must not contain empty segments ('//')`;
+    return path.endsWith("/") && !folder
+      ? `${field} must name a file, not end in '/'`
+      : `${field} must not contain empty segments ('//')`;
   }
   return undefined;
 }
@@ -59,7 +61,8 @@ export const pathUnder = (field: string, root: string, example: string) =>
   ruled(field, 512, (path) => {
     const problem = pathProblem(field, path, true);
     if (problem) return problem;
-    if (!withoutSlash(path).startsWith(`${root}/`)) return `${field} must be under ${root}/ (for example ${root}/${example})`;
+    if (!withoutSlash(path).startsWith(`${root}/`))
+      return `${field} must be under ${root}/ (for example ${root}/${example})`;
     return undefined;
   });
 
@@ -78,21 +81,28 @@ export const MODEL_EXTENSIONS = ["safetensors", "ckpt", "pt"] as const;
 export function exportPathProblem(path: string, root: string): string | undefined {
   const example = `${root}/my_lora.safetensors`;
   const problem = pathProblem("output_path", path, false);
-  if (problem) return problem.includes(" at position ") ? problem : `${problem}: exports go to ${root}/, for example ${example}`;
+  if (problem)
+    return problem.includes(" at position ") ? problem : `${problem}: exports go to ${root}/, for example ${example}`;
   const slash = path.lastIndexOf("/");
   const folder = path.slice(0, slash);
   const file = path.slice(slash + 1);
   if (folder !== root) {
-    const where = folder.startsWith(`${root}/`) ? `not into a subfolder of ${root}/` : `never anywhere else (the toolkit's own files, configs and datasets stay untouched)`;
+    const where = folder.startsWith(`${root}/`)
+      ? `not into a subfolder of ${root}/`
+      : `never anywhere else (the toolkit's own files, configs and datasets stay untouched)`;
     return `output_path must be a file directly inside ${root}/, for example ${example}: exports go there, ${where}`;
   }
-  if (file.length > FILE_NAME_MAX_CHARS) return `output_path's file name must be at most ${FILE_NAME_MAX_CHARS} characters`;
-  if (!/^[A-Za-z0-9._-]+$/.test(file)) return "output_path's file name may contain only letters, digits, '.', '_' and '-'";
+  if (file.length > FILE_NAME_MAX_CHARS)
+    return `output_path's file name must be at most ${FILE_NAME_MAX_CHARS} characters`;
+  if (!/^[A-Za-z0-9._-]+$/.test(file))
+    return "output_path's file name may contain only letters, digits, '.', '_' and '-'";
   const dot = file.lastIndexOf(".");
   const extension = dot < 0 ? file : file.slice(dot + 1);
   const extensions = MODEL_EXTENSIONS.map((ext) => `.${ext}`).join(", ");
-  if (!(MODEL_EXTENSIONS as readonly string[]).includes(extension)) return `output_path's file name must end in one of: ${extensions} (for example ${example})`;
-  if (dot <= 0 || file.startsWith(".")) return `output_path's file name needs a name before its extension and must not start with a dot (for example ${example})`;
+  if (!(MODEL_EXTENSIONS as readonly string[]).includes(extension))
+    return `output_path's file name must end in one of: ${extensions} (for example ${example})`;
+  if (dot <= 0 || file.startsWith("."))
+    return `output_path's file name needs a name before its extension and must not start with a dot (for example ${example})`;
   return undefined;
 }
 
@@ -112,8 +122,10 @@ export function baseModelProblem(value: string, modelsRoot: string): string | un
   if (value.startsWith("/")) {
     const problem = pathProblem("model_name", value, true);
     if (problem) return problem;
-    if (withoutSlash(value) === modelsRoot) return `model_name must name a model folder or file inside ${modelsRoot}/, not the folder itself`;
-    if (!withoutSlash(value).startsWith(`${modelsRoot}/`)) return `model_name must be ${accepted}: ${value} is outside ${modelsRoot}/`;
+    if (withoutSlash(value) === modelsRoot)
+      return `model_name must name a model folder or file inside ${modelsRoot}/, not the folder itself`;
+    if (!withoutSlash(value).startsWith(`${modelsRoot}/`))
+      return `model_name must be ${accepted}: ${value} is outside ${modelsRoot}/`;
     return undefined;
   }
   const character = unsafeCharacter(value, "model_name");
@@ -132,7 +144,8 @@ export function baseModelProblem(value: string, modelsRoot: string): string | un
   return undefined;
 }
 
-export const baseModel = (modelsRoot: string) => ruled("model_name", 512, (value) => baseModelProblem(value, modelsRoot));
+export const baseModel = (modelsRoot: string) =>
+  ruled("model_name", 512, (value) => baseModelProblem(value, modelsRoot));
 
 /**
  * A trigger word: one line, short enough to lead every caption, written into every caption and
@@ -175,6 +188,8 @@ export const jobId = z
   .regex(/^[A-Za-z0-9-]+$/, "job_id must be a job id as returned by start_training (letters, digits and '-')")
   .describe("The job id returned by start_training");
 
-
 /** Charts are drawn on their own background; this picks the one that suits the client's. */
-export const chartTheme = z.enum(["light", "dark"]).default("light").describe("Chart colours: light (default) or dark background");
+export const chartTheme = z
+  .enum(["light", "dark"])
+  .default("light")
+  .describe("Chart colours: light (default) or dark background");

@@ -17,9 +17,9 @@ export const imageFilename = z
   .superRefine((name, ctx) => {
     const problem = /[\\/]/.test(name)
       ? "filename must be a plain file name without any folder part ('/' or '\\')"
-      : unsafeCharacter(name, "filename") ??
+      : (unsafeCharacter(name, "filename") ??
         (name.startsWith(".") ? "filename must not start with a dot" : undefined) ??
-        (imageNameProblem(name) ? `filename ${imageNameProblem(name)}` : undefined);
+        (imageNameProblem(name) ? `filename ${imageNameProblem(name)}` : undefined));
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 
@@ -94,10 +94,17 @@ export const inlineImages = (maxBytes: number, maxCaptionChars: number, maxImage
         const same = stored.get(name.toLowerCase());
         if (same !== undefined) {
           const how = same.sent === image.filename ? "" : ` (as ${same.sent}: both are stored as ${name})`;
-          ctx.addIssue({ code: "custom", path: [index, "filename"], message: `${image.filename} appears twice${how}; file names must be unique` });
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "filename"],
+            message: `${image.filename} appears twice${how}; file names must be unique`,
+          });
           return;
         }
-        const clash = stemClash(name, [...stored.values()].map((other) => other.name));
+        const clash = stemClash(
+          name,
+          [...stored.values()].map((other) => other.name),
+        );
         if (clash) {
           ctx.addIssue({ code: "custom", path: [index, "filename"], message: clash });
           return;
@@ -105,4 +112,3 @@ export const inlineImages = (maxBytes: number, maxCaptionChars: number, maxImage
         stored.set(name.toLowerCase(), { sent: image.filename, name });
       });
     });
-

@@ -67,6 +67,10 @@ export function createToolkitMcpHandler(context: ToolContext, request?: Request)
 /** The protected /mcp endpoint: OAuthProvider calls this only with a valid token. */
 export const mcpApiHandler: ExportedHandler<Env> & { fetch: NonNullable<ExportedHandler<Env>["fetch"]> } = {
   fetch(request, env, ctx) {
-    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin), request as Request)(request as Request, env, ctx);
+    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin), request as Request)(
+      request as Request,
+      env,
+      ctx,
+    );
   },
 };

@@ -8,7 +8,9 @@ import { z } from "zod";
  */
 export function strictInput<T extends z.ZodType>(tool: string, schema: T | undefined): T {
   if (schema === undefined) {
-    throw new TypeError(`tool ${tool} declares no inputSchema: give it z.object({}) when it takes no arguments, so unknown ones are refused`);
+    throw new TypeError(
+      `tool ${tool} declares no inputSchema: give it z.object({}) when it takes no arguments, so unknown ones are refused`,
+    );
   }
   return strictDeep(schema, tool, []) as T;
 }
@@ -21,7 +23,9 @@ function strictDeep(schema: z.ZodType, tool: string, path: readonly string[]): z
   let changes: Record<string, unknown> | undefined;
   if (def.type === "object") {
     const shape = def.shape as Record<string, z.ZodType>;
-    const strictShape = Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, strictDeep(field, tool, [...path, key])]));
+    const strictShape = Object.fromEntries(
+      Object.entries(shape).map(([key, field]) => [key, strictDeep(field, tool, [...path, key])]),
+    );
     changes = { shape: strictShape };
     // An object that chose its own catchall (passthrough, a record of extras) keeps it.
     if (def.catchall === undefined) {
@@ -29,7 +33,9 @@ function strictDeep(schema: z.ZodType, tool: string, path: readonly string[]): z
       const known = Object.keys(shape);
       changes.catchall = z.never();
       changes.error = (issue: { code?: string; keys?: string[] }) =>
-        issue.code === "unrecognized_keys" && issue.keys ? unknownKeys(issue.keys, known, tool, path.length > 0) : previous?.(issue);
+        issue.code === "unrecognized_keys" && issue.keys
+          ? unknownKeys(issue.keys, known, tool, path.length > 0)
+          : previous?.(issue);
     }
   } else if (def.type === "array") {
     changes = { element: strictDeep(def.element as z.ZodType, tool, [...path, "[]"]) };
@@ -84,12 +90,15 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 
 /** Edit distance with adjacent transpositions ("captoin" is one step from "caption"). */
 function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
       rows[i]![j] = value;
     }
   }

@@ -21,12 +21,36 @@ export interface ToolContext {
 /** Annotation presets: every tool here talks to one known toolkit, never the open web. */
 type ToolHints = Omit<ToolAnnotations, "title">;
 export const readOnly = { readOnlyHint: true, openWorldHint: false } as const satisfies ToolHints;
-export const idempotentWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const satisfies ToolHints;
-export const additiveWrite = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const satisfies ToolHints;
-export const destructiveWrite = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false } as const satisfies ToolHints;
+export const idempotentWrite = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+} as const satisfies ToolHints;
+export const additiveWrite = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: false,
+} as const satisfies ToolHints;
+export const destructiveWrite = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: false,
+} as const satisfies ToolHints;
 
 /** Every way a call can fail, as `kind` in the failure's structuredContent. */
-const FAILURE_KINDS = ["unreachable", "timeout", "http", "protocol", "tool", "invalid", "not_found", "internal"] as const;
+const FAILURE_KINDS = [
+  "unreachable",
+  "timeout",
+  "http",
+  "protocol",
+  "tool",
+  "invalid",
+  "not_found",
+  "internal",
+] as const;
 type FailureKind = (typeof FAILURE_KINDS)[number];
 // Every toolkit failure kind must be one of them: a kind added there fails to compile here.
 const toolkitKindsCovered: [Exclude<ToolkitErrorKind, FailureKind>] extends [never] ? true : never = true;
@@ -66,7 +90,11 @@ export interface Answer<Structured> {
 }
 
 /** Pictures that could not be drawn (undefined: nothing to show yet) are left out. */
-export function answer<Structured>(structured: Structured, text: string, pngs: readonly (Uint8Array | undefined)[] = []): Answer<Structured> {
+export function answer<Structured>(
+  structured: Structured,
+  text: string,
+  pngs: readonly (Uint8Array | undefined)[] = [],
+): Answer<Structured> {
   return { structured, text, pngs: pngs.filter((png) => png !== undefined) };
 }
 
@@ -100,7 +128,9 @@ export interface DefinedTool {
  * Declares a tool: strict input, output schema (with the failure shape beside it), title and
  * annotations, and its handler behind the one error guard.
  */
-export function defineTool<Input extends z.ZodObject, Output extends StructuredSchema>(spec: ToolSpec<Input, Output>): DefinedTool {
+export function defineTool<Input extends z.ZodObject, Output extends StructuredSchema>(
+  spec: ToolSpec<Input, Output>,
+): DefinedTool {
   // Typed as any object schema for the SDK: its callback type cannot follow a generic schema.
   const inputSchema: z.ZodObject = strictInput(spec.name, spec.input);
   const outputSchema = z.union([spec.output, failureOutput]);
@@ -131,7 +161,11 @@ function resultOf({ structured, text, pngs }: Answer<Record<string, unknown>>): 
 }
 
 function failure(message: string, details: FailureDetails): CallToolResult {
-  return { isError: true, content: [{ type: "text", text: message }], structuredContent: { error: message, ...details } };
+  return {
+    isError: true,
+    content: [{ type: "text", text: message }],
+    structuredContent: { error: message, ...details },
+  };
 }
 
 /**

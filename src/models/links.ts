@@ -46,7 +46,10 @@ export interface SigningSettings {
  */
 export async function signingKey(settings: SigningSettings, env: Pick<Env, "WORKER_SECRETS">): Promise<CryptoKey> {
   const secret = settings.DOWNLOAD_SIGNING_KEY ?? (await workerSecrets(env).downloadLinkSecret());
-  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]);
 }
 
 function payload(objectKey: string, expires: number): Uint8Array {

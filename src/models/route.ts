@@ -34,11 +34,15 @@ downloadRoutes.get(`${DOWNLOAD_ROUTE}*`, async (c) => {
 
   const bucket = c.env.STAGING;
   const object = await bucket.head(key);
-  if (!object) return problem(404, `This model is no longer staged (it expired or was replaced by a newer copy): ${AGAIN}.`);
+  if (!object)
+    return problem(404, `This model is no longer staged (it expired or was replaced by a newer copy): ${AGAIN}.`);
   if (isExpired(object.customMetadata?.expiresAt, now)) {
     // Lazy expiry: the first request after the staged copy's time is up removes it.
     await bucket.delete(key);
-    return problem(404, `This staged model expired at ${object.customMetadata?.expiresAt ?? "an unknown time"}: ${AGAIN}.`);
+    return problem(
+      404,
+      `This staged model expired at ${object.customMetadata?.expiresAt ?? "an unknown time"}: ${AGAIN}.`,
+    );
   }
 
   const size = object.size;
@@ -112,5 +116,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 function problem(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status, headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" } });
+  return new Response(`${message}\n`, {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+  });
 }

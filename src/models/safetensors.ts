@@ -43,7 +43,8 @@ export function parseHeader(json: Uint8Array): SafetensorsInfo | undefined {
       if (typeof value !== "object" || value === null) continue;
       for (const [key, text] of Object.entries(value)) {
         const full = typeof text === "string" ? text : JSON.stringify(text);
-        metadata[key] = full.length > MAX_METADATA_VALUE_CHARS ? `${full.slice(0, MAX_METADATA_VALUE_CHARS)}… (cut)` : full;
+        metadata[key] =
+          full.length > MAX_METADATA_VALUE_CHARS ? `${full.slice(0, MAX_METADATA_VALUE_CHARS)}… (cut)` : full;
       }
       continue;
     }

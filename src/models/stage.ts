@@ -55,21 +55,28 @@ export async function stageModel(deps: StageDeps, name: string): Promise<StageOu
   return { model, reused: false };
 }
 
-async function download(deps: StageDeps, name: string, listed: ListedModel | undefined, started: number): Promise<StagedModel> {
+async function download(
+  deps: StageDeps,
+  name: string,
+  listed: ListedModel | undefined,
+  started: number,
+): Promise<StagedModel> {
   const { bucket, toolkit, config } = deps;
   const stagedAt = new Date(started).toISOString();
   const expiresAt = new Date(started + config.STAGED_MODEL_TTL_SECONDS * 1000).toISOString();
   // The toolkit cannot send raw bytes in JSON: the Worker always asks for base64 and decodes it.
   const request = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
   const response = await toolkit.execute("download_model", request, { timeoutMs: config.MODEL_DOWNLOAD_TIMEOUT_MS });
-  if (!response.body) throw new ToolkitError("protocol", `the toolkit answered download_model with an empty body: ${RETRY_HINT}`);
+  if (!response.body)
+    throw new ToolkitError("protocol", `the toolkit answered download_model with an empty body: ${RETRY_HINT}`);
 
   const { data, envelope } = extractBase64Field(response.body, ["result", "data"]);
   let filename = listed ? basename(listed.path) : `${name}.bin`;
   let key = "";
   const describe = (head: Uint8Array): { key: string; options: R2MultipartOptions } => {
     // A model the listing does not show (e.g. a .pt file) is named after what its bytes are.
-    if (!listed) filename = headerLength(head, Number.MAX_SAFE_INTEGER) !== undefined ? `${name}.safetensors` : `${name}.bin`;
+    if (!listed)
+      filename = headerLength(head, Number.MAX_SAFE_INTEGER) !== undefined ? `${name}.safetensors` : `${name}.bin`;
     key = newFileKey(name, filename, started);
     return {
       key,
@@ -87,9 +94,13 @@ async function download(deps: StageDeps, name: string, listed: ListedModel | und
       describe,
       beforeComplete: async ({ size }) => {
         const result = unwrapEnvelope("download_model", await envelope);
-        const reported = typeof result === "object" && result !== null ? (result as Record<string, unknown>).size : undefined;
+        const reported =
+          typeof result === "object" && result !== null ? (result as Record<string, unknown>).size : undefined;
         if (typeof reported !== "number") {
-          throw new ToolkitError("protocol", `the toolkit's download_model answer has no numeric result.size: ${RETRY_HINT}`);
+          throw new ToolkitError(
+            "protocol",
+            `the toolkit's download_model answer has no numeric result.size: ${RETRY_HINT}`,
+          );
         }
         if (reported !== size) {
           throw new ToolkitError(
@@ -125,7 +136,10 @@ function explain(error: unknown, name: string): unknown {
     );
   }
   if (error instanceof Base64Error) {
-    return new ToolkitError("protocol", `the model data the toolkit sent for "${name}" is not valid base64 (${error.message}): ${RETRY_HINT}`);
+    return new ToolkitError(
+      "protocol",
+      `the model data the toolkit sent for "${name}" is not valid base64 (${error.message}): ${RETRY_HINT}`,
+    );
   }
   return error;
 }
@@ -135,7 +149,12 @@ async function findListed(toolkit: ToolkitClient, name: string): Promise<ListedM
   const entry = models.find((m) => m.name === name);
   if (!entry) return undefined;
   const mtime = (entry as Record<string, unknown>).mtime;
-  return { name: entry.name, path: entry.path, size: entry.size, ...(typeof mtime === "string" || typeof mtime === "number" ? { mtime: String(mtime) } : {}) };
+  return {
+    name: entry.name,
+    path: entry.path,
+    size: entry.size,
+    ...(typeof mtime === "string" || typeof mtime === "number" ? { mtime: String(mtime) } : {}),
+  };
 }
 
 /**
@@ -166,7 +185,9 @@ export function attachment(filename: string): string {
 }
 
 async function deleteQuietly(bucket: R2Bucket, key: string): Promise<void> {
-  await bucket.delete(key).catch((error: unknown) => console.warn(`could not delete replaced staged model ${key}`, error));
+  await bucket
+    .delete(key)
+    .catch((error: unknown) => console.warn(`could not delete replaced staged model ${key}`, error));
 }
 
 export { dropStaged };

@@ -36,7 +36,9 @@ export function newFileKey(name: string, filename: string, now: number): string 
 }
 
 /** The small, flat facts kept as customMetadata on the file and manifest (R2 lists them cheaply). */
-export function stagedMetadata(model: Omit<StagedModel, "safetensors" | "sha256"> & { sha256?: string }): Record<string, string> {
+export function stagedMetadata(
+  model: Omit<StagedModel, "safetensors" | "sha256"> & { sha256?: string },
+): Record<string, string> {
   const meta: Record<string, string> = {
     name: model.name,
     key: model.key,
@@ -115,7 +117,11 @@ export async function listStaged(bucket: R2Bucket, now: number): Promise<Map<str
   let cursor: string | undefined;
   do {
     // Without `include` the listing would carry no customMetadata.
-    const page = await bucket.list({ prefix: MANIFEST_PREFIX, ...(cursor === undefined ? {} : { cursor }), include: ["customMetadata"] });
+    const page = await bucket.list({
+      prefix: MANIFEST_PREFIX,
+      ...(cursor === undefined ? {} : { cursor }),
+      include: ["customMetadata"],
+    });
     for (const object of page.objects) {
       const meta = object.customMetadata ?? {};
       if (!meta.name || !meta.key || isExpired(meta.expiresAt, now)) {

@@ -5,7 +5,6 @@
  * goes through it. uploadStream builds on it to stream bytes of unknown length into one object.
  */
 
-
 /** R2's multipart rules: every part but the last at least 5 MiB, and all of those the same size. */
 export const R2_MIN_PART_BYTES = 5 * 1024 * 1024;
 
@@ -33,10 +32,12 @@ export class PartWriter {
     private readonly send: SendPart,
     options: { firstPart?: number | undefined; tail?: Uint8Array | undefined } = {},
   ) {
-    if (partBytes < R2_MIN_PART_BYTES) throw new RangeError(`partBytes must be at least ${R2_MIN_PART_BYTES} (R2's minimum part size)`);
+    if (partBytes < R2_MIN_PART_BYTES)
+      throw new RangeError(`partBytes must be at least ${R2_MIN_PART_BYTES} (R2's minimum part size)`);
     this.first = this.next = options.firstPart ?? 1;
     const tail = options.tail ?? new Uint8Array(0);
-    if (tail.byteLength >= partBytes) throw new RangeError(`a tail of ${tail.byteLength} bytes would fill a whole part of ${partBytes}`);
+    if (tail.byteLength >= partBytes)
+      throw new RangeError(`a tail of ${tail.byteLength} bytes would fill a whole part of ${partBytes}`);
     this.part = tail.slice();
     this.filled = tail.byteLength;
   }

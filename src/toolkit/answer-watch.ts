@@ -46,7 +46,8 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
         `the toolkit at ${watch.target} stopped sending its answer to ${watch.what}: nothing for ${formatSeconds(watch.idleMs)} after ${received} bytes: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
       );
     }
-    if (cause === "timeout" || watch.timeout.aborted) return timedOut(watch.target, watch.what, watch.timeoutMs, received);
+    if (cause === "timeout" || watch.timeout.aborted)
+      return timedOut(watch.target, watch.what, watch.timeoutMs, received);
     if (watch.signal?.aborted) return watch.signal.reason;
     return new ToolkitError(
       "unreachable",
@@ -80,7 +81,10 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
 }
 
 /** The next chunk, or a rejection with "timeout" or "idle" when the answer stalls (or the read's own error). */
-function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, watch: BodyWatch): Promise<ReadableStreamReadResult<Uint8Array>> {
+function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  watch: BodyWatch,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (watch.timeout.aborted) return Promise.reject("timeout");
   return new Promise((resolve, reject) => {
     const onTimeout = () => finish(() => reject("timeout"));

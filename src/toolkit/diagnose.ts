@@ -36,9 +36,14 @@ export async function diagnose(config: Config, transport: ToolkitTransport): Pro
   const client = new ToolkitClient(transport, Math.min(config.TOOLKIT_TIMEOUT_MS, 15_000));
   const health = await client.health();
   if (health.ok) {
-    const what = { vpc: "the VPC binding answered", access: "the tunnel hostname answered", direct: "the toolkit's address answered" }[transport.kind];
+    const what = {
+      vpc: "the VPC binding answered",
+      access: "the tunnel hostname answered",
+      direct: "the toolkit's address answered",
+    }[transport.kind];
     hops.push({ hop: "reach", ok: true, detail: what });
-    if (transport.kind === "access") hops.push({ hop: "access", ok: true, detail: "Cloudflare Access let the service token through" });
+    if (transport.kind === "access")
+      hops.push({ hop: "access", ok: true, detail: "Cloudflare Access let the service token through" });
     if (transport.kind !== "direct") hops.push({ hop: "tunnel", ok: true, detail: "cloudflared is connected" });
     hops.push({
       hop: "toolkit",
@@ -69,7 +74,12 @@ function configurationHop(config: Config, transport: ToolkitTransport): Hop {
 }
 
 /** The hops that passed before the one that failed, and the failed one with its fix. */
-function failedHops(config: Config, transport: ToolkitTransport, failure: ToolkitError | undefined, message: string): Hop[] {
+function failedHops(
+  config: Config,
+  transport: ToolkitTransport,
+  failure: ToolkitError | undefined,
+  message: string,
+): Hop[] {
   const hop = failure?.hop ?? "reach";
   // The hops of this transport, in order: everything before the failed one answered.
   const path: HopName[] = [
@@ -78,7 +88,9 @@ function failedHops(config: Config, transport: ToolkitTransport, failure: Toolki
     ...(transport.kind !== "direct" ? (["tunnel"] as const) : []),
     "toolkit",
   ];
-  const passed = path.slice(0, Math.max(0, path.indexOf(hop))).map((name): Hop => ({ hop: name, ok: true, detail: "passed" }));
+  const passed = path
+    .slice(0, Math.max(0, path.indexOf(hop)))
+    .map((name): Hop => ({ hop: name, ok: true, detail: "passed" }));
   return [...passed, { hop, ok: false, ...hopFix(hop, config, transport, failure?.status, message) }];
 }
 
@@ -107,7 +119,10 @@ export function hopFix(
             detail: `the tunnel is up but the toolkit answered HTTP ${status}`,
             fix: `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
           }
-        : { detail: message, fix: `Something other than the AI Toolkit server answers there: check the address or hostname. See ${GUIDE}.` };
+        : {
+            detail: message,
+            fix: `Something other than the AI Toolkit server answers there: check the address or hostname. See ${GUIDE}.`,
+          };
     case "reach":
     case "configuration": {
       const dns = /ENOTFOUND|getaddrinfo|DNS|resolve|name not resolved/i.test(message);
@@ -125,7 +140,13 @@ export function hopFix(
 }
 
 export function formatDiagnosis(diagnosis: Diagnosis): string {
-  const lines = diagnosis.hops.map((hop) => `${hop.ok ? "ok  " : "FAIL"} ${hop.hop}: ${hop.detail}${hop.fix ? `\n     fix: ${hop.fix}` : ""}`);
-  lines.push(diagnosis.ok ? `The toolkit is reachable (${diagnosis.latencyMs} ms).` : "The toolkit is not reachable: fix the first FAIL above.");
+  const lines = diagnosis.hops.map(
+    (hop) => `${hop.ok ? "ok  " : "FAIL"} ${hop.hop}: ${hop.detail}${hop.fix ? `\n     fix: ${hop.fix}` : ""}`,
+  );
+  lines.push(
+    diagnosis.ok
+      ? `The toolkit is reachable (${diagnosis.latencyMs} ms).`
+      : "The toolkit is not reachable: fix the first FAIL above.",
+  );
   return lines.join("\n");
 }

@@ -15,7 +15,11 @@ export class StreamedBody {
    * than `size` fails the body with UploadBodyError, since the body's length was promised.
    * Ends early, without error, when the body was cancelled.
    */
-  async *source(open: () => Promise<ReadableStream<Uint8Array>>, size: number, label: string): AsyncGenerator<Uint8Array> {
+  async *source(
+    open: () => Promise<ReadableStream<Uint8Array>>,
+    size: number,
+    label: string,
+  ): AsyncGenerator<Uint8Array> {
     const reader = (await open()).getReader();
     this.reading = reader;
     let complete = false;
@@ -27,13 +31,17 @@ export class StreamedBody {
         if (next.done) break;
         seen += next.value.byteLength;
         if (seen > size) {
-          throw new UploadBodyError(`${label} has more bytes than its declared size of ${size}: the staged file changed since it was measured; upload it again`);
+          throw new UploadBodyError(
+            `${label} has more bytes than its declared size of ${size}: the staged file changed since it was measured; upload it again`,
+          );
         }
         yield next.value;
       }
       complete = true;
       if (seen !== size) {
-        throw new UploadBodyError(`${label} ended after ${seen} bytes but its declared size is ${size}: the staged file is incomplete; upload it again`);
+        throw new UploadBodyError(
+          `${label} ended after ${seen} bytes but its declared size is ${size}: the staged file is incomplete; upload it again`,
+        );
       }
     } finally {
       this.reading = null;

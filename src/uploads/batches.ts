@@ -15,7 +15,11 @@ export interface Batch<T extends UploadImageInfo> {
  * Linear: a body is its frame (the empty body) plus each image's own bytes, plus one ","
  * between images, so each image is measured once and the batch keeps a running total.
  */
-export function planBatches<T extends UploadImageInfo>(datasetName: string, images: readonly T[], maxBodyBytes: number): Batch<T>[] {
+export function planBatches<T extends UploadImageInfo>(
+  datasetName: string,
+  images: readonly T[],
+  maxBodyBytes: number,
+): Batch<T>[] {
   const empty = uploadBodyLength(datasetName, []);
   const batches: Batch<T>[] = [];
   let current: T[] = [];
@@ -50,7 +54,9 @@ const SEPARATOR_BYTES = 1;
  * JSON can take up to 6 bytes per character) and a long file name.
  */
 export function largestImageFor(datasetName: string, maxBodyBytes: number, captionMaxChars: number): number {
-  const envelope = uploadBodyLength(datasetName, [{ filename: "x".repeat(FILE_NAME_MAX_CHARS), caption: "", size: 0 }]) + captionMaxChars * 6;
+  const envelope =
+    uploadBodyLength(datasetName, [{ filename: "x".repeat(FILE_NAME_MAX_CHARS), caption: "", size: 0 }]) +
+    captionMaxChars * 6;
   const room = maxBodyBytes - envelope;
   return room <= 0 ? 0 : Math.floor(room / 4) * 3;
 }

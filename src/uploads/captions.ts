@@ -42,12 +42,15 @@ export function parseCaptionsJson(text: string): CaptionEntry[] {
   }
   if (typeof value === "object" && value !== null) {
     for (const [name, caption] of Object.entries(value as Record<string, unknown>)) {
-      if (typeof caption !== "string") throw new CaptionFileError(`captions.json: the caption for ${JSON.stringify(name)} must be a string`);
+      if (typeof caption !== "string")
+        throw new CaptionFileError(`captions.json: the caption for ${JSON.stringify(name)} must be a string`);
       entries.push({ stem: stemOf(baseName(name)), text: caption });
     }
     return entries;
   }
-  throw new CaptionFileError('captions.json must be an object {"file.png": "caption"} or an array of {"filename", "caption"}');
+  throw new CaptionFileError(
+    'captions.json must be an object {"file.png": "caption"} or an array of {"filename", "caption"}',
+  );
 }
 
 /**
@@ -62,7 +65,9 @@ export function parseCaptionsCsv(text: string): CaptionEntry[] {
     const [name, caption] = row;
     if (index === 0 && /^(file(name)?|image)$/i.test(name?.trim() ?? "")) return;
     if (name === undefined || caption === undefined || row.length > 2) {
-      throw new CaptionFileError(`captions.csv row ${index + 1} must have exactly two columns: file name, caption (quote captions that hold commas)`);
+      throw new CaptionFileError(
+        `captions.csv row ${index + 1} must have exactly two columns: file name, caption (quote captions that hold commas)`,
+      );
     }
     entries.push({ stem: stemOf(baseName(name.trim())), text: caption });
   });
@@ -135,23 +140,56 @@ export interface TextRule {
 }
 
 const CHARACTER_NAMES: Record<number, string> = {
-  0x00: "NUL", 0x07: "BEL", 0x08: "backspace", 0x09: "tab", 0x0a: "line feed", 0x0b: "vertical tab", 0x0c: "form feed",
-  0x0d: "carriage return", 0x1b: "ESC", 0x7f: "DEL", 0x85: "next line", 0xad: "soft hyphen", 0x061c: "Arabic letter mark",
-  0x200b: "zero-width space", 0x200e: "left-to-right mark", 0x200f: "right-to-left mark", 0x2028: "line separator",
-  0x2029: "paragraph separator", 0x202a: "left-to-right embedding", 0x202b: "right-to-left embedding",
-  0x202c: "pop directional formatting", 0x202d: "left-to-right override", 0x202e: "right-to-left override",
-  0x2060: "word joiner", 0x2066: "left-to-right isolate", 0x2067: "right-to-left isolate", 0x2068: "first strong isolate",
-  0x2069: "pop directional isolate", 0xfeff: "byte-order mark",
+  0x00: "NUL",
+  0x07: "BEL",
+  0x08: "backspace",
+  0x09: "tab",
+  0x0a: "line feed",
+  0x0b: "vertical tab",
+  0x0c: "form feed",
+  0x0d: "carriage return",
+  0x1b: "ESC",
+  0x7f: "DEL",
+  0x85: "next line",
+  0xad: "soft hyphen",
+  0x061c: "Arabic letter mark",
+  0x200b: "zero-width space",
+  0x200e: "left-to-right mark",
+  0x200f: "right-to-left mark",
+  0x2028: "line separator",
+  0x2029: "paragraph separator",
+  0x202a: "left-to-right embedding",
+  0x202b: "right-to-left embedding",
+  0x202c: "pop directional formatting",
+  0x202d: "left-to-right override",
+  0x202e: "right-to-left override",
+  0x2060: "word joiner",
+  0x2066: "left-to-right isolate",
+  0x2067: "right-to-left isolate",
+  0x2068: "first strong isolate",
+  0x2069: "pop directional isolate",
+  0xfeff: "byte-order mark",
 };
 
 /** What kind of character `code` is, when `rule` refuses it. */
 function refusedKind(code: number, rule: TextRule): string | undefined {
-  if (code <= 0x1f) return rule.lines && (code === 0x09 || code === 0x0a || code === 0x0d) ? undefined : "a control character";
+  if (code <= 0x1f)
+    return rule.lines && (code === 0x09 || code === 0x0a || code === 0x0d) ? undefined : "a control character";
   if (code >= 0x7f && code <= 0x9f) return "a control character";
   if (code === 0x2028 || code === 0x2029) return "a Unicode line break";
   if ((code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) return "a bidirectional text control";
   if (code >= 0xd800 && code <= 0xdfff) return "half of a surrogate pair, which is not valid Unicode on its own";
-  if (rule.visibleOnly && (code === 0xad || code === 0x061c || code === 0x180e || code === 0x200b || code === 0x200e || code === 0x200f || (code >= 0x2060 && code <= 0x2064) || code === 0xfeff)) {
+  if (
+    rule.visibleOnly &&
+    (code === 0xad ||
+      code === 0x061c ||
+      code === 0x180e ||
+      code === 0x200b ||
+      code === 0x200e ||
+      code === 0x200f ||
+      (code >= 0x2060 && code <= 0x2064) ||
+      code === 0xfeff)
+  ) {
     return "an invisible character";
   }
   return undefined;
@@ -170,7 +208,8 @@ export function unsafeCharacter(text: string, field: string, rule: TextRule = {}
     if (kind === undefined) continue;
     const hex = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
     const name = CHARACTER_NAMES[code] ? ` (${CHARACTER_NAMES[code]})` : "";
-    const fix = rule.fix ?? (!rule.lines && (code === 0x0a || code === 0x0d) ? `${field} must be on one line` : "remove it");
+    const fix =
+      rule.fix ?? (!rule.lines && (code === 0x0a || code === 0x0d) ? `${field} must be on one line` : "remove it");
     return `${field} contains ${hex}${name}, ${kind}, at position ${position}: ${fix}`;
   }
   return undefined;

@@ -32,7 +32,11 @@ export interface CreatedSession {
 }
 
 /** Opens a new upload session and returns its secret URL (shown once, never stored). */
-export async function createUploadSession(env: Env, origin: string | undefined, init: Omit<NewSession, "tokenHash">): Promise<CreatedSession> {
+export async function createUploadSession(
+  env: Env,
+  origin: string | undefined,
+  init: Omit<NewSession, "tokenHash">,
+): Promise<CreatedSession> {
   const token = newToken();
   const tokenHash = await hashToken(token);
   const manifest = await sessionStub(env, tokenHash).create({ ...init, tokenHash });

@@ -1,5 +1,25 @@
-import { busyProblem, grantLease, holdsLease, lostProblem, othersWriting, partSlot, releaseLease, settledProblem, type Lease } from "./leases";
-import { checkParts, limitProblem, nameRefusal, sanitizeFilename, stagedKey, stemClash, stemOf, uploadKind, type UploadKind } from "./rules";
+import {
+  busyProblem,
+  grantLease,
+  holdsLease,
+  lostProblem,
+  othersWriting,
+  partSlot,
+  releaseLease,
+  settledProblem,
+  type Lease,
+} from "./leases";
+import {
+  checkParts,
+  limitProblem,
+  nameRefusal,
+  sanitizeFilename,
+  stagedKey,
+  stemClash,
+  stemOf,
+  uploadKind,
+  type UploadKind,
+} from "./rules";
 import type { PartRow, SessionStore } from "./store";
 import { done, refuse, type FileTarget, type Manifest, type Outcome, type SessionMeta } from "./types";
 import { tusTailKey } from "./receive/tus";
@@ -37,10 +57,18 @@ export class SessionFiles {
    * Checks a file before its bytes are accepted and says where they go in R2. With `part`,
    * also grants the request the lease on that part (see leases.ts): it must release it.
    */
-  async begin(open: OpenSession, rawName: string, size: number, mode: "whole" | "part", part: number | undefined, leaseMs: number): Promise<Outcome<FileTarget>> {
+  async begin(
+    open: OpenSession,
+    rawName: string,
+    size: number,
+    mode: "whole" | "part",
+    part: number | undefined,
+    leaseMs: number,
+  ): Promise<Outcome<FileTarget>> {
     const { meta, limits } = open;
     const name = sanitizeFilename(rawName);
-    if (name === undefined) return refuse(400, `${JSON.stringify(rawName)} is not a usable file name: use letters, digits, '.', '_' or '-'`);
+    if (name === undefined)
+      return refuse(400, `${JSON.stringify(rawName)} is not a usable file name: use letters, digits, '.', '_' or '-'`);
     const kind = uploadKind(name);
     if (kind === undefined) return this.rejected(name, 415, nameRefusal(rawName, name));
     const key = stagedKey(meta.prefix, name);
@@ -54,10 +82,21 @@ export class SessionFiles {
     if (mode === "part") {
       // A staged file changes only by an explicit DELETE: a late part must not reopen it.
       if (existing && existing.state !== "receiving") return refuse(409, settledProblem(existing));
-      if (this.completing.has(name.toLowerCase())) return refuse(409, `${name} is being joined from its parts right now: GET .../files/${name} shows when it is staged`);
-      if (part !== undefined && this.store.tus(name)) return refuse(409, `${name} is being uploaded with tus: continue it there (HEAD .../tus/${name}), or DELETE .../files/${name} first`);
+      if (this.completing.has(name.toLowerCase()))
+        return refuse(
+          409,
+          `${name} is being joined from its parts right now: GET .../files/${name} shows when it is staged`,
+        );
+      if (part !== undefined && this.store.tus(name))
+        return refuse(
+          409,
+          `${name} is being uploaded with tus: continue it there (HEAD .../tus/${name}), or DELETE .../files/${name} first`,
+        );
     }
-    const received = mode === "part" && existing?.state === "receiving" ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0) : 0;
+    const received =
+      mode === "part" && existing?.state === "receiving"
+        ? this.store.parts(name).reduce((sum, p) => sum + p.size, 0)
+        : 0;
     const overLimit = limitProblem(this.store.admission(name, kind, size, received, mode === "whole"), limits);
     if (overLimit) return this.rejected(name, 413, overLimit);
     const maxBytes = kind === "image" ? limits.file_max_bytes : limits.session_max_bytes;
@@ -88,7 +127,8 @@ export class SessionFiles {
   /** Records a part its request stored in R2 while holding the part's lease. */
   recordPart(name: string, part: PartRow, format: string | null, lease: Lease): Outcome<null> {
     const row = this.store.file(name);
-    if (!row || row.state !== "receiving") return refuse(409, `${name} is not being received in parts any more: check GET .../files/${name}`);
+    if (!row || row.state !== "receiving")
+      return refuse(409, `${name} is not being received in parts any more: check GET .../files/${name}`);
     if (!holdsLease(this.store, lease)) return refuse(409, lostProblem(lease));
     this.store.putPart(name, part);
     if (format !== null) this.store.putFile({ ...row, format });
@@ -100,7 +140,12 @@ export class SessionFiles {
     const row = this.store.file(name);
     if (!row) return refuse(404, `nothing of ${name} has arrived yet: send it with PUT .../files/${name} or in parts`);
     const parts = this.store.parts(row.name).map(({ n, size }) => ({ n, size }));
-    return done({ name: row.name, state: row.state, size: row.state === "receiving" ? parts.reduce((s, p) => s + p.size, 0) : row.size, parts });
+    return done({
+      name: row.name,
+      state: row.state,
+      size: row.state === "receiving" ? parts.reduce((s, p) => s + p.size, 0) : row.size,
+      parts,
+    });
   }
 
   /**
@@ -108,16 +153,25 @@ export class SessionFiles {
    * for no one: while another request still writes a part (`own` is the caller's lease, if
    * any), it refuses, since joining would leave that part out or break on it.
    */
-  async complete(open: OpenSession, rawName: string, own?: Lease): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
+  async complete(
+    open: OpenSession,
+    rawName: string,
+    own?: Lease,
+  ): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
     const name = sanitizeFilename(rawName) ?? rawName;
     const row = this.store.file(name);
     const kind = uploadKind(name);
     const key = stagedKey(open.meta.prefix, name);
     if (row?.state === "staged" && kind) return done({ name, kind, key, size: row.size });
-    if (!row || row.state !== "receiving" || !row.upload_id || !kind) return refuse(409, `${name} has no parts to complete: send them with PUT .../files/${name}/parts/1, 2, ...`);
+    if (!row || row.state !== "receiving" || !row.upload_id || !kind)
+      return refuse(409, `${name} has no parts to complete: send them with PUT .../files/${name}/parts/1, 2, ...`);
     const writing = othersWriting(this.store, name, Date.now(), own)[0];
     if (writing) return refuse(409, `${busyProblem(writing, Date.now())}; complete again once it has arrived`);
-    if (this.completing.has(name.toLowerCase())) return refuse(409, `${name} is being joined by another request right now: GET .../files/${name} shows when it is staged`);
+    if (this.completing.has(name.toLowerCase()))
+      return refuse(
+        409,
+        `${name} is being joined by another request right now: GET .../files/${name} shows when it is staged`,
+      );
     const parts = this.store.parts(name);
     const problem = checkParts(name, parts);
     if (problem) return refuse(409, problem);
@@ -144,7 +198,10 @@ export class SessionFiles {
     if (!row) return;
     const key = stagedKey(prefix, name);
     if (row.state === "receiving" && row.upload_id) {
-      await this.bucket.resumeMultipartUpload(key, row.upload_id).abort().catch(() => {});
+      await this.bucket
+        .resumeMultipartUpload(key, row.upload_id)
+        .abort()
+        .catch(() => {});
       if (this.store.tus(name)) await this.bucket.delete(tusTailKey(key));
     } else await this.bucket.delete(key);
     this.store.deleteFile(name);
@@ -160,7 +217,10 @@ export class SessionFiles {
   async removeAll(prefix: string): Promise<void> {
     for (const row of this.store.files()) {
       if (row.state === "receiving" && row.upload_id) {
-        await this.bucket.resumeMultipartUpload(stagedKey(prefix, row.name), row.upload_id).abort().catch(() => {});
+        await this.bucket
+          .resumeMultipartUpload(stagedKey(prefix, row.name), row.upload_id)
+          .abort()
+          .catch(() => {});
       }
     }
     let cursor: string | undefined;
@@ -196,7 +256,10 @@ export class SessionFiles {
    */
   private stemClash(name: string, arrived: boolean): string | undefined {
     const others = this.store.filesWithStem(stemOf(name)).filter((row) => !arrived || row.state !== "receiving");
-    return stemClash(name, others.map((row) => row.name));
+    return stemClash(
+      name,
+      others.map((row) => row.name),
+    );
   }
 
   private rejected(name: string, status: number, reason: string): Outcome<never> {

@@ -64,7 +64,8 @@ export interface ForwardDeps {
 }
 
 /** What one step of forwarding did: sent one batch (more may follow), or found every image there. */
-export type ForwardStep = { kind: "batch"; sent: ForwardImage[]; progress: ForwardProgress } | { kind: "complete"; progress: ForwardProgress };
+export type ForwardStep =
+  { kind: "batch"; sent: ForwardImage[]; progress: ForwardProgress } | { kind: "complete"; progress: ForwardProgress };
 
 /**
  * Takes one step towards the toolkit having the dataset: sends the first batch of what has
@@ -87,7 +88,8 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
     errorKind: undefined,
   };
   const batch = batches[0];
-  if (!batch) return { kind: "complete", progress: await checkArrived(toolkit, datasetName, deps.expectedImages, progress) };
+  if (!batch)
+    return { kind: "complete", progress: await checkArrived(toolkit, datasetName, deps.expectedImages, progress) };
   const images: UploadImageSource[] = batch.images.map((image) => ({
     filename: image.name,
     caption: image.caption,
@@ -110,7 +112,12 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
   return { kind: "batch", sent: batch.images, progress };
 }
 
-async function checkArrived(toolkit: ToolkitClient, datasetName: string, expectedImages: number, progress: ForwardProgress): Promise<ForwardProgress> {
+async function checkArrived(
+  toolkit: ToolkitClient,
+  datasetName: string,
+  expectedImages: number,
+  progress: ForwardProgress,
+): Promise<ForwardProgress> {
   const listed = await toolkit.run("list_datasets");
   const entry = listed.datasets.find((dataset) => dataset.name === datasetName);
   const toolkitImages = entry?.images ?? 0;
@@ -128,7 +135,12 @@ async function checkArrived(toolkit: ToolkitClient, datasetName: string, expecte
  * instead of chunked encoding (some tunnels and proxies refuse chunked request bodies). If
  * the request fails, aborting the pipe cancels the body, which stops reading R2.
  */
-async function sendBody(toolkit: ToolkitClient, body: ReadableStream<Uint8Array>, length: number, timeoutMs: number): Promise<OperationResult<"upload_dataset">> {
+async function sendBody(
+  toolkit: ToolkitClient,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+  timeoutMs: number,
+): Promise<OperationResult<"upload_dataset">> {
   const fixed = new FixedLengthStream(length);
   const abort = new AbortController();
   let bodyError: unknown;
@@ -154,7 +166,10 @@ class StagedCopyMissing extends Error {}
 
 async function openStaged(bucket: R2Bucket, key: string, name: string): Promise<ReadableStream<Uint8Array>> {
   const object = await bucket.get(key);
-  if (!object) throw new StagedCopyMissing(`the staged copy of ${name} is missing from R2 (expired or removed): upload ${name} again, then finalize`);
+  if (!object)
+    throw new StagedCopyMissing(
+      `the staged copy of ${name} is missing from R2 (expired or removed): upload ${name} again, then finalize`,
+    );
   return object.body;
 }
 
@@ -200,7 +215,12 @@ export async function forwardStep({ store, files, bucket, config, toolkit }: For
   const images = store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
   const pending: ForwardImage[] = images
     .filter((f) => f.state === "staged")
-    .map((f) => ({ name: f.name, size: f.size, key: stagedKey(meta.prefix, f.name), caption: captionFor(store, meta, f.name) }));
+    .map((f) => ({
+      name: f.name,
+      size: f.size,
+      key: stagedKey(meta.prefix, f.name),
+      caption: captionFor(store, meta, f.name),
+    }));
   store.saveMeta({ ...meta, forward: { ...meta.forward, activeAt: Date.now() } });
   try {
     const step = await forwardNext({
@@ -214,7 +234,10 @@ export async function forwardStep({ store, files, bucket, config, toolkit }: For
     });
     const latest = store.meta() ?? meta;
     if (step.kind === "batch") {
-      store.setFileState(step.sent.map((image) => image.name), "sent");
+      store.setFileState(
+        step.sent.map((image) => image.name),
+        "sent",
+      );
       store.saveMeta({ ...latest, forward: { ...step.progress, activeAt: Date.now() } });
       return latest.state === "forwarding";
     }
@@ -227,7 +250,11 @@ export async function forwardStep({ store, files, bucket, config, toolkit }: For
     const message = errorMessage(error);
     const latest = store.meta() ?? meta;
     const errorKind = error instanceof ToolkitError ? error.kind : undefined;
-    store.saveMeta({ ...latest, state: "failed", forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}`, errorKind } });
+    store.saveMeta({
+      ...latest,
+      state: "failed",
+      forward: { ...latest.forward, error: `${message} ${RETRY_BY_FINALIZE}`, errorKind },
+    });
   }
   return false;
 }
@@ -236,9 +263,12 @@ export async function forwardStep({ store, files, bucket, config, toolkit }: For
 export function notReadyToForward(store: SessionStore): string | undefined {
   const files = store.files();
   const receiving = files.filter((f) => f.state === "receiving").map((f) => f.name);
-  if (receiving.length > 0) return `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`;
+  if (receiving.length > 0)
+    return `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`;
   if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
-    return files.length > 0 ? "every image has already been sent" : "no images have been uploaded yet: add some, then finalize";
+    return files.length > 0
+      ? "every image has already been sent"
+      : "no images have been uploaded yet: add some, then finalize";
   }
   return undefined;
 }
@@ -276,7 +306,11 @@ export interface InlineImage {
  * checked, then forwarded in batches and verified with list_datasets. The session is
  * private to this call and removed at the end, whatever happened.
  */
-export async function forwardInline(env: Env, datasetName: string, images: readonly InlineImage[]): Promise<Outcome<Manifest>> {
+export async function forwardInline(
+  env: Env,
+  datasetName: string,
+  images: readonly InlineImage[],
+): Promise<Outcome<Manifest>> {
   const session = await createUploadSession(env, undefined, { datasetName, defaultCaption: "", triggerWord: "" });
   const stub = sessionStub(env, session.tokenHash);
   try {

@@ -28,7 +28,13 @@ export interface Lease {
 }
 
 /** Grants `slot` of `name` unless a live lease holds it; the refusal says who holds it and for how long at most. */
-export function grantLease(store: SessionStore, name: string, slot: string, ttlMs: number, now: number): Outcome<Lease> {
+export function grantLease(
+  store: SessionStore,
+  name: string,
+  slot: string,
+  ttlMs: number,
+  now: number,
+): Outcome<Lease> {
   const held = store.lease(name, slot);
   if (held && held.expires_at > now) return refuse(409, busyProblem(held, now));
   const lease: Lease = { name, slot, id: crypto.randomUUID(), ttlMs };
@@ -78,7 +84,8 @@ export function lostProblem(lease: Lease): string {
 
 /** Why a file that is no longer arriving takes no more bytes: only an explicit DELETE changes it. */
 export function settledProblem(row: Pick<FileRow, "name" | "state" | "size">): string {
-  const what = row.state === "sent" ? "has already been sent to the toolkit" : `is already staged (${row.size} bytes, complete)`;
+  const what =
+    row.state === "sent" ? "has already been sent to the toolkit" : `is already staged (${row.size} bytes, complete)`;
   return `${row.name} ${what}; a file in state "${row.state}" takes no more parts: to replace it, DELETE .../files/${row.name} first, then send it again`;
 }
 

@@ -8,7 +8,10 @@ import type { Manifest, SessionMeta, StagedFile } from "./types";
 
 export function sessionLimits(meta: SessionMeta, config: Config): Manifest["limits"] {
   return {
-    file_max_bytes: Math.min(config.UPLOAD_FILE_MAX_BYTES, largestImageFor(meta.datasetName, config.UPLOAD_BATCH_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS)),
+    file_max_bytes: Math.min(
+      config.UPLOAD_FILE_MAX_BYTES,
+      largestImageFor(meta.datasetName, config.UPLOAD_BATCH_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS),
+    ),
     session_max_bytes: config.UPLOAD_SESSION_MAX_BYTES,
     session_max_files: config.UPLOAD_SESSION_MAX_FILES,
     caption_max_chars: config.UPLOAD_CAPTION_MAX_CHARS,

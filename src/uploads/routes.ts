@@ -25,7 +25,11 @@ uploadRoutes.use("/:token", authorize);
 
 async function authorize(c: Context<UploadEnv>, next: () => Promise<void>) {
   const token = c.req.param("token") ?? "";
-  if (!TOKEN_PATTERN.test(token)) return c.json({ error: "there is no upload session at this URL: ask for a new one with the create_dataset_upload tool" }, 404);
+  if (!TOKEN_PATTERN.test(token))
+    return c.json(
+      { error: "there is no upload session at this URL: ask for a new one with the create_dataset_upload tool" },
+      404,
+    );
   c.set("tokenHash", await hashToken(token));
   c.header("Cache-Control", "no-store");
   c.header("Referrer-Policy", "no-referrer");
@@ -96,10 +100,20 @@ function requestLength(c: Context<UploadEnv>): number | Response {
   const header = c.req.header("content-length");
   const length = header === undefined ? NaN : Number(header);
   if (!Number.isSafeInteger(length) || length < 0) {
-    return c.json({ error: "send a Content-Length header (curl -T does): the Worker streams the body to R2 and must know its size" }, 411);
+    return c.json(
+      {
+        error: "send a Content-Length header (curl -T does): the Worker streams the body to R2 and must know its size",
+      },
+      411,
+    );
   }
   if (length > MAX_REQUEST_BYTES) {
-    return c.json({ error: `one request may carry at most ${MAX_REQUEST_BYTES} bytes: send this file in parts (PUT .../files/<name>/parts/<n>, then POST .../files/<name>/complete)` }, 413);
+    return c.json(
+      {
+        error: `one request may carry at most ${MAX_REQUEST_BYTES} bytes: send this file in parts (PUT .../files/<name>/parts/<n>, then POST .../files/<name>/complete)`,
+      },
+      413,
+    );
   }
   if (length === 0) return c.json({ error: "the body is empty: send the file's bytes" }, 400);
   return length;
@@ -116,5 +130,8 @@ function answer<T>(c: Context<UploadEnv>, outcome: Outcome<T>, status: 200 | 201
 
 /** A refusal of the upload routes (tus's too): JSON saying what happened and what to do, never cached. */
 export function errorResponse(status: number, error: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error }), { status, headers: { ...headers, "Content-Type": "application/json", "Cache-Control": "no-store" } });
+  return new Response(JSON.stringify({ error }), {
+    status,
+    headers: { ...headers, "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
 }

@@ -184,7 +184,8 @@ export const PART_MAX_NUMBER = 10_000;
  * so the client hears which part to resend instead of R2's generic refusal.
  */
 export function checkParts(name: string, parts: readonly PartRow[]): string | undefined {
-  if (parts.length === 0) return `no parts of ${name} have arrived: send them with PUT .../files/${name}/parts/1, 2, ...`;
+  if (parts.length === 0)
+    return `no parts of ${name} have arrived: send them with PUT .../files/${name}/parts/1, 2, ...`;
   const sorted = [...parts].sort((a, b) => a.n - b.n);
   const missing: number[] = [];
   let expected = 1;
@@ -192,7 +193,8 @@ export function checkParts(name: string, parts: readonly PartRow[]): string | un
     while (expected < part.n && missing.length < 10) missing.push(expected++);
     expected = part.n + 1;
   }
-  if (missing.length > 0) return `${name} is missing part${missing.length === 1 ? "" : "s"} ${missing.join(", ")}: send ${missing.length === 1 ? "it" : "them"}, then complete again`;
+  if (missing.length > 0)
+    return `${name} is missing part${missing.length === 1 ? "" : "s"} ${missing.join(", ")}: send ${missing.length === 1 ? "it" : "them"}, then complete again`;
   const first = sorted[0];
   for (const part of sorted.slice(0, -1)) {
     if (part.size < R2_MIN_PART_BYTES) {

@@ -9,8 +9,25 @@ import { buildManifest, sessionLimits } from "./manifest";
 import { LEASE_MS, releaseLease, renewLease, type Lease } from "./leases";
 import { sanitizeFilename, type UploadKind } from "./rules";
 import { SessionStore, type PartRow } from "./store";
-import { beginTusPatch, createTus, finishTus, recordTusStep, terminateTus, tusStateOf, type TusStep } from "./receive/tus";
-import { done, refuse, type FileTarget, type Manifest, type NewSession, type Outcome, type SessionMeta, type TusState } from "./types";
+import {
+  beginTusPatch,
+  createTus,
+  finishTus,
+  recordTusStep,
+  terminateTus,
+  tusStateOf,
+  type TusStep,
+} from "./receive/tus";
+import {
+  done,
+  refuse,
+  type FileTarget,
+  type Manifest,
+  type NewSession,
+  type Outcome,
+  type SessionMeta,
+  type TusState,
+} from "./types";
 
 /**
  * One dataset upload: which files and parts arrived, their captions, and how forwarding to
@@ -101,7 +118,10 @@ export class UploadSession extends DurableObject<Env> {
   }
 
   /** Joins the parts of a file into one R2 object (files.ts); `own` is the caller's lease, if any. */
-  async completeFile(rawName: string, own?: Lease): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
+  async completeFile(
+    rawName: string,
+    own?: Lease,
+  ): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
     const open = this.open(true);
     return open.ok ? this.files.complete(open.value, rawName, own) : open;
   }
@@ -179,7 +199,11 @@ export class UploadSession extends DurableObject<Env> {
   async abandon(): Promise<Outcome<null>> {
     const open = this.open(false);
     if (!open.ok) return open;
-    if (open.value.meta.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit right now: wait for it to finish, then delete the session");
+    if (open.value.meta.state === "forwarding")
+      return refuse(
+        409,
+        "the dataset is being sent to the toolkit right now: wait for it to finish, then delete the session",
+      );
     await this.files.removeAll(open.value.meta.prefix);
     await this.store.deleteAlarm();
     this.store.forget();
@@ -221,14 +245,24 @@ export class UploadSession extends DurableObject<Env> {
     const problem = notReadyToForward(this.store);
     if (problem) return refuse(409, problem);
     const meta = open.value.meta;
-    this.store.saveMeta({ ...meta, state: "forwarding", forward: { ...meta.forward, activeAt: Date.now(), error: undefined, errorKind: undefined } });
+    this.store.saveMeta({
+      ...meta,
+      state: "forwarding",
+      forward: { ...meta.forward, activeAt: Date.now(), error: undefined, errorKind: undefined },
+    });
     return done(meta);
   }
 
   private async step(): Promise<boolean> {
     this.stepping = true;
     try {
-      return await forwardStep({ store: this.store, files: this.files, config: this.config, toolkit: this.toolkit, bucket: this.env.STAGING });
+      return await forwardStep({
+        store: this.store,
+        files: this.files,
+        config: this.config,
+        toolkit: this.toolkit,
+        bucket: this.env.STAGING,
+      });
     } finally {
       this.stepping = false;
     }
@@ -249,10 +283,21 @@ export class UploadSession extends DurableObject<Env> {
   private open(writable: boolean): Outcome<OpenSession> {
     const meta = this.current();
     if (!meta || Date.now() >= meta.expiresAt) {
-      return refuse(404, "there is no upload session at this URL (it may have expired or been deleted): ask for a new one with the create_dataset_upload tool");
+      return refuse(
+        404,
+        "there is no upload session at this URL (it may have expired or been deleted): ask for a new one with the create_dataset_upload tool",
+      );
     }
-    if (writable && meta.state === "forwarding") return refuse(409, "the dataset is being sent to the toolkit: wait for it to finish (GET the session URL shows progress)");
-    if (writable && meta.state === "complete") return refuse(409, "this dataset has already been delivered to the toolkit: create a new upload session for more files");
+    if (writable && meta.state === "forwarding")
+      return refuse(
+        409,
+        "the dataset is being sent to the toolkit: wait for it to finish (GET the session URL shows progress)",
+      );
+    if (writable && meta.state === "complete")
+      return refuse(
+        409,
+        "this dataset has already been delivered to the toolkit: create a new upload session for more files",
+      );
     return done({ meta, limits: sessionLimits(meta, this.config) });
   }
 

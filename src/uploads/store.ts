@@ -92,7 +92,9 @@ export class SessionStore {
   }
 
   file(name: string): FileRow | undefined {
-    return this.sql.exec<FileRow>("SELECT name, size, state, upload_id, format FROM files WHERE name = ?", name).toArray()[0];
+    return this.sql
+      .exec<FileRow>("SELECT name, size, state, upload_id, format FROM files WHERE name = ?", name)
+      .toArray()[0];
   }
 
   files(): FileRow[] {
@@ -152,16 +154,30 @@ export class SessionStore {
   }
 
   lease(name: string, slot: string): LeaseRow | undefined {
-    return this.sql.exec<LeaseRow>("SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND slot = ?", name, slot).toArray()[0];
+    return this.sql
+      .exec<LeaseRow>("SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND slot = ?", name, slot)
+      .toArray()[0];
   }
 
   /** Leases on `name` that have not expired at `now`. */
   liveLeases(name: string, now: number): LeaseRow[] {
-    return this.sql.exec<LeaseRow>("SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND expires_at > ? ORDER BY slot", name, now).toArray();
+    return this.sql
+      .exec<LeaseRow>(
+        "SELECT name, slot, id, expires_at FROM leases WHERE name = ? AND expires_at > ? ORDER BY slot",
+        name,
+        now,
+      )
+      .toArray();
   }
 
   putLease(row: LeaseRow): void {
-    this.sql.exec("INSERT OR REPLACE INTO leases (name, slot, id, expires_at) VALUES (?, ?, ?, ?)", row.name, row.slot, row.id, row.expires_at);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO leases (name, slot, id, expires_at) VALUES (?, ?, ?, ?)",
+      row.name,
+      row.slot,
+      row.id,
+      row.expires_at,
+    );
   }
 
   dropLease(name: string, slot: string, id: string): void {
@@ -173,7 +189,13 @@ export class SessionStore {
   }
 
   putPart(name: string, part: PartRow): void {
-    this.sql.exec("INSERT OR REPLACE INTO parts (name, n, size, etag) VALUES (?, ?, ?, ?)", name, part.n, part.size, part.etag);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO parts (name, n, size, etag) VALUES (?, ?, ?, ?)",
+      name,
+      part.n,
+      part.size,
+      part.etag,
+    );
   }
 
   clearParts(name: string): void {
@@ -183,7 +205,10 @@ export class SessionStore {
   /** Bytes of staged images plus bytes of parts received so far, for the session size limit. */
   usedBytes(except?: string): number {
     const files = this.sql
-      .exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM files WHERE state != 'receiving' AND name != ?", except ?? "")
+      .exec<{ total: number }>(
+        "SELECT COALESCE(SUM(size), 0) AS total FROM files WHERE state != 'receiving' AND name != ?",
+        except ?? "",
+      )
       .one().total;
     const parts = this.sql
       .exec<{ total: number }>("SELECT COALESCE(SUM(size), 0) AS total FROM parts WHERE name != ?", except ?? "")
@@ -196,7 +221,15 @@ export class SessionStore {
    * `received` bytes of it came in earlier parts; a `whole` file replaces any earlier copy.
    */
   admission(name: string, kind: UploadKind, size: number, received: number, whole: boolean): Admission {
-    return { name, kind, size, receivedBytes: received, sessionBytes: this.usedBytes(whole ? name : undefined), imageCount: this.fileCount(), isNew: !this.file(name) };
+    return {
+      name,
+      kind,
+      size,
+      receivedBytes: received,
+      sessionBytes: this.usedBytes(whole ? name : undefined),
+      imageCount: this.fileCount(),
+      isNew: !this.file(name),
+    };
   }
 
   fileCount(): number {
@@ -204,11 +237,15 @@ export class SessionStore {
   }
 
   caption(stem: string): { text: string; source: string } | undefined {
-    return this.sql.exec<{ text: string; source: string }>("SELECT text, source FROM captions WHERE stem = ?", stem).toArray()[0];
+    return this.sql
+      .exec<{ text: string; source: string }>("SELECT text, source FROM captions WHERE stem = ?", stem)
+      .toArray()[0];
   }
 
   captions(): Array<{ stem: string; text: string; source: string }> {
-    return this.sql.exec<{ stem: string; text: string; source: string }>("SELECT stem, text, source FROM captions").toArray();
+    return this.sql
+      .exec<{ stem: string; text: string; source: string }>("SELECT stem, text, source FROM captions")
+      .toArray();
   }
 
   putCaption(stem: string, text: string, source: CaptionSource): void {
@@ -233,6 +270,8 @@ export class SessionStore {
 
   /** Forget the whole session: its URL answers 404 from now on. */
   forget(): void {
-    this.sql.exec("DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus; DELETE FROM leases;");
+    this.sql.exec(
+      "DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus; DELETE FROM leases;",
+    );
   }
 }

@@ -25,7 +25,13 @@ export const fileStateSchema = z.enum(["receiving", "staged", "sent"]);
 export type FileState = z.infer<typeof fileStateSchema>;
 
 /** The kinds of ToolkitError (toolkit/errors.ts), as a schema; `satisfies` keeps them from drifting apart. */
-const toolkitErrorKindSchema = z.enum(["unreachable", "timeout", "http", "protocol", "tool"]) satisfies z.ZodType<ToolkitErrorKind>;
+const toolkitErrorKindSchema = z.enum([
+  "unreachable",
+  "timeout",
+  "http",
+  "protocol",
+  "tool",
+]) satisfies z.ZodType<ToolkitErrorKind>;
 
 export const forwardProgressSchema = z.object({
   batchesTotal: z.number(),

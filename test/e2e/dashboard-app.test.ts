@@ -67,21 +67,32 @@ describe("the training dashboard as an MCP App", () => {
     await browser?.close();
   });
 
-  async function openDashboard(theme: "light" | "dark", answerSource = answers): Promise<{ page: Page; app: Frame; errors: string[] }> {
+  async function openDashboard(
+    theme: "light" | "dark",
+    answerSource = answers,
+  ): Promise<{ page: Page; app: Frame; errors: string[] }> {
     const page = await browser.newPage({ viewport: { width: 808, height: 1100 }, deviceScaleFactor: 2 });
     const errors: string[] = [];
     page.on("console", (message) => {
       if (message.type() === "error") errors.push(message.text());
     });
     page.on("pageerror", (error) => errors.push(error.message));
-    await startHost(page, dashboardHtml(), theme, { job_id: JOB_ID }, { content: [{ type: "text", text: "running" }], structuredContent: runningJob }, answerSource);
+    await startHost(
+      page,
+      dashboardHtml(),
+      theme,
+      { job_id: JOB_ID },
+      { content: [{ type: "text", text: "running" }], structuredContent: runningJob },
+      answerSource,
+    );
     const handle = await page.waitForSelector("iframe");
     const app = await handle.contentFrame();
     if (!app) throw new Error("the App's frame did not load");
     return { page, app, errors };
   }
 
-  const calls = (page: Page): Promise<RecordedCall[]> => page.evaluate(() => (window as unknown as HostWindow).host.calls);
+  const calls = (page: Page): Promise<RecordedCall[]> =>
+    page.evaluate(() => (window as unknown as HostWindow).host.calls);
   const callsOf = async (page: Page, name: string) => (await calls(page)).filter((call) => call.name === name);
 
   it("shows a running job, its chart, samples and GPU, stops it on confirmation, and backs off once it is over", async () => {
@@ -137,20 +148,32 @@ describe("the training dashboard as an MCP App", () => {
     await app.locator("#log-scale").uncheck();
 
     // It keeps polling while the job runs.
-    await expect.poll(async () => (await callsOf(page, "get_training_status")).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => (await callsOf(page, "get_training_status")).length, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(2);
 
     // Stop asks first, then calls stop_training through the host and shows the answer.
     await app.locator("#stop").click();
     expect(await callsOf(page, "stop_training")).toHaveLength(0);
     await app.locator("#stop-yes").click();
-    await expect.poll(async () => (await callsOf(page, "stop_training")).map((call) => call.arguments)).toEqual([{ job_id: JOB_ID }]);
+    await expect
+      .poll(async () => (await callsOf(page, "stop_training")).map((call) => call.arguments))
+      .toEqual([{ job_id: JOB_ID }]);
     await expect.poll(() => app.locator("#notice").textContent()).toBe(`Stop requested for job ${JOB_ID}.`);
 
     // Once the job reports it is over, the page slows down and then stops asking.
     await page.evaluate(() => {
       const { answers } = (window as unknown as HostWindow).host;
       const status = answers.get_training_status as { structuredContent: Record<string, unknown> };
-      answers.get_training_status = { ...status, structuredContent: { ...status.structuredContent, status: "stopped", stopped_by: "the owner", estimated_time_remaining: null } };
+      answers.get_training_status = {
+        ...status,
+        structuredContent: {
+          ...status.structuredContent,
+          status: "stopped",
+          stopped_by: "the owner",
+          estimated_time_remaining: null,
+        },
+      };
     });
     await expect.poll(() => app.locator("#status").textContent(), { timeout: 15_000 }).toBe("stopped");
     expect(await app.locator("#stop-box").isHidden()).toBe(true);
@@ -160,7 +183,11 @@ describe("the training dashboard as an MCP App", () => {
     expect((await callsOf(page, "get_training_status")).length).toBe(settled);
 
     // The App told the host its height, and nothing broke the page's policy.
-    expect((await page.evaluate(() => (window as unknown as HostWindow).host.sizes)).some((size) => (size.height ?? 0) > 500)).toBe(true);
+    expect(
+      (await page.evaluate(() => (window as unknown as HostWindow).host.sizes)).some(
+        (size) => (size.height ?? 0) > 500,
+      ),
+    ).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
@@ -185,7 +212,9 @@ describe("the training dashboard as an MCP App", () => {
   it("replaces the samples with a note when the server has no samples tool", async () => {
     const withoutSamples = `function () { var all = (${answers})(); delete all.get_training_samples; return all; }`;
     const { page, app } = await openDashboard("dark", withoutSamples);
-    await expect.poll(() => app.locator("#samples-note").textContent(), { timeout: 10_000 }).toBe("This server does not offer training samples.");
+    await expect
+      .poll(() => app.locator("#samples-note").textContent(), { timeout: 10_000 })
+      .toBe("This server does not offer training samples.");
     expect(await app.locator("#samples").isHidden()).toBe(true);
     await expect.poll(() => app.locator("#chart svg path.line").count()).toBe(2);
     await page.close();

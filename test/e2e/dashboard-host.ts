@@ -9,7 +9,8 @@ import type { Page } from "playwright-core";
  */
 
 /** The restrictive policy hosts apply to an App that declares no domains. */
-const APP_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'";
+const APP_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'";
 
 export interface RecordedCall {
   name: string;
@@ -28,7 +29,10 @@ let bundled: Promise<string> | undefined;
 /** The AppBridge and its postMessage transport as one browser script defining `ExtApps`. */
 export function appBridgeBundle(): Promise<string> {
   bundled ??= build({
-    stdin: { contents: 'export { AppBridge, PostMessageTransport } from "@modelcontextprotocol/ext-apps/app-bridge";', resolveDir: process.cwd() },
+    stdin: {
+      contents: 'export { AppBridge, PostMessageTransport } from "@modelcontextprotocol/ext-apps/app-bridge";',
+      resolveDir: process.cwd(),
+    },
     bundle: true,
     format: "iife",
     globalName: "ExtApps",
@@ -103,12 +107,22 @@ const hostHtml = `<!doctype html>
 </style></head><body><div id="slot"></div><script>${hostScript}</script></body></html>`;
 
 /** Opens the host in the page and starts the App with the given tool input and result. */
-export async function startHost(page: Page, appHtml: string, theme: "light" | "dark", toolInput: Record<string, unknown>, toolResult: CannedResult, answers: string): Promise<void> {
+export async function startHost(
+  page: Page,
+  appHtml: string,
+  theme: "light" | "dark",
+  toolInput: Record<string, unknown>,
+  toolResult: CannedResult,
+  answers: string,
+): Promise<void> {
   await page.setContent(hostHtml);
   await page.addScriptTag({ content: await appBridgeBundle() });
   // Answers are built in the page (the samples are drawn there), from a function's source.
   await page.evaluate(`host.answers = (${answers})();`);
-  await page.evaluate(([html, csp, mode, input, result]) => (window as unknown as HostWindow).host.start(html, csp, mode, input, result), [appHtml, APP_CSP, theme, toolInput, toolResult] as const);
+  await page.evaluate(
+    ([html, csp, mode, input, result]) => (window as unknown as HostWindow).host.start(html, csp, mode, input, result),
+    [appHtml, APP_CSP, theme, toolInput, toolResult] as const,
+  );
 }
 
 /** What the host script puts on window, as the test sees it. */
@@ -117,7 +131,13 @@ export interface HostWindow {
     calls: RecordedCall[];
     answers: Record<string, CannedResult | ((args: Record<string, unknown>) => CannedResult)>;
     sizes: { width?: number; height?: number }[];
-    start(html: string, csp: string, theme: string, input: Record<string, unknown>, result: CannedResult): Promise<void>;
+    start(
+      html: string,
+      csp: string,
+      theme: string,
+      input: Record<string, unknown>,
+      result: CannedResult,
+    ): Promise<void>;
     setTheme(theme: "light" | "dark"): void;
     sample(hue: number, shape: number): string;
   };

@@ -67,16 +67,26 @@ async function startToolkit(dataDir: string, port: number, env: Record<string, s
  * Worker serves is the readiness probe, sent to `probeHost` (127.0.0.1, or localhost to make
  * that the first hostname the Worker sees).
  */
-export async function startWrangler(port: number, vars: Record<string, string>, persistDir: string, probeHost = "127.0.0.1"): Promise<ChildProcess> {
+export async function startWrangler(
+  port: number,
+  vars: Record<string, string>,
+  persistDir: string,
+  probeHost = "127.0.0.1",
+): Promise<ChildProcess> {
   const args = [
     join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
-    "--port", String(port),
-    "--ip", "127.0.0.1",
-    "--inspector-port", String(await freePort()),
-    "--persist-to", persistDir,
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--inspector-port",
+    String(await freePort()),
+    "--persist-to",
+    persistDir,
     "--show-interactive-dev-session=false",
-    "--log-level", "warn",
+    "--log-level",
+    "warn",
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(process.execPath, args, {
@@ -169,5 +179,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 /** Calls a tool and returns its result, failing the test on a protocol-level error. */
 export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
   const result = await client.callTool({ name, arguments: args });
-  return result as { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, unknown> };
+  return result as {
+    isError?: boolean;
+    content: Array<{ type: string; text?: string }>;
+    structuredContent?: Record<string, unknown>;
+  };
 }

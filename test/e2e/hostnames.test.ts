@@ -28,7 +28,12 @@ describe("one wrangler dev, two hostnames", () => {
     const scratch = await mkdtemp(join(tmpdir(), "ai-toolkit-hosts-"));
     const port = await freePort();
     // No toolkit: tools/list needs none. The first request the Worker serves goes to firstHost.
-    const wrangler = await startWrangler(port, { OWNER_PASSWORD, AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "9" }, join(scratch, "state"), firstHost);
+    const wrangler = await startWrangler(
+      port,
+      { OWNER_PASSWORD, AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "9" },
+      join(scratch, "state"),
+      firstHost,
+    );
     running = { wrangler, scratch };
     return port;
   }

@@ -30,7 +30,12 @@ async function ok(name: string, args: Record<string, unknown> = {}): Promise<Rec
 }
 
 async function createConfig(name: string, steps: number): Promise<void> {
-  await ok("create_training_config", { name, model_name: "black-forest-labs/FLUX.1-dev", dataset_path: "/ai-toolkit/datasets/cats", steps });
+  await ok("create_training_config", {
+    name,
+    model_name: "black-forest-labs/FLUX.1-dev",
+    dataset_path: "/ai-toolkit/datasets/cats",
+    steps,
+  });
 }
 
 describe("training jobs through the Worker", () => {
@@ -45,28 +50,38 @@ describe("training jobs through the Worker", () => {
     // As a client would: wait again while the answer says the wait is not over.
     let final: Record<string, unknown> = {};
     for (let round = 0; round < 3 && final.reached !== true; round++) {
-      const waited = await client.callTool(
-        { name: "wait_for_training", arguments: { job_id: jobId } },
-        undefined,
-        { onprogress: (p) => progress.push(p), timeout: 70_000 },
-      );
+      const waited = await client.callTool({ name: "wait_for_training", arguments: { job_id: jobId } }, undefined, {
+        onprogress: (p) => progress.push(p),
+        timeout: 70_000,
+      });
       final = waited.structuredContent as Record<string, unknown>;
     }
-    expect(final).toMatchObject({ status: "completed", current_step: 60, total_steps: 60, progress: 100, reached: true });
+    expect(final).toMatchObject({
+      status: "completed",
+      current_step: 60,
+      total_steps: 60,
+      progress: 100,
+      reached: true,
+    });
     expect(progress.length).toBeGreaterThanOrEqual(2);
     // Progress only moves forward (a new wait may repeat the step the previous one ended on).
     expect(progress.every((p, i) => i === 0 || p.progress >= (progress[i - 1]?.progress ?? -1))).toBe(true);
     expect(progress.at(-1)).toMatchObject({ progress: 60, total: 60 });
 
     const charted = await callTool(client, "get_training_metrics", { job_id: jobId, points: 10 });
-    const image = (charted.content as Array<{ type: string; data?: string; mimeType?: string }>).find((item) => item.type === "image");
+    const image = (charted.content as Array<{ type: string; data?: string; mimeType?: string }>).find(
+      (item) => item.type === "image",
+    );
     expect(image?.mimeType).toBe("image/png");
     const png = Buffer.from(String(image?.data), "base64");
     // PNG signature, then IHDR's width and height: the 800x400 loss chart.
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([800, 400]);
     const dashboard = await client.readResource({ uri: "ui://ai-toolkit/training-dashboard" });
-    expect(dashboard.contents[0]).toMatchObject({ uri: "ui://ai-toolkit/training-dashboard", mimeType: "text/html;profile=mcp-app" });
+    expect(dashboard.contents[0]).toMatchObject({
+      uri: "ui://ai-toolkit/training-dashboard",
+      mimeType: "text/html;profile=mcp-app",
+    });
     expect(String((dashboard.contents[0] as { text?: string }).text)).toMatch(/^<!doctype html>/i);
     const shown = await callTool(client, "show_training_dashboard", { job_id: jobId });
     expect((shown.content as Array<{ type: string }>).map((item) => item.type)).toEqual(["text", "image"]);

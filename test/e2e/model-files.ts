@@ -8,7 +8,11 @@ import { once } from "node:events";
  * Writes a valid safetensors file of exactly `size` bytes, streamed (never held in memory),
  * with deterministic content, and returns its SHA-256. Faster than training one.
  */
-export async function writeSafetensors(path: string, size: number, metadata: Record<string, string> = {}): Promise<string> {
+export async function writeSafetensors(
+  path: string,
+  size: number,
+  metadata: Record<string, string> = {},
+): Promise<string> {
   // The header is padded with spaces to a fixed length so the file size is exact.
   const headerLength = 256;
   const payload = size - 8 - headerLength;
@@ -50,7 +54,10 @@ export async function writeSafetensors(path: string, size: number, metadata: Rec
 }
 
 /** Reads a response body to the end, hashing and counting it, without keeping it. */
-export async function hashBody(response: Response, stopAfter = Infinity): Promise<{ sha256: string; bytes: number; hash: ReturnType<typeof createHash> }> {
+export async function hashBody(
+  response: Response,
+  stopAfter = Infinity,
+): Promise<{ sha256: string; bytes: number; hash: ReturnType<typeof createHash> }> {
   const hash = createHash("sha256");
   let bytes = 0;
   const reader = response.body!.getReader();

@@ -19,7 +19,9 @@ describe("model downloads end to end", () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    onDisk = await writeSafetensors(join(stack.dataDir, "outputs", "big_lora.safetensors"), SIZE, { ss_network_dim: "32" });
+    onDisk = await writeSafetensors(join(stack.dataDir, "outputs", "big_lora.safetensors"), SIZE, {
+      ss_network_dim: "32",
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -28,7 +30,11 @@ describe("model downloads end to end", () => {
 
   it(`downloads a ${SIZE / 1024 / 1024} MiB model through the signed link, byte-identical to the toolkit's file`, async () => {
     const client = await stack.connect();
-    const result = await client.callTool({ name: "download_model", arguments: { model_name: "big_lora" } }, undefined, LONG);
+    const result = await client.callTool(
+      { name: "download_model", arguments: { model_name: "big_lora" } },
+      undefined,
+      LONG,
+    );
     const s = (result.structuredContent ?? {}) as Record<string, unknown>;
     expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     expect(s.size).toBe(SIZE);
@@ -51,7 +57,9 @@ describe("model downloads end to end", () => {
   it("resumes a cut-off download with a range request", async () => {
     const client = await stack.connect();
     const result = await callTool(client, "list_exported_models");
-    const entry = (result.structuredContent?.models as Array<Record<string, unknown>>).find((m) => m.name === "big_lora");
+    const entry = (result.structuredContent?.models as Array<Record<string, unknown>>).find(
+      (m) => m.name === "big_lora",
+    );
     expect(entry?.staged).toBe(true);
     const url = String(entry?.download_url);
 
@@ -76,7 +84,11 @@ describe("model downloads end to end", () => {
   it("reuses the staged copy for a second download of the unchanged model", async () => {
     const client = await stack.connect();
     const started = Date.now();
-    const result = await client.callTool({ name: "download_model", arguments: { model_name: "big_lora", encoding: "raw" } }, undefined, LONG);
+    const result = await client.callTool(
+      { name: "download_model", arguments: { model_name: "big_lora", encoding: "raw" } },
+      undefined,
+      LONG,
+    );
     const s = (result.structuredContent ?? {}) as Record<string, unknown>;
     expect(s.reused).toBe(true);
     expect(s.sha256).toBe(onDisk);

@@ -36,10 +36,23 @@ describe("all 15 tools of the original server, through the Worker", () => {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name);
     for (const name of [
-      "create_training_config", "list_configs", "get_config", "upload_dataset", "list_datasets",
-      "start_training", "get_training_status", "stop_training", "list_training_jobs", "export_model",
-      "list_exported_models", "download_model", "get_system_stats", "get_training_logs", "get_training_info",
-    ]) expect(names).toContain(name);
+      "create_training_config",
+      "list_configs",
+      "get_config",
+      "upload_dataset",
+      "list_datasets",
+      "start_training",
+      "get_training_status",
+      "stop_training",
+      "list_training_jobs",
+      "export_model",
+      "list_exported_models",
+      "download_model",
+      "get_system_stats",
+      "get_training_logs",
+      "get_training_info",
+    ])
+      expect(names).toContain(name);
   });
 
   it("uploads a dataset, configures, trains, exports and downloads a LoRA", async () => {
@@ -86,7 +99,10 @@ describe("all 15 tools of the original server, through the Worker", () => {
 
     const models = await ok("list_exported_models");
     expect(JSON.stringify(models.models)).toContain("cat_lora");
-    await ok("export_model", { model_name: "cat_lora", output_path: "/ai-toolkit/outputs/exports/cat_lora.safetensors" });
+    await ok("export_model", {
+      model_name: "cat_lora",
+      output_path: "/ai-toolkit/outputs/exports/cat_lora.safetensors",
+    });
     expect(existsSync(path.join(stack.dataDir, "outputs/exports/cat_lora.safetensors"))).toBe(true);
 
     const download = await callTool(client, "download_model", { model_name: "cat_lora" });
@@ -100,7 +116,12 @@ describe("all 15 tools of the original server, through the Worker", () => {
   });
 
   it("stops a running job, and says so when it is already finished", async () => {
-    await ok("create_training_config", { name: "slow", model_name: "runwayml/stable-diffusion-v1-5", dataset_path: "/ai-toolkit/datasets/cats", steps: 100_000 });
+    await ok("create_training_config", {
+      name: "slow",
+      model_name: "runwayml/stable-diffusion-v1-5",
+      dataset_path: "/ai-toolkit/datasets/cats",
+      steps: 100_000,
+    });
     const started = await ok("start_training", { config_name: "slow" });
     const stopped = await callTool(client, "stop_training", { job_id: String(started.job_id) });
     expect(stopped.isError, stopped.content[0]?.text).toBeFalsy();
@@ -121,12 +142,21 @@ describe("all 15 tools of the original server, through the Worker", () => {
 
 describe("what must fail and leave nothing behind", () => {
   it("refuses a request without a token, or with a wrong one", async () => {
-    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_configs", arguments: {} } });
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "list_configs", arguments: {} },
+    });
     const headers = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
     const anonymous = await fetch(`${stack.workerUrl}/mcp`, { method: "POST", headers, body });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toContain("resource_metadata=");
-    const wrong = await fetch(`${stack.workerUrl}/mcp`, { method: "POST", headers: { ...headers, Authorization: "Bearer owner:x:y" }, body });
+    const wrong = await fetch(`${stack.workerUrl}/mcp`, {
+      method: "POST",
+      headers: { ...headers, Authorization: "Bearer owner:x:y" },
+      body,
+    });
     expect(wrong.status).toBe(401);
 
     const intruder = new McpClient({ name: "intruder", version: "1" });
@@ -153,7 +183,12 @@ describe("what the edge refuses before the toolkit hears of it", () => {
   it("refuses ai-toolkit's own files and configs, writes nothing, and no new config appears", async () => {
     const before = await listTree(stack.dataDir);
     const configs = (await ok("list_configs")).configs;
-    for (const output_path of ["/ai-toolkit/run.py", "/ai-toolkit/config/evil.yaml", "/ai-toolkit/outputs/exports/new/evil.safetensors", "/ai-toolkit/outputs/exports/../../config/evil.yaml"]) {
+    for (const output_path of [
+      "/ai-toolkit/run.py",
+      "/ai-toolkit/config/evil.yaml",
+      "/ai-toolkit/outputs/exports/new/evil.safetensors",
+      "/ai-toolkit/outputs/exports/../../config/evil.yaml",
+    ]) {
       const result = await callTool(client, "export_model", { model_name: "cat_lora", output_path });
       expect(result.isError, output_path).toBe(true);
       expect(result.content[0]?.text, output_path).toMatch(/output_path/);
@@ -163,7 +198,12 @@ describe("what the edge refuses before the toolkit hears of it", () => {
   });
 
   it("refuses a misspelt argument instead of saving a config with the default", async () => {
-    const result = await callTool(client, "create_training_config", { name: "typo", model_name: "black-forest-labs/FLUX.1-dev", dataset_path: "/ai-toolkit/datasets/cats", step: 5 });
+    const result = await callTool(client, "create_training_config", {
+      name: "typo",
+      model_name: "black-forest-labs/FLUX.1-dev",
+      dataset_path: "/ai-toolkit/datasets/cats",
+      step: 5,
+    });
     expect(result.isError).toBe(true);
     expect(result.content[0]?.text).toMatch(/unknown argument `step`: did you mean `steps`\?/);
     expect((await ok("list_configs")).configs).not.toContain("typo");

@@ -21,13 +21,18 @@ describe("upload page in chromium", () => {
     const client = await running.stack.connect();
     const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_set", trigger_word: "sks" });
     const pageUrl = String(created.structuredContent?.page_url);
-    const small = Array.from({ length: 5 }, (_, i) => ({ name: `small_${i}.png`, mimeType: "image/png", buffer: Buffer.from(testImage(`page-${i}`, 200_000 + i)) }));
+    const small = Array.from({ length: 5 }, (_, i) => ({
+      name: `small_${i}.png`,
+      mimeType: "image/png",
+      buffer: Buffer.from(testImage(`page-${i}`, 200_000 + i)),
+    }));
     const big = { name: "big.png", mimeType: "image/png", buffer: Buffer.from(testImage("page-big", 40 * MiB + 5)) };
 
     const page = await running.browser.newPage();
     await page.goto(pageUrl);
     await page.setInputFiles("#pick", small);
-    for (const f of small) await page.locator(`.row[data-name="${f.name}"] .status`, { hasText: "uploaded" }).waitFor({ timeout: 30_000 });
+    for (const f of small)
+      await page.locator(`.row[data-name="${f.name}"] .status`, { hasText: "uploaded" }).waitFor({ timeout: 30_000 });
     expect(await page.locator(`.row[data-name="small_0.png"] img`).getAttribute("src")).toMatch(/^blob:/);
     const caption = page.locator('.row[data-name="small_0.png"] textarea');
     await caption.fill("sks on the beach");
@@ -42,7 +47,9 @@ describe("upload page in chromium", () => {
     await page.setInputFiles("#pick", [big]);
     await expect.poll(() => partsSeen, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
     await page.reload();
-    const received = (await (await fetch(`${pageUrl.replace(/\/page$/, "")}/files/big.png`)).json()) as { parts: Array<{ n: number }> };
+    const received = (await (await fetch(`${pageUrl.replace(/\/page$/, "")}/files/big.png`)).json()) as {
+      parts: Array<{ n: number }>;
+    };
     expect(received.parts.length).toBeGreaterThanOrEqual(2);
     const resent: number[] = [];
     page.on("request", (request) => {
@@ -67,14 +74,19 @@ describe("upload page in chromium", () => {
     const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_drop", trigger_word: "sks" });
     const pageUrl = String(created.structuredContent?.page_url);
     const base = pageUrl.replace(/\/page$/, "");
-    const big = { name: "flaky.png", mimeType: "image/png", buffer: Buffer.from(testImage("page-flaky", 20 * MiB + 3)) };
+    const big = {
+      name: "flaky.png",
+      mimeType: "image/png",
+      buffer: Buffer.from(testImage("page-flaky", 20 * MiB + 3)),
+    };
 
     const page = await running.browser.newPage();
     const aborted: number[] = [];
     const attempts = new Map<number, number>();
     page.on("request", (request) => {
       const match = /\/files\/flaky\.png\/parts\/(\d+)$/.exec(request.url());
-      if (match && request.method() === "PUT") attempts.set(Number(match[1]), (attempts.get(Number(match[1])) ?? 0) + 1);
+      if (match && request.method() === "PUT")
+        attempts.set(Number(match[1]), (attempts.get(Number(match[1])) ?? 0) + 1);
     });
     // The connection under part 2 drops once, like Wi-Fi going away mid-upload.
     await page.route(/\/files\/flaky\.png\/parts\/2$/, async (route) => {
@@ -95,13 +107,18 @@ describe("upload page in chromium", () => {
 
     await page.click("#finalize");
     await page.locator("#forward .ok", { hasText: "Done" }).waitFor({ timeout: 60_000 });
-    expect(sha256(await readFile(join(running.stack.dataDir, "datasets", "page_drop", "flaky.png")))).toBe(sha256(big.buffer));
+    expect(sha256(await readFile(join(running.stack.dataDir, "datasets", "page_drop", "flaky.png")))).toBe(
+      sha256(big.buffer),
+    );
     await page.close();
   }, 120_000);
 
   it("takes a folder dropped on the drop zone, subfolders and captions included", async () => {
     const client = await running.stack.connect();
-    const created = await callTool(client, "create_dataset_upload", { dataset_name: "page_folder", trigger_word: "sks" });
+    const created = await callTool(client, "create_dataset_upload", {
+      dataset_name: "page_folder",
+      trigger_word: "sks",
+    });
     const pageUrl = String(created.structuredContent?.page_url);
     const base = pageUrl.replace(/\/page$/, "");
     const folder = [
@@ -118,7 +135,10 @@ describe("upload page in chromium", () => {
     for (const name of ["cat_a.png", "cat_b.jpg", "loose.png", "cat_a.txt"]) {
       await page.locator(`.row[data-name="${name}"] .status`, { hasText: "uploaded" }).waitFor({ timeout: 60_000 });
     }
-    const manifest = (await (await fetch(base)).json()) as { files: Array<{ name: string; size: number; caption: string }>; rejected: unknown[] };
+    const manifest = (await (await fetch(base)).json()) as {
+      files: Array<{ name: string; size: number; caption: string }>;
+      rejected: unknown[];
+    };
     const byName = Object.fromEntries(manifest.files.map((f) => [f.name, f]));
     expect(Object.keys(byName).sort()).toEqual(["cat_a.png", "cat_b.jpg", "loose.png"]);
     expect(byName["cat_b.jpg"]?.size).toBe(9 * MiB + 11);
@@ -138,23 +158,41 @@ describe("upload page in chromium", () => {
  * FileSystemDirectoryEntry surface Chromium hands a page for a real folder: createReader,
  * readEntries in batches until an empty one, file()), and the loose files go as they are.
  */
-async function dropFolder(page: Page, tree: Array<{ path: string; bytes: Uint8Array }>, loose: Array<{ path: string; bytes: Uint8Array }>): Promise<void> {
-  const encode = (list: typeof tree) => list.map((f) => ({ path: f.path, data: Buffer.from(f.bytes).toString("base64") }));
+async function dropFolder(
+  page: Page,
+  tree: Array<{ path: string; bytes: Uint8Array }>,
+  loose: Array<{ path: string; bytes: Uint8Array }>,
+): Promise<void> {
+  const encode = (list: typeof tree) =>
+    list.map((f) => ({ path: f.path, data: Buffer.from(f.bytes).toString("base64") }));
   await page.evaluate(
     ({ tree, loose }) => {
       const fileOf = (f: { path: string; data: string }) => {
         const binary = atob(f.data);
         const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-        return new File([bytes], f.path.split("/").pop()!, { type: /\.png$/.test(f.path) ? "image/png" : /\.jpg$/.test(f.path) ? "image/jpeg" : "" });
+        return new File([bytes], f.path.split("/").pop()!, {
+          type: /\.png$/.test(f.path) ? "image/png" : /\.jpg$/.test(f.path) ? "image/jpeg" : "",
+        });
       };
-      type Entry = { isFile: boolean; isDirectory: boolean; name: string; file?: (ok: (f: File) => void) => void; createReader?: () => unknown };
+      type Entry = {
+        isFile: boolean;
+        isDirectory: boolean;
+        name: string;
+        file?: (ok: (f: File) => void) => void;
+        createReader?: () => unknown;
+      };
       const directory = (name: string, prefix: string): Entry => {
         const children = new Map<string, Entry>();
         for (const f of tree) {
           if (!f.path.startsWith(prefix)) continue;
           const [head, ...rest] = f.path.slice(prefix.length).split("/");
           if (!head || children.has(head)) continue;
-          children.set(head, rest.length ? directory(head, `${prefix}${head}/`) : { isFile: true, isDirectory: false, name: head, file: (ok) => setTimeout(() => ok(fileOf(f))) });
+          children.set(
+            head,
+            rest.length
+              ? directory(head, `${prefix}${head}/`)
+              : { isFile: true, isDirectory: false, name: head, file: (ok) => setTimeout(() => ok(fileOf(f))) },
+          );
         }
         const all = [...children.values()];
         return {

@@ -23,12 +23,19 @@ interface TestFile {
 const files: TestFile[] = Array.from({ length: 64 }, (_, i) => {
   const jpeg = i % 3 === 0;
   const size = i % 16 === 15 ? 12 * MiB + i * 777 : PART + 1 + ((i * 7919 * 61) % (MiB / 2));
-  return { name: `img_${String(i).padStart(3, "0")}.${jpeg ? "jpg" : "png"}`, bytes: testImage(`parts-${i}`, size, jpeg ? "jpeg" : "png") };
+  return {
+    name: `img_${String(i).padStart(3, "0")}.${jpeg ? "jpg" : "png"}`,
+    bytes: testImage(`parts-${i}`, size, jpeg ? "jpeg" : "png"),
+  };
 });
 const totalBytes = files.reduce((sum, f) => sum + f.bytes.length, 0);
 
 function partsOf(f: TestFile) {
-  return Array.from({ length: Math.ceil(f.bytes.length / PART) }, (_, k) => ({ file: f, n: k + 1, body: f.bytes.subarray(k * PART, (k + 1) * PART) }));
+  return Array.from({ length: Math.ceil(f.bytes.length / PART) }, (_, k) => ({
+    file: f,
+    n: k + 1,
+    body: f.bytes.subarray(k * PART, (k + 1) * PART),
+  }));
 }
 
 async function put(url: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
@@ -64,7 +71,11 @@ describe("dataset uploads end to end", () => {
     expect(totalBytes).toBeGreaterThanOrEqual(200e6);
     expect(files.every((f) => f.bytes.length > PART)).toBe(true);
     const client = await stack.connect();
-    const created = await callTool(client, "create_dataset_upload", { dataset_name: "e2e_big", trigger_word: "sks", default_caption: "a photo" });
+    const created = await callTool(client, "create_dataset_upload", {
+      dataset_name: "e2e_big",
+      trigger_word: "sks",
+      default_caption: "a photo",
+    });
     expect(created.isError).toBeFalsy();
     const base = String(created.structuredContent?.upload_url);
     expect(base).toMatch(/\/uploads\/[0-9a-f]{32}$/);
@@ -76,7 +87,10 @@ describe("dataset uploads end to end", () => {
     const firstParts = partsOf(first);
     await put(`${base}/files/${first.name}/parts/1`, firstParts[0]!.body);
     await cutOff(`${base}/files/${first.name}/parts/2`, firstParts[1]!.body);
-    const status = (await (await fetch(`${base}/files/${first.name}`)).json()) as { state: string; parts: Array<{ n: number }> };
+    const status = (await (await fetch(`${base}/files/${first.name}`)).json()) as {
+      state: string;
+      parts: Array<{ n: number }>;
+    };
     expect(status.state).toBe("receiving");
     expect(status.parts.map((p) => p.n)).toEqual([1]);
 
@@ -91,13 +105,16 @@ describe("dataset uploads end to end", () => {
       if (done.status !== 200) throw new Error(`complete ${f.name}: ${done.status} ${await done.text()}`);
     });
 
-    const before = (await (await fetch(base)).json()) as { totals: { images: number; staged_bytes: number; receiving: number } };
+    const before = (await (await fetch(base)).json()) as {
+      totals: { images: number; staged_bytes: number; receiving: number };
+    };
     expect(before.totals).toMatchObject({ images: 64, staged_bytes: totalBytes, receiving: 0 });
 
     const finalize = await fetch(`${base}/finalize`, { method: "POST" });
     expect(finalize.status, await finalize.clone().text()).toBe(202);
     let state = "forwarding";
-    let manifest: { state: string; forward: { batchesTotal: number; error?: string; toolkitImages?: number } } | undefined;
+    let manifest:
+      { state: string; forward: { batchesTotal: number; error?: string; toolkitImages?: number } } | undefined;
     const deadline = Date.now() + 120_000;
     while (state === "forwarding" && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 500));

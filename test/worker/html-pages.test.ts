@@ -37,13 +37,16 @@ describe("every HTML page refuses to be framed", () => {
     const client = await registerClient(ORIGIN, "framing check", fetchSelf, fromNewAddress());
     const headers = fromNewAddress();
     let last: Response | undefined;
-    for (let i = 0; i <= MAX_FAILURES; i++) last = (await submitConsent(ORIGIN, client, `wrong-${i}`, "approve", headers, fetchSelf)).response;
+    for (let i = 0; i <= MAX_FAILURES; i++)
+      last = (await submitConsent(ORIGIN, client, `wrong-${i}`, "approve", headers, fetchSelf)).response;
     expect(last?.status).toBe(429);
     await expectUnframeable(last!, "lock-out page");
   });
 
   it("the page for a sign-in link that cannot be used", async () => {
-    const page = await SELF.fetch(`${ORIGIN}/authorize?response_type=code&client_id=nobody&redirect_uri=http://127.0.0.1:9/cb&code_challenge=x&code_challenge_method=S256`);
+    const page = await SELF.fetch(
+      `${ORIGIN}/authorize?response_type=code&client_id=nobody&redirect_uri=http://127.0.0.1:9/cb&code_challenge=x&code_challenge_method=S256`,
+    );
     expect(page.status).toBe(400);
     await expectUnframeable(page, "unusable link page");
   });
@@ -69,7 +72,11 @@ describe("every HTML page refuses to be framed", () => {
 
 describe("the frame guard", () => {
   it("adds frame-ancestors to a page's own policy, replacing any weaker one", () => {
-    const own = withFrameGuard(new Response("<p>", { headers: { "Content-Type": "text/html", "Content-Security-Policy": "default-src 'self'; frame-ancestors *" } }));
+    const own = withFrameGuard(
+      new Response("<p>", {
+        headers: { "Content-Type": "text/html", "Content-Security-Policy": "default-src 'self'; frame-ancestors *" },
+      }),
+    );
     expect(own.headers.get("Content-Security-Policy")).toBe("default-src 'self'; frame-ancestors 'none'");
     const none = withFrameGuard(new Response("<p>", { headers: { "Content-Type": "text/html; charset=utf-8" } }));
     expect(none.headers.get("Content-Security-Policy")).toBe("frame-ancestors 'none'");

@@ -4,7 +4,15 @@ import type { AttemptLimiter } from "../../src/auth/attempts";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_FAILURES, WINDOW_MS } from "../../src/auth/attempts";
 import { configSchema, readConfig, requestEnv } from "../../src/config";
-import { authorizeUrl, exchangeCode, obtainAccessToken, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
+import {
+  authorizeUrl,
+  exchangeCode,
+  obtainAccessToken,
+  pkce,
+  registerClient,
+  submitConsent,
+  type Fetcher,
+} from "../shared/oauth-flow";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const PASSWORD = env.OWNER_PASSWORD;
@@ -13,7 +21,8 @@ const fetchSelf: Fetcher = (input, init) => SELF.fetch(input, init);
 let address = 0;
 const fromNewAddress = () => ({ "CF-Connecting-IP": `203.0.113.${++address}` });
 /** Each registration from its own address too: registrations are rate-limited per address. */
-const register = (name: string, fetch: Fetcher = fetchSelf, origin = ORIGIN) => registerClient(origin, name, fetch, fromNewAddress());
+const register = (name: string, fetch: Fetcher = fetchSelf, origin = ORIGIN) =>
+  registerClient(origin, name, fetch, fromNewAddress());
 
 describe("discovery", () => {
   it("publishes protected resource metadata for /mcp bound to the origin the client used", async () => {
@@ -27,7 +36,10 @@ describe("discovery", () => {
   });
 
   it("publishes authorization server metadata: PKCE S256 only, registration, CIMD", async () => {
-    const metadata = (await (await SELF.fetch(`${ORIGIN}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    const metadata = (await (await SELF.fetch(`${ORIGIN}/.well-known/oauth-authorization-server`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.code_challenge_methods_supported).toEqual(["S256"]);
     expect(metadata.registration_endpoint).toBe(`${ORIGIN}/register`);
     expect(metadata.authorization_endpoint).toBe(`${ORIGIN}/authorize`);
@@ -37,11 +49,17 @@ describe("discovery", () => {
   it("answers /mcp without a token with 401 naming the resource metadata", async () => {
     const response = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", body: "{}" });
     expect(response.status).toBe(401);
-    expect(response.headers.get("WWW-Authenticate")).toContain(`resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource/mcp"`);
+    expect(response.headers.get("WWW-Authenticate")).toContain(
+      `resource_metadata="${ORIGIN}/.well-known/oauth-protected-resource/mcp"`,
+    );
   });
 
   it("refuses a made-up token", async () => {
-    const response = await SELF.fetch(`${ORIGIN}/mcp`, { method: "POST", body: "{}", headers: { Authorization: "Bearer owner:grant:nope" } });
+    const response = await SELF.fetch(`${ORIGIN}/mcp`, {
+      method: "POST",
+      body: "{}",
+      headers: { Authorization: "Bearer owner:grant:nope" },
+    });
     expect(response.status).toBe(401);
   });
 });
@@ -83,7 +101,11 @@ describe("the authorize page", () => {
     expect(mcp.status, await mcp.clone().text()).toBe(200);
     expect(await mcp.text()).toContain("create_training_config");
     // Bound to this resource: the same token is refused on another origin's /mcp.
-    const elsewhere = await SELF.fetch("https://other.example.com/mcp", { method: "POST", body: "{}", headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    const elsewhere = await SELF.fetch("https://other.example.com/mcp", {
+      method: "POST",
+      body: "{}",
+      headers: { Authorization: `Bearer ${tokens.access_token}` },
+    });
     expect(elsewhere.status).toBe(401);
   });
 
@@ -120,7 +142,10 @@ describe("the authorize page", () => {
       Array.from({ length: 12 }, (_, i) => submitConsent(ORIGIN, client, `guess-${i}`, "approve", headers, fetchSelf)),
     );
     const statuses = attempts.map((a) => a.response.status).sort();
-    expect(statuses.filter((s) => s === 401), String(statuses)).toHaveLength(MAX_FAILURES - 1);
+    expect(
+      statuses.filter((s) => s === 401),
+      String(statuses),
+    ).toHaveLength(MAX_FAILURES - 1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(12 - (MAX_FAILURES - 1));
     const locked = await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf);
     expect(locked.response.status).toBe(429);
@@ -129,7 +154,8 @@ describe("the authorize page", () => {
   it("forgives a right password: earlier failures do not count against the next sign-in", async () => {
     const client = await register("test");
     const headers = fromNewAddress();
-    for (let i = 0; i < MAX_FAILURES - 1; i++) await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
+    for (let i = 0; i < MAX_FAILURES - 1; i++)
+      await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
     expect((await submitConsent(ORIGIN, client, PASSWORD, "approve", headers, fetchSelf)).response.status).toBe(302);
     const next = await submitConsent(ORIGIN, client, "wrong", "approve", headers, fetchSelf);
     expect(await next.response.text()).toContain(`${MAX_FAILURES - 1} tries left`);
@@ -179,7 +205,11 @@ describe("several hostnames on one Worker instance", () => {
 
   const LOCALHOST = "http://localhost:8787";
   const CUSTOM = "https://toolkit-mcp.example.com";
-  for (const order of [[LOCALHOST, ORIGIN, CUSTOM], [ORIGIN, LOCALHOST, CUSTOM], [CUSTOM, LOCALHOST, ORIGIN]]) {
+  for (const order of [
+    [LOCALHOST, ORIGIN, CUSTOM],
+    [ORIGIN, LOCALHOST, CUSTOM],
+    [CUSTOM, LOCALHOST, ORIGIN],
+  ]) {
     it(`signs in through ${order.join(", then ")}: each token works on its own host only`, async () => {
       const { shared, fetch } = oneInstance();
       // The instance first serves the first hostname without signing anyone in, as a health check would.
@@ -207,7 +237,13 @@ describe("several hostnames on one Worker instance", () => {
     const response = await fetch(`${LOCALHOST}/token`, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "authorization_code", code: code!, redirect_uri: client.redirectUri, client_id: client.clientId, code_verifier: attempt.verifier }).toString(),
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: code!,
+        redirect_uri: client.redirectUri,
+        client_id: client.clientId,
+        code_verifier: attempt.verifier,
+      }).toString(),
     });
     expect(response.status, await response.clone().text()).toBe(200);
     const { access_token } = (await response.json()) as { access_token: string };
@@ -248,11 +284,20 @@ describe("an origin OAuth cannot serve", () => {
 describe("health", () => {
   it("answers without a token and reveals no secret", async () => {
     const response = await SELF.fetch(`${ORIGIN}/health`);
-    const body = (await response.json()) as { worker: { version: string }; toolkit: { transport: string; reachable: boolean; failed_hop?: string } };
+    const body = (await response.json()) as {
+      worker: { version: string };
+      toolkit: { transport: string; reachable: boolean; failed_hop?: string };
+    };
     expect(body.worker.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.toolkit.transport).toBe("direct");
     expect(body.toolkit.reachable).toBe(false);
-    expect(body.toolkit).toMatchObject({ failed_hop: "reach", hops: [{ hop: "configuration", ok: true }, { hop: "reach", ok: false }] });
+    expect(body.toolkit).toMatchObject({
+      failed_hop: "reach",
+      hops: [
+        { hop: "configuration", ok: true },
+        { hop: "reach", ok: false },
+      ],
+    });
     expect(response.status).toBe(503);
     expect(JSON.stringify(body)).not.toContain(PASSWORD);
     expect(JSON.stringify(body)).not.toContain("127.0.0.1");
@@ -262,7 +307,11 @@ describe("health", () => {
 describe("settings that change sign-in", () => {
   /** The Worker with some settings changed, as `wrangler dev --var` or a deployed secret would. */
   const withSettings = (settings: Partial<Record<keyof Env, string>>) => (input: string, init?: RequestInit) =>
-    worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], { ...env, ...settings } as Env, createExecutionContext());
+    worker.fetch(
+      new Request(input, init) as Parameters<typeof worker.fetch>[0],
+      { ...env, ...settings } as Env,
+      createExecutionContext(),
+    );
 
   it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
     const fetchUnset = withSettings({ OWNER_PASSWORD: "" });
@@ -278,10 +327,14 @@ describe("settings that change sign-in", () => {
 
   it("binds tokens to MCP_RESOURCE when it pins the resource, whatever origin is used", async () => {
     const pinned = withSettings({ MCP_RESOURCE: "https://toolkit-mcp.example.com/mcp" });
-    const metadata = (await (await pinned("https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp")).json()) as { resource: string };
+    const metadata = (await (
+      await pinned("https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp")
+    ).json()) as { resource: string };
     expect(metadata.resource).toBe("https://toolkit-mcp.example.com/mcp");
     const challenge = await pinned("https://toolkit-mcp.example.com/mcp", { method: "POST", body: "{}" });
-    expect(challenge.headers.get("WWW-Authenticate")).toContain('resource_metadata="https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+    expect(challenge.headers.get("WWW-Authenticate")).toContain(
+      'resource_metadata="https://toolkit-mcp.example.com/.well-known/oauth-protected-resource/mcp"',
+    );
     // Another origin is not the pinned resource: it gets no metadata pointing at itself.
     const elsewhere = await pinned(`${ORIGIN}/mcp`, { method: "POST", body: "{}" });
     expect(elsewhere.status).toBe(401);

@@ -45,7 +45,11 @@ describe("registration size limits", () => {
   });
 
   it("refuses a 1 MB client_name before parsing it", async () => {
-    const body = await expectOAuthError(await register(valid({ client_name: "x".repeat(1024 * 1024) }), newAddress()), 413, "invalid_request");
+    const body = await expectOAuthError(
+      await register(valid({ client_name: "x".repeat(1024 * 1024) }), newAddress()),
+      413,
+      "invalid_request",
+    );
     expect(body.error_description).toContain(String(REGISTRATION_LIMITS.bodyBytes));
   });
 
@@ -68,16 +72,27 @@ describe("registration size limits", () => {
   it("bounds the client name, shown on the sign-in page, in every language", async () => {
     const long = "n".repeat(REGISTRATION_LIMITS.nameChars + 1);
     await expectOAuthError(await register(valid({ client_name: long }), newAddress()), 400, "invalid_client_metadata");
-    await expectOAuthError(await register(valid({ "client_name#fr": long }), newAddress()), 400, "invalid_client_metadata");
-    expect((await register(valid({ client_name: "n".repeat(REGISTRATION_LIMITS.nameChars) }), newAddress())).status).toBe(201);
+    await expectOAuthError(
+      await register(valid({ "client_name#fr": long }), newAddress()),
+      400,
+      "invalid_client_metadata",
+    );
+    expect(
+      (await register(valid({ client_name: "n".repeat(REGISTRATION_LIMITS.nameChars) }), newAddress())).status,
+    ).toBe(201);
   });
 
   it("bounds the number and length of redirect URIs", async () => {
-    const many = Array.from({ length: REGISTRATION_LIMITS.redirectUris + 1 }, (_, i) => `http://127.0.0.1:${6000 + i}/callback`);
+    const many = Array.from(
+      { length: REGISTRATION_LIMITS.redirectUris + 1 },
+      (_, i) => `http://127.0.0.1:${6000 + i}/callback`,
+    );
     await expectOAuthError(await register(valid({ redirect_uris: many }), newAddress()), 400, "invalid_redirect_uri");
     const long = `https://app.example.com/${"a".repeat(REGISTRATION_LIMITS.stringChars)}`;
     await expectOAuthError(await register(valid({ redirect_uris: [long] }), newAddress()), 400, "invalid_redirect_uri");
-    expect((await register(valid({ redirect_uris: many.slice(0, REGISTRATION_LIMITS.redirectUris) }), newAddress())).status).toBe(201);
+    expect(
+      (await register(valid({ redirect_uris: many.slice(0, REGISTRATION_LIMITS.redirectUris) }), newAddress())).status,
+    ).toBe(201);
   });
 
   it("bounds the other metadata: URIs, lists, the number of fields", async () => {
@@ -102,7 +117,9 @@ describe("registration size limits", () => {
       body: "{not json",
     });
     await expectOAuthError(response, 400, "invalid_request");
-    expect((await SELF.fetch(`${ORIGIN}/register`, { headers: { "CF-Connecting-IP": newAddress() } })).status).toBe(405);
+    expect((await SELF.fetch(`${ORIGIN}/register`, { headers: { "CF-Connecting-IP": newAddress() } })).status).toBe(
+      405,
+    );
   });
 });
 
@@ -125,20 +142,27 @@ describe("registration rate limit", () => {
 
   it("counts parallel registrations: no more than the limit get through", async () => {
     const ip = newAddress();
-    const statuses = (await Promise.all(Array.from({ length: REGISTRATION.max + 8 }, () => register(valid(), ip)))).map((r) => r.status);
-    expect(statuses.filter((s) => s === 201), String(statuses)).toHaveLength(REGISTRATION.max);
+    const statuses = (await Promise.all(Array.from({ length: REGISTRATION.max + 8 }, () => register(valid(), ip)))).map(
+      (r) => r.status,
+    );
+    expect(
+      statuses.filter((s) => s === 201),
+      String(statuses),
+    ).toHaveLength(REGISTRATION.max);
     expect(statuses.filter((s) => s === 429)).toHaveLength(8);
   });
 
   it("counts refused and malformed registrations too", async () => {
     const ip = newAddress();
-    for (let i = 0; i < REGISTRATION.max; i++) await register(valid({ client_name: "x".repeat(REGISTRATION_LIMITS.nameChars + 1) }), ip);
+    for (let i = 0; i < REGISTRATION.max; i++)
+      await register(valid({ client_name: "x".repeat(REGISTRATION_LIMITS.nameChars + 1) }), ip);
     expect((await register(valid(), ip)).status).toBe(429);
   });
 
   it("counts an IPv6 client by its /64, so rotating addresses does not reset the count", async () => {
     const prefix = `2001:db8:${(++address).toString(16)}:1`;
-    for (let i = 0; i < REGISTRATION.max; i++) expect((await register(valid(), `${prefix}::${(i + 1).toString(16)}`)).status).toBe(201);
+    for (let i = 0; i < REGISTRATION.max; i++)
+      expect((await register(valid(), `${prefix}::${(i + 1).toString(16)}`)).status).toBe(201);
     expect((await register(valid(), `${prefix}:0:0:0:ffff`)).status).toBe(429);
   });
 
@@ -147,13 +171,21 @@ describe("registration rate limit", () => {
     const client = await registerClient(ORIGIN, "test", fetchSelf, { "CF-Connecting-IP": newAddress() });
     for (let i = 0; i < REGISTRATION.max; i++) await register(valid(), ip);
     expect((await register(valid(), ip)).status).toBe(429);
-    const signIn = await submitConsent(ORIGIN, client, env.OWNER_PASSWORD, "approve", { "CF-Connecting-IP": ip }, fetchSelf);
+    const signIn = await submitConsent(
+      ORIGIN,
+      client,
+      env.OWNER_PASSWORD,
+      "approve",
+      { "CF-Connecting-IP": ip },
+      fetchSelf,
+    );
     expect(signIn.response.status).toBe(302);
   });
 });
 
 describe("client address", () => {
-  const of = (ip?: string) => clientAddress(new Request("https://x.example/", { headers: ip ? { "CF-Connecting-IP": ip } : {} }));
+  const of = (ip?: string) =>
+    clientAddress(new Request("https://x.example/", { headers: ip ? { "CF-Connecting-IP": ip } : {} }));
 
   it("keeps IPv4 addresses and folds IPv6 ones to their /64", () => {
     expect(of("203.0.113.7")).toBe("203.0.113.7");

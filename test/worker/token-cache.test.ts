@@ -173,7 +173,8 @@ describe("TokenRecordCache", () => {
   it("stays bounded, dropping the least recently used", async () => {
     const cache = new TokenRecordCache(() => 0, TOKEN_CACHE_TTL_MS, 2);
     const kv = fakeKv(3600);
-    for (const resource of ["r1", "r2", "r1", "r3"]) await cache.store(asKv(kv), resource).get("token:u:g:h", { type: "json" });
+    for (const resource of ["r1", "r2", "r1", "r3"])
+      await cache.store(asKv(kv), resource).get("token:u:g:h", { type: "json" });
     expect(cache.size).toBe(2);
     const reads = kv.reads;
     await cache.store(asKv(kv), "r1").get("token:u:g:h", { type: "json" });

@@ -86,7 +86,12 @@ const cases: Case[] = [
     tool: "get_system_stats",
     args: {},
     sent: {},
-    result: { cpu_percent: 12, memory_percent: 40, disk_usage: 70, gpu: { cuda_available: true, device_name: "RTX 4090", memory_allocated: 1.5, memory_reserved: 2 } },
+    result: {
+      cpu_percent: 12,
+      memory_percent: 40,
+      disk_usage: 70,
+      gpu: { cuda_available: true, device_name: "RTX 4090", memory_allocated: 1.5, memory_reserved: 2 },
+    },
     text: /RTX 4090/,
     failure: { error: "psutil missing" },
   },
@@ -130,7 +135,9 @@ describe.each(cases)("$tool", ({ tool, args, sent, result, text, failure }) => {
   });
 
   it("turns an envelope failure (success: false) into isError", async () => {
-    const toolkit = new ScriptedToolkit().on(tool, { envelope: { success: false, result: null, error: "Traceback: KeyError 'x'" } });
+    const toolkit = new ScriptedToolkit().on(tool, {
+      envelope: { success: false, result: null, error: "Traceback: KeyError 'x'" },
+    });
     const answer = await callTool(toolkit, tool, args);
     expect(answer.isError).toBe(true);
     expect(answer.content[0]?.text).toContain("KeyError 'x'");
@@ -141,9 +148,18 @@ describe("tools/list", () => {
   it("publishes all 15 original tools with a description on every parameter", async () => {
     const { mcpRequest } = await import("./helpers/mcp");
     const answer = await mcpRequest(new ScriptedToolkit(), "tools/list", {});
-    const tools = (answer.result as { tools: Array<{ name: string; inputSchema: { properties?: Record<string, { description?: string }> }; annotations?: Record<string, unknown> }> }).tools;
+    const tools = (
+      answer.result as {
+        tools: Array<{
+          name: string;
+          inputSchema: { properties?: Record<string, { description?: string }> };
+          annotations?: Record<string, unknown>;
+        }>;
+      }
+    ).tools;
     const names = tools.map((t) => t.name);
-    for (const seed of cases.map((c) => c.tool).concat("download_model", ...DURABLE_JOB_TOOLS)) expect(names).toContain(seed);
+    for (const seed of cases.map((c) => c.tool).concat("download_model", ...DURABLE_JOB_TOOLS))
+      expect(names).toContain(seed);
     for (const tool of tools) {
       for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
         expect(schema.description, `${tool.name}.${field} has no description`).toBeTruthy();
@@ -170,7 +186,9 @@ describe("output schemas", () => {
 
   it("admits a failure's structuredContent, which MCP SDK 1.x clients check too", async () => {
     const { outputProblem } = await import("./helpers/mcp");
-    expect(await outputProblem("get_training_status", { error: "Neither knows it", kind: "not_found", job_id: "x" })).toBeUndefined();
+    expect(
+      await outputProblem("get_training_status", { error: "Neither knows it", kind: "not_found", job_id: "x" }),
+    ).toBeUndefined();
     expect(await outputProblem("list_configs", { error: "Toolkit down", kind: "unreachable" })).toBeUndefined();
     expect(await outputProblem("list_configs", { configs: "not a list" })).toBeDefined();
     expect(await outputProblem("get_training_status", { status: "running" })).toBeDefined();
@@ -198,10 +216,16 @@ describe("output schemas", () => {
       }).register(built);
       return built;
     };
-    const broken = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: {} })).result as { isError?: boolean; content: Array<{ text: string }> };
+    const broken = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: {} })).result as {
+      isError?: boolean;
+      content: Array<{ text: string }>;
+    };
     expect(broken.isError).toBe(true);
     expect(broken.content[0]?.text).toMatch(/Output validation error/);
-    const failed = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: { fail: true } })).result as { isError?: boolean; structuredContent?: unknown };
+    const failed = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: { fail: true } })).result as {
+      isError?: boolean;
+      structuredContent?: unknown;
+    };
     expect(failed.isError).toBe(true);
     expect(failed.structuredContent).toEqual({ error: "no count today", kind: "invalid" });
   });
@@ -227,11 +251,17 @@ describe("the training dashboard (MCP App)", () => {
     const tools = await publishedTools();
     for (const name of ["get_training_status", "wait_for_training", "show_training_dashboard"]) {
       const meta = (tools.get(name) as { _meta?: Record<string, unknown> } | undefined)?._meta;
-      expect(meta, name).toMatchObject({ ui: { resourceUri: DASHBOARD_URI, visibility: ["model", "app"] }, "ui/resourceUri": DASHBOARD_URI });
+      expect(meta, name).toMatchObject({
+        ui: { resourceUri: DASHBOARD_URI, visibility: ["model", "app"] },
+        "ui/resourceUri": DASHBOARD_URI,
+      });
     }
     // Tools the page calls through the host must not be hidden from apps.
     for (const name of DASHBOARD_TOOL_CALLS.filter((tool) => tools.has(tool))) {
-      const visibility = ((tools.get(name) as { _meta?: { ui?: { visibility?: string[] } } })._meta?.ui?.visibility ?? ["model", "app"]) as string[];
+      const visibility = ((tools.get(name) as { _meta?: { ui?: { visibility?: string[] } } })._meta?.ui?.visibility ?? [
+        "model",
+        "app",
+      ]) as string[];
       expect(visibility, name).toContain("app");
     }
     expect((tools.get("list_configs") as { _meta?: unknown })._meta).toBeUndefined();
@@ -251,7 +281,11 @@ describe("the training dashboard (MCP App)", () => {
   });
 
   it("show_training_dashboard answers with the job's status as text for clients without Apps", async () => {
-    const answer = await callTool(new ScriptedToolkit().on("list_training_jobs", { result: { jobs: [] } }), "show_training_dashboard", { job_id: "no-such-job" });
+    const answer = await callTool(
+      new ScriptedToolkit().on("list_training_jobs", { result: { jobs: [] } }),
+      "show_training_dashboard",
+      { job_id: "no-such-job" },
+    );
     expect(answer.isError).toBe(true);
     expect(answer.structuredContent).toMatchObject({ kind: "not_found", job_id: "no-such-job" });
   });

@@ -49,9 +49,17 @@ describe("names", () => {
   );
 
   it("applies the same rule to dataset_name, config_name and model_name", async () => {
-    await refused("upload_dataset", { dataset_name: "../x", images: [{ filename: "a.png", data: PNG_BASE64 }] }, /dataset_name may contain only/);
+    await refused(
+      "upload_dataset",
+      { dataset_name: "../x", images: [{ filename: "a.png", data: PNG_BASE64 }] },
+      /dataset_name may contain only/,
+    );
     await refused("start_training", { config_name: ".x" }, /config_name must not start with a dot/);
-    await refused("export_model", { model_name: "a/b", output_path: "/ai-toolkit/outputs/exports/e.safetensors" }, /model_name may contain only/);
+    await refused(
+      "export_model",
+      { model_name: "a/b", output_path: "/ai-toolkit/outputs/exports/e.safetensors" },
+      /model_name may contain only/,
+    );
   });
 });
 
@@ -66,9 +74,16 @@ describe("dataset_path", () => {
 
   it("follows DATASETS_ROOT", async () => {
     const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });
-    const answer = await callTool(toolkit, "create_training_config", { ...config, dataset_path: "/data/sets/cats" }, { DATASETS_ROOT: "/data/sets" });
+    const answer = await callTool(
+      toolkit,
+      "create_training_config",
+      { ...config, dataset_path: "/data/sets/cats" },
+      { DATASETS_ROOT: "/data/sets" },
+    );
     expect(answer.isError).toBeFalsy();
-    const refusedAnswer = await callTool(new ScriptedToolkit(), "create_training_config", config, { DATASETS_ROOT: "/data/sets" });
+    const refusedAnswer = await callTool(new ScriptedToolkit(), "create_training_config", config, {
+      DATASETS_ROOT: "/data/sets",
+    });
     expect(refusedAnswer.content[0]?.text).toMatch(/under \/data\/sets\//);
   });
 });
@@ -88,7 +103,11 @@ describe("training numbers", () => {
   ])("refuses %j", (extra, message) => refused("create_training_config", { ...config, ...extra }, message));
 
   it("accepts the limits", () =>
-    accepted("create_training_config", { ...config, steps: 100_000, resolution: 2048, rank: 256, alpha: 1 }, configResult));
+    accepted(
+      "create_training_config",
+      { ...config, steps: 100_000, resolution: 2048, rank: 256, alpha: 1 },
+      configResult,
+    ));
 });
 
 describe("images", () => {
@@ -118,7 +137,11 @@ describe("images", () => {
 
   it("refuses duplicate file names and an empty list", async () => {
     const image = { filename: "a.png", data: PNG_BASE64, caption: "" };
-    await refused("upload_dataset", { dataset_name: "cats", images: [image, { ...image, filename: "A.png" }] }, /A\.png appears twice/);
+    await refused(
+      "upload_dataset",
+      { dataset_name: "cats", images: [image, { ...image, filename: "A.png" }] },
+      /A\.png appears twice/,
+    );
     await refused("upload_dataset", { dataset_name: "cats", images: [] }, /images must hold at least one image/);
   });
 
@@ -142,7 +165,10 @@ const EXPORTS = "/ai-toolkit/outputs/exports";
 describe("output_path: only a file directly inside the exports folder", () => {
   it.each([
     // ai-toolkit's own files, configs, datasets, and anything else on the machine
-    ["/ai-toolkit/run.py", /output_path must be a file directly inside \/ai-toolkit\/outputs\/exports\/, for example \/ai-toolkit\/outputs\/exports\/my_lora\.safetensors/],
+    [
+      "/ai-toolkit/run.py",
+      /output_path must be a file directly inside \/ai-toolkit\/outputs\/exports\/, for example \/ai-toolkit\/outputs\/exports\/my_lora\.safetensors/,
+    ],
     ["/ai-toolkit/config/x.yaml", /must be a file directly inside \/ai-toolkit\/outputs\/exports\//],
     ["/ai-toolkit/config/x.safetensors", /must be a file directly inside/],
     ["/ai-toolkit/datasets/cats/x.safetensors", /must be a file directly inside/],
@@ -177,19 +203,37 @@ describe("output_path: only a file directly inside the exports folder", () => {
     ["", /output_path must not be empty/],
   ])("refuses %j", (output_path, message) => refused("export_model", { model_name: "m", output_path }, message));
 
-  it.each(["my_lora.safetensors", "v1.2-final.ckpt", "m.pt"])("accepts %s in the exports folder and sends exactly that path", async (file) => {
-    const output_path = `${EXPORTS}/${file}`;
-    const toolkit = new ScriptedToolkit().on("export_model", { result: { status: "success", path: output_path } });
-    const answer = await callTool(toolkit, "export_model", { model_name: "m", output_path });
-    expect(answer.isError, answer.content[0]?.text).toBeFalsy();
-    expect(toolkit.callsTo("export_model")[0]?.body).toEqual({ tool: "export_model", arguments: { model_name: "m", output_path } });
-  });
+  it.each(["my_lora.safetensors", "v1.2-final.ckpt", "m.pt"])(
+    "accepts %s in the exports folder and sends exactly that path",
+    async (file) => {
+      const output_path = `${EXPORTS}/${file}`;
+      const toolkit = new ScriptedToolkit().on("export_model", { result: { status: "success", path: output_path } });
+      const answer = await callTool(toolkit, "export_model", { model_name: "m", output_path });
+      expect(answer.isError, answer.content[0]?.text).toBeFalsy();
+      expect(toolkit.callsTo("export_model")[0]?.body).toEqual({
+        tool: "export_model",
+        arguments: { model_name: "m", output_path },
+      });
+    },
+  );
 
   it("follows EXPORT_ROOT, which may be the outputs folder itself or a folder inside it", async () => {
-    const toolkit = new ScriptedToolkit().on("export_model", { result: { status: "success", path: "/ai-toolkit/outputs/m2.safetensors" } });
-    const answer = await callTool(toolkit, "export_model", { model_name: "m", output_path: "/ai-toolkit/outputs/m2.safetensors" }, { EXPORT_ROOT: "/ai-toolkit/outputs" });
+    const toolkit = new ScriptedToolkit().on("export_model", {
+      result: { status: "success", path: "/ai-toolkit/outputs/m2.safetensors" },
+    });
+    const answer = await callTool(
+      toolkit,
+      "export_model",
+      { model_name: "m", output_path: "/ai-toolkit/outputs/m2.safetensors" },
+      { EXPORT_ROOT: "/ai-toolkit/outputs" },
+    );
     expect(answer.isError, answer.content[0]?.text).toBeFalsy();
-    const other = await callTool(new ScriptedToolkit(), "export_model", { model_name: "m", output_path: `${EXPORTS}/m.safetensors` }, { EXPORT_ROOT: "/data/ai-toolkit/outputs/loras/" });
+    const other = await callTool(
+      new ScriptedToolkit(),
+      "export_model",
+      { model_name: "m", output_path: `${EXPORTS}/m.safetensors` },
+      { EXPORT_ROOT: "/data/ai-toolkit/outputs/loras/" },
+    );
     expect(other.content[0]?.text).toMatch(/directly inside \/data\/ai-toolkit\/outputs\/loras\//);
   });
 
@@ -206,7 +250,9 @@ describe("output_path: only a file directly inside the exports folder", () => {
   });
 
   it("refuses an exports folder that holds the datasets, and names the exports folder in the schema", async () => {
-    expect(() => readConfig({ ...env, EXPORT_ROOT: "/ai-toolkit/outputs", DATASETS_ROOT: "/ai-toolkit/outputs/datasets" })).toThrow(/EXPORT_ROOT and DATASETS_ROOT must not contain one another/);
+    expect(() =>
+      readConfig({ ...env, EXPORT_ROOT: "/ai-toolkit/outputs", DATASETS_ROOT: "/ai-toolkit/outputs/datasets" }),
+    ).toThrow(/EXPORT_ROOT and DATASETS_ROOT must not contain one another/);
     expect(readConfig({ ...env, EXPORT_ROOT: "" }).EXPORT_ROOT).toBe(EXPORTS);
     const schema = (await listedTools()).export_model?.inputSchema.properties?.output_path;
     expect(schema?.description).toContain(`${EXPORTS}/`);
@@ -216,16 +262,25 @@ describe("output_path: only a file directly inside the exports folder", () => {
 describe("model_name: a Hugging Face id or a path under MODELS_ROOT", () => {
   const create = (model_name: string) => ({ ...config, model_name });
   it.each([
-    ["../../../../etc/passwd", /model_name must be a Hugging Face model id "owner\/name" \(for example black-forest-labs\/FLUX\.1-dev\) or an absolute path under \/ai-toolkit\/models\//],
+    [
+      "../../../../etc/passwd",
+      /model_name must be a Hugging Face model id "owner\/name" \(for example black-forest-labs\/FLUX\.1-dev\) or an absolute path under \/ai-toolkit\/models\//,
+    ],
     ["/etc/shadow", /\/etc\/shadow is outside \/ai-toolkit\/models\//],
     ["/ai-toolkit/models/../../etc/shadow", /model_name must not contain '\.\.'/],
-    ["/ai-toolkit/models/", /model_name must name a model folder or file inside \/ai-toolkit\/models\/, not the folder itself/],
+    [
+      "/ai-toolkit/models/",
+      /model_name must name a model folder or file inside \/ai-toolkit\/models\/, not the folder itself/,
+    ],
     ["/ai-toolkit/modelsX/flux", /is outside/],
     ["/ai-toolkit/models//flux", /must not contain empty segments/],
     ["/ai-toolkit/config/x.yaml", /is outside \/ai-toolkit\/models\//],
     ["sd15", /model_name must be a Hugging Face model id "owner\/name"/],
     ["owner/repo/sub", /model_name must be a Hugging Face model id/],
-    ["owner/repo/model.safetensors", /a file inside a repository is not a model id; put the file under \/ai-toolkit\/models\//],
+    [
+      "owner/repo/model.safetensors",
+      /a file inside a repository is not a model id; put the file under \/ai-toolkit\/models\//,
+    ],
     ["hf://owner/name", /model_name must be a Hugging Face model id/],
     ["owner/..", /"\.\." is not a valid Hugging Face owner or name/],
     ["-owner/name", /"-owner" is not a valid Hugging Face owner or name/],
@@ -253,13 +308,21 @@ describe("model_name: a Hugging Face id or a path under MODELS_ROOT", () => {
     const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });
     const answer = await callTool(toolkit, "create_training_config", create(model_name));
     expect(answer.isError, answer.content[0]?.text).toBeFalsy();
-    expect((toolkit.callsTo("create_training_config")[0]?.body as { arguments: Record<string, unknown> }).arguments.model_name).toBe(model_name);
+    expect(
+      (toolkit.callsTo("create_training_config")[0]?.body as { arguments: Record<string, unknown> }).arguments
+        .model_name,
+    ).toBe(model_name);
   });
 
   it("follows MODELS_ROOT and says so in the schema", async () => {
     const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });
-    expect((await callTool(toolkit, "create_training_config", create("/srv/models/flux"), { MODELS_ROOT: "/srv/models" })).isError).toBeFalsy();
-    const outside = await callTool(new ScriptedToolkit(), "create_training_config", create("/ai-toolkit/models/flux"), { MODELS_ROOT: "/srv/models" });
+    expect(
+      (await callTool(toolkit, "create_training_config", create("/srv/models/flux"), { MODELS_ROOT: "/srv/models" }))
+        .isError,
+    ).toBeFalsy();
+    const outside = await callTool(new ScriptedToolkit(), "create_training_config", create("/ai-toolkit/models/flux"), {
+      MODELS_ROOT: "/srv/models",
+    });
     expect(outside.content[0]?.text).toMatch(/absolute path under \/srv\/models\//);
     expect(() => readConfig({ ...env, MODELS_ROOT: "/" })).toThrow(/MODELS_ROOT must be a folder/);
     const description = (await listedTools()).create_training_config?.inputSchema.properties?.model_name?.description;
@@ -275,7 +338,9 @@ describe("image names need a name before the extension", () => {
     [".png", /filename must not start with a dot/],
     ["x.", /filename must end in one of/],
     ["x\u001b.png", /filename contains U\+001B \(ESC\)/],
-  ])("refuses %j inline", (filename, message) => refused("upload_dataset", upload({ filename, data: PNG_BASE64 }), message));
+  ])("refuses %j inline", (filename, message) =>
+    refused("upload_dataset", upload({ filename, data: PNG_BASE64 }), message),
+  );
 });
 
 describe("two images, one caption file", () => {
@@ -287,7 +352,11 @@ describe("two images, one caption file", () => {
       { dataset_name: "cats", images: [image("a.png", PNG_BASE64, "first"), image("a.jpg", JPEG_BASE64, "second")] },
       /images\.1\.filename: a\.jpg and a\.png share the name "a": the toolkit stores each image's caption as <name>\.txt, so one caption would replace the other\. Rename one of them \(for example a_2\.jpg\)/,
     );
-    await refused("upload_dataset", { dataset_name: "cats", images: [image("Cat.PNG", PNG_BASE64, ""), image("cat.webp", WEBP_BASE64, "")] }, /cat\.webp and Cat\.PNG share the name "cat"/);
+    await refused(
+      "upload_dataset",
+      { dataset_name: "cats", images: [image("Cat.PNG", PNG_BASE64, ""), image("cat.webp", WEBP_BASE64, "")] },
+      /cat\.webp and Cat\.PNG share the name "cat"/,
+    );
   });
 
   it("refuses two names the toolkit would store as one", async () => {
@@ -299,14 +368,21 @@ describe("two images, one caption file", () => {
   });
 
   it("accepts different stems", () => {
-    const parsed = inlineImages(INLINE_IMAGE_MAX_BYTES, 4000, 200).safeParse([image("a.png", PNG_BASE64, "one"), image("a.b.png", PNG_BASE64, "two"), image("ab.jpg", JPEG_BASE64, "")]);
+    const parsed = inlineImages(INLINE_IMAGE_MAX_BYTES, 4000, 200).safeParse([
+      image("a.png", PNG_BASE64, "one"),
+      image("a.b.png", PNG_BASE64, "two"),
+      image("ab.jpg", JPEG_BASE64, ""),
+    ]);
     expect(parsed.success, parsed.error?.message).toBe(true);
   });
 });
 
 describe("control characters in captions, trigger words and prompts", () => {
   it.each([
-    ["\u001b[31mred", /images\.0\.caption: caption contains U\+001B \(ESC\), a control character, at position 1: remove it/],
+    [
+      "\u001b[31mred",
+      /images\.0\.caption: caption contains U\+001B \(ESC\), a control character, at position 1: remove it/,
+    ],
     ["a cat\u0000", /caption contains U\+0000 \(NUL\), a control character, at position 6/],
     ["🐱\u0007", /caption contains U\+0007 \(BEL\), a control character, at position 2/],
     ["x\u007f", /U\+007F \(DEL\), a control character/],
@@ -314,18 +390,27 @@ describe("control characters in captions, trigger words and prompts", () => {
     ["one\u2028two", /U\+2028 \(line separator\), a Unicode line break, at position 4/],
     ["abc\u202egpj.exe", /U\+202E \(right-to-left override\), a bidirectional text control/],
     ["x\ud800", /U\+D800, half of a surrogate pair/],
-  ])("refuses caption %j", (caption, message) => refused("upload_dataset", upload({ filename: "x.png", data: PNG_BASE64, caption }), message));
+  ])("refuses caption %j", (caption, message) =>
+    refused("upload_dataset", upload({ filename: "x.png", data: PNG_BASE64, caption }), message),
+  );
 
   it("keeps ordinary Unicode, tabs and line breaks in captions", () => {
     const caption = "café crème, 猫が寝ている 👩‍💻🐈‍⬛\tsecond column\r\nsecond line, עברית\u200f";
-    const parsed = inlineImage(INLINE_IMAGE_MAX_BYTES, 4000).safeParse({ filename: "a.png", data: PNG_BASE64, caption });
+    const parsed = inlineImage(INLINE_IMAGE_MAX_BYTES, 4000).safeParse({
+      filename: "a.png",
+      data: PNG_BASE64,
+      caption,
+    });
     expect(parsed.success, parsed.error?.message).toBe(true);
   });
 
   it.each([
     ["sks\u0000", /trigger_word contains U\+0000 \(NUL\), a control character, at position 4: remove it/],
     ["sks\u001b", /trigger_word contains U\+001B \(ESC\)/],
-    ["sks\nwoman", /trigger_word contains U\+000A \(line feed\), a control character, at position 4: trigger_word must be on one line/],
+    [
+      "sks\nwoman",
+      /trigger_word contains U\+000A \(line feed\), a control character, at position 4: trigger_word must be on one line/,
+    ],
     ["s\tks", /U\+0009 \(tab\), a control character, at position 2/],
     ["s\u200bks", /U\+200B \(zero-width space\), an invisible character, at position 2/],
     ["\u202esks", /U\+202E \(right-to-left override\), a bidirectional text control, at position 1/],
@@ -341,9 +426,21 @@ describe("control characters in captions, trigger words and prompts", () => {
   );
 
   it("refuses them in default_caption and test_prompts too", async () => {
-    await refused("create_dataset_upload", { dataset_name: "cats", default_caption: "a\u001bb" }, /default_caption contains U\+001B \(ESC\), a control character, at position 2/);
-    await refused("create_training_config", { ...config, test_prompts: ["fine", "bad\u0000"] }, /test_prompts\.1: a test prompt contains U\+0000 \(NUL\)/);
-    await refused("create_training_config", { ...config, test_prompts: ["two\nlines"] }, /a test prompt must be on one line/);
+    await refused(
+      "create_dataset_upload",
+      { dataset_name: "cats", default_caption: "a\u001bb" },
+      /default_caption contains U\+001B \(ESC\), a control character, at position 2/,
+    );
+    await refused(
+      "create_training_config",
+      { ...config, test_prompts: ["fine", "bad\u0000"] },
+      /test_prompts\.1: a test prompt contains U\+0000 \(NUL\)/,
+    );
+    await refused(
+      "create_training_config",
+      { ...config, test_prompts: ["two\nlines"] },
+      /a test prompt must be on one line/,
+    );
   });
 });
 
@@ -352,22 +449,40 @@ describe("unknown arguments", () => {
     const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });
     const answer = await callTool(toolkit, "create_training_config", { ...config, step: 5 });
     expect(answer.isError).toBe(true);
-    expect(answer.content[0]?.text).toBe("Input validation error: Invalid arguments for tool create_training_config: unknown argument `step`: did you mean `steps`?");
+    expect(answer.content[0]?.text).toBe(
+      "Input validation error: Invalid arguments for tool create_training_config: unknown argument `step`: did you mean `steps`?",
+    );
     expect(toolkit.calls).toHaveLength(0);
   });
 
   it.each([
-    ["create_training_config", { ...config, Steps: 5, triggerWord: "x", lowvram: false }, /unknown argument `Steps`: did you mean `steps`\?; unknown argument `triggerWord`: did you mean `trigger_word`\?; unknown argument `lowvram`: did you mean `low_vram`\?/],
-    ["create_training_config", { ...config, learning_rate: 1e-4 }, /unknown argument `learning_rate`: create_training_config takes `name`, `model_name`, `dataset_path`, `resolution`, `steps`, `rank`, `alpha`, `low_vram`, `trigger_word`, `test_prompts`/],
+    [
+      "create_training_config",
+      { ...config, Steps: 5, triggerWord: "x", lowvram: false },
+      /unknown argument `Steps`: did you mean `steps`\?; unknown argument `triggerWord`: did you mean `trigger_word`\?; unknown argument `lowvram`: did you mean `low_vram`\?/,
+    ],
+    [
+      "create_training_config",
+      { ...config, learning_rate: 1e-4 },
+      /unknown argument `learning_rate`: create_training_config takes `name`, `model_name`, `dataset_path`, `resolution`, `steps`, `rank`, `alpha`, `low_vram`, `trigger_word`, `test_prompts`/,
+    ],
     ["list_configs", { verbose: true }, /unknown argument `verbose`: list_configs takes no arguments/],
     ["get_training_logs", { job_id: "j1", line: 5 }, /unknown argument `line`: did you mean `lines`\?/],
-    ["export_model", { model_name: "m", output_path: `${EXPORTS}/m.safetensors`, stag: true }, /unknown argument `stag`: did you mean `stage`\?/],
+    [
+      "export_model",
+      { model_name: "m", output_path: `${EXPORTS}/m.safetensors`, stag: true },
+      /unknown argument `stag`: did you mean `stage`\?/,
+    ],
     ["download_model", { model_name: "m", encodng: "raw" }, /unknown argument `encodng`: did you mean `encoding`\?/],
     ["create_dataset_upload", { dataset_name: "cats", trigger: "sks" }, /unknown argument `trigger`/],
   ])("%s %j", (tool, args, message) => refused(tool, args, message));
 
   it("refuses unknown fields inside an inline image, naming where", async () => {
-    await refused("upload_dataset", { dataset_name: "cats", images: [{ filename: "a.png", data: PNG_BASE64, captoin: "lost" }] }, /images\.0: unknown field `captoin`: did you mean `caption`\?/);
+    await refused(
+      "upload_dataset",
+      { dataset_name: "cats", images: [{ filename: "a.png", data: PNG_BASE64, captoin: "lost" }] },
+      /images\.0: unknown field `captoin`: did you mean `caption`\?/,
+    );
   });
 
   it("explains arguments nested under `parameters` the way the toolkit's own HTTP API takes them", async () => {
@@ -390,7 +505,8 @@ describe("unknown arguments", () => {
       expect(answer.content[0]?.text, name).toMatch(/unknown argument `zz_not_an_argument`/);
       expect(toolkit.calls, name).toHaveLength(0);
     }
-    const images = tools.upload_dataset?.inputSchema.properties?.images as { items?: { additionalProperties?: boolean } } | undefined;
+    const images = tools.upload_dataset?.inputSchema.properties?.images as
+      { items?: { additionalProperties?: boolean } } | undefined;
     expect(images?.items?.additionalProperties).toBe(false);
   });
 
@@ -412,23 +528,37 @@ describe("unknown arguments", () => {
       }).register(built);
       return built;
     };
-    const good = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi" } })).result as ToolCallResult;
+    const good = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi" } }))
+      .result as ToolCallResult;
     expect(good.isError).toBeFalsy();
     expect(seen).toEqual([{ text: "hi", times: 1 }]);
-    const bad = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi", time: 2 } })).result as ToolCallResult;
+    const bad = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi", time: 2 } }))
+      .result as ToolCallResult;
     expect(bad.isError).toBe(true);
-    expect(bad.content[0]?.text).toBe("Input validation error: Invalid arguments for tool echo: unknown argument `time`: did you mean `times`?");
+    expect(bad.content[0]?.text).toBe(
+      "Input validation error: Invalid arguments for tool echo: unknown argument `time`: did you mean `times`?",
+    );
     expect(seen).toHaveLength(1);
-    const listed = (await mcpRequestTo(server, "tools/list", {})).result as { tools: Array<{ inputSchema: { additionalProperties?: boolean; properties: Record<string, { description?: string }> } }> };
+    const listed = (await mcpRequestTo(server, "tools/list", {})).result as {
+      tools: Array<{
+        inputSchema: { additionalProperties?: boolean; properties: Record<string, { description?: string }> };
+      }>;
+    };
     expect(listed.tools[0]?.inputSchema.additionalProperties).toBe(false);
     expect(listed.tools[0]?.inputSchema.properties.text?.description).toBe("what to echo");
   });
 
   it("keeps each object's own checks and an explicit catchall, and refuses a tool without an input schema", () => {
-    const strict = strictInput("t", z.object({ a: z.number(), b: z.number() }).refine((v) => v.a < v.b, "a must be below b"));
+    const strict = strictInput(
+      "t",
+      z.object({ a: z.number(), b: z.number() }).refine((v) => v.a < v.b, "a must be below b"),
+    );
     expect(strict.safeParse({ a: 2, b: 1 }).error?.issues[0]?.message).toBe("a must be below b");
     expect(strict.safeParse({ a: 1, b: 2 }).success).toBe(true);
-    expect(strictInput("t", z.object({ a: z.number() }).passthrough()).safeParse({ a: 1, extra: true }).data).toEqual({ a: 1, extra: true });
+    expect(strictInput("t", z.object({ a: z.number() }).passthrough()).safeParse({ a: 1, extra: true }).data).toEqual({
+      a: 1,
+      extra: true,
+    });
     expect(() => strictInput("t", undefined)).toThrow(/declares no inputSchema/);
     expect(closestKey("model", ["model_name", "dataset_path"])).toBeUndefined();
     expect(closestKey("modelName", ["model_name", "dataset_path"])).toBe("model_name");
@@ -436,7 +566,9 @@ describe("unknown arguments", () => {
   });
 });
 
-type ListedTool = { inputSchema: { additionalProperties?: boolean; properties?: Record<string, { description?: string }> } };
+type ListedTool = {
+  inputSchema: { additionalProperties?: boolean; properties?: Record<string, { description?: string }> };
+};
 
 async function listedTools(): Promise<Record<string, ListedTool>> {
   const answer = await mcpRequest(new ScriptedToolkit(), "tools/list", {});

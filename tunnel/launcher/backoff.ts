@@ -21,7 +21,9 @@ export class Backoff {
 
   constructor(timings: BackoffTimings = DEFAULT_BACKOFF) {
     if (!(timings.initialMs > 0 && timings.maxMs >= timings.initialMs && timings.resetAfterMs >= 0)) {
-      throw new RangeError(`invalid back-off timings ${JSON.stringify(timings)}: need 0 < initialMs <= maxMs and resetAfterMs >= 0`);
+      throw new RangeError(
+        `invalid back-off timings ${JSON.stringify(timings)}: need 0 < initialMs <= maxMs and resetAfterMs >= 0`,
+      );
     }
     this.#timings = timings;
     this.#next = timings.initialMs;

@@ -36,7 +36,9 @@ export async function locateCloudflared(options: LocateOptions): Promise<string>
 
   const pkg = await loadPackage(options.importPackage ?? importCloudflaredPackage);
   if (!existsSync(pkg.bin)) {
-    options.log(`cloudflared is not downloaded yet: fetching it once to ${pkg.bin} (set CLOUDFLARED_BIN to use your own)`);
+    options.log(
+      `cloudflared is not downloaded yet: fetching it once to ${pkg.bin} (set CLOUDFLARED_BIN to use your own)`,
+    );
     try {
       await pkg.install(pkg.bin);
     } catch (error) {

@@ -86,7 +86,9 @@ export async function runLauncher(options: RunOptions = {}): Promise<number> {
 function describe(event: SupervisorEvent): string | undefined {
   switch (event.type) {
     case "start":
-      return event.attempt === 1 ? `cloudflared started (pid ${event.pid ?? "?"})` : `cloudflared restarted (attempt ${event.attempt}, pid ${event.pid ?? "?"})`;
+      return event.attempt === 1
+        ? `cloudflared started (pid ${event.pid ?? "?"})`
+        : `cloudflared restarted (attempt ${event.attempt}, pid ${event.pid ?? "?"})`;
     case "exit": {
       if (event.error) return `could not run cloudflared: ${event.error.message}`;
       const how = event.signal ? `was killed by ${event.signal}` : `exited with code ${event.code}`;

@@ -108,7 +108,10 @@ function checkPort(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_TOOLKIT_PORT;
   const port = Number(raw);
   if (!/^\d+$/.test(raw) || port < 1 || port > 65535) {
-    throw new LauncherError(2, `TOOLKIT_PORT is ${JSON.stringify(raw)}, not a port number: set it to the toolkit's port (8012 by default)`);
+    throw new LauncherError(
+      2,
+      `TOOLKIT_PORT is ${JSON.stringify(raw)}, not a port number: set it to the toolkit's port (8012 by default)`,
+    );
   }
   return port;
 }

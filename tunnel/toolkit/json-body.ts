@@ -57,7 +57,7 @@ async function encodeFileInto(body: Buffer, at: number, file: FileAsBase64): Pro
   const handle = await open(file.filePath, "r");
   try {
     const chunk = Buffer.allocUnsafe(Math.min(CHUNK, file.size));
-    for (let done = 0; done < file.size; ) {
+    for (let done = 0; done < file.size;) {
       const want = Math.min(CHUNK, file.size - done);
       let filled = 0;
       while (filled < want) {

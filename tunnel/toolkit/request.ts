@@ -22,7 +22,12 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /** FastAPI's 422 body for a request its pydantic model rejects. */
-function validationError(type: string, loc: Array<string | number>, msg: string, extra: Record<string, unknown> = {}): unknown {
+function validationError(
+  type: string,
+  loc: Array<string | number>,
+  msg: string,
+  extra: Record<string, unknown> = {},
+): unknown {
   return { detail: [{ type, loc, msg, ...extra }] };
 }
 
@@ -36,10 +41,23 @@ export function parseExecuteBody(body: Buffer): Parsed {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const position = Number(/position (\d+)/.exec(message)?.[1] ?? 0);
-    return { ok: false, detail: validationError("json_invalid", ["body", position], "JSON decode error", { input: {}, ctx: { error: message } }) };
+    return {
+      ok: false,
+      detail: validationError("json_invalid", ["body", position], "JSON decode error", {
+        input: {},
+        ctx: { error: message },
+      }),
+    };
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, detail: validationError("model_attributes_type", ["body"], "Input should be a valid dictionary or object to extract fields from") };
+    return {
+      ok: false,
+      detail: validationError(
+        "model_attributes_type",
+        ["body"],
+        "Input should be a valid dictionary or object to extract fields from",
+      ),
+    };
   }
   const request = value as Record<string, unknown>;
   if (typeof request.tool !== "string") {

@@ -193,7 +193,8 @@ export async function startToolkitServer(options: ToolkitServerOptions): Promise
 function positiveNumber(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -209,7 +210,9 @@ async function main(): Promise<void> {
     simulatedStepMs: positiveNumber(env.TOOLKIT_SIM_STEP_MS, "TOOLKIT_SIM_STEP_MS"),
     log: (line) => console.error(line),
   });
-  console.log(`AI Toolkit local server listening on ${server.url} (data: ${server.dataDir}, trainer: ${server.trainer})`);
+  console.log(
+    `AI Toolkit local server listening on ${server.url} (data: ${server.dataDir}, trainer: ${server.trainer})`,
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {

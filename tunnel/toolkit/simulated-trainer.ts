@@ -41,7 +41,7 @@ const err = (text: string): void => {
 /** Deterministic noise, so two runs of the same config print the same curve. */
 function noiseSource(seedText: string): () => number {
   let state = 0x9e3779b9;
-  for (const ch of seedText) state = (Math.imul(state ^ ch.charCodeAt(0), 0x01000193) >>> 0) || 1;
+  for (const ch of seedText) state = Math.imul(state ^ ch.charCodeAt(0), 0x01000193) >>> 0 || 1;
   return () => {
     state ^= state << 13;
     state ^= state >>> 17;
@@ -115,7 +115,10 @@ function loraTensors(settings: TrainerSettings): TensorSpec[] {
   const width = 64;
   const modules = flux
     ? ["transformer.single_transformer_blocks.0.attn.to_q", "transformer.single_transformer_blocks.0.attn.to_k"]
-    : ["lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q", "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_k"];
+    : [
+        "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q",
+        "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_k",
+      ];
   const [down, up] = flux ? ["lora_A", "lora_B"] : ["lora_down", "lora_up"];
   const tensors: TensorSpec[] = [];
   for (const module of modules) {

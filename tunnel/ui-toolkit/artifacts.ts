@@ -10,7 +10,17 @@
 // Checkpoints are real safetensors files (tunnel/toolkit/safetensors.ts) holding a small
 // LoRA-shaped tensor set; the resume logic reads their metadata back like ai-toolkit does.
 
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 
 import { writeSafetensors, type TensorSpec } from "../toolkit/safetensors.ts";
@@ -29,10 +39,17 @@ export interface CheckpointInfo {
 }
 
 function loraTensors(rank: number, seed: number): TensorSpec[] {
-  const modules = ["transformer.single_transformer_blocks.0.attn.to_q", "transformer.single_transformer_blocks.0.attn.to_k"];
+  const modules = [
+    "transformer.single_transformer_blocks.0.attn.to_q",
+    "transformer.single_transformer_blocks.0.attn.to_k",
+  ];
   return modules.flatMap((module) => [
     { name: `${module}.lora_A.weight`, shape: [rank, 64], value: (i: number) => Math.sin(i + seed) * 0.02 },
-    { name: `${module}.lora_B.weight`, shape: [64, rank], value: (i: number) => Math.cos(i + seed) * 0.001 * (1 + seed / 1000) },
+    {
+      name: `${module}.lora_B.weight`,
+      shape: [64, rank],
+      value: (i: number) => Math.cos(i + seed) * 0.001 * (1 + seed / 1000),
+    },
   ]);
 }
 
@@ -50,7 +67,11 @@ export function writeCheckpoint(file: string, info: CheckpointInfo): number {
       ss_network_alpha: String(info.alpha),
       base_model: info.baseModel,
       training_info: JSON.stringify({ step: info.step, epoch: info.epoch }),
-      software: JSON.stringify({ name: "ai-toolkit", repo: "https://github.com/ostris/ai-toolkit", version: "0.12.26" }),
+      software: JSON.stringify({
+        name: "ai-toolkit",
+        repo: "https://github.com/ostris/ai-toolkit",
+        version: "0.12.26",
+      }),
     },
     tensors: loraTensors(info.rank, info.step),
   });
@@ -88,7 +109,9 @@ function byAge(files: string[]): string[] {
 
 function saves(folder: string, matches: (file: string) => boolean): string[] {
   try {
-    return readdirSync(folder).filter(matches).map((file) => path.join(folder, file));
+    return readdirSync(folder)
+      .filter(matches)
+      .map((file) => path.join(folder, file));
   } catch {
     return [];
   }

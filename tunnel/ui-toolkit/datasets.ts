@@ -28,7 +28,23 @@ import type { Settings } from "./settings.ts";
 const brotli = promisify(zlib.brotliCompress);
 const gzip = promisify(zlib.gzip);
 
-const MEDIA = [".png", ".jpg", ".jpeg", ".webp", ".mp4", ".avi", ".mov", ".mkv", ".wmv", ".m4v", ".flv", ".mp3", ".wav", ".flac", ".ogg"];
+const MEDIA = [
+  ".png",
+  ".jpg",
+  ".jpeg",
+  ".webp",
+  ".mp4",
+  ".avi",
+  ".mov",
+  ".mkv",
+  ".wmv",
+  ".m4v",
+  ".flv",
+  ".mp3",
+  ".wav",
+  ".flac",
+  ".ogg",
+];
 
 /** `request.formData()`: the whole body parsed by Node's Fetch implementation. */
 export async function formData(req: ApiRequest): Promise<FormData> {
@@ -79,10 +95,18 @@ async function listImages(req: ApiRequest, settings: Settings): Promise<Answer> 
     const body = JSON.stringify({ root: prefix, images: images.map((image) => image.slice(prefix.length)) });
     const accepted = String(req.headers["accept-encoding"] ?? "");
     if (/\bbr\b/.test(accepted)) {
-      return { status: 200, headers: { "content-type": "application/json", "content-encoding": "br" }, body: await brotli(body) };
+      return {
+        status: 200,
+        headers: { "content-type": "application/json", "content-encoding": "br" },
+        body: await brotli(body),
+      };
     }
     if (/\bgzip\b/.test(accepted)) {
-      return { status: 200, headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: await gzip(body) };
+      return {
+        status: 200,
+        headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        body: await gzip(body),
+      };
     }
     return { status: 200, headers: { "content-type": "application/json" }, body };
   } catch {
@@ -123,7 +147,9 @@ export function addDatasetRoutes(router: Router, settings: Settings): void {
         await mkdir(root);
       }
       const entries = await readdir(root, { withFileTypes: true });
-      return json(entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith(".")).map((entry) => entry.name));
+      return json(
+        entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith(".")).map((entry) => entry.name),
+      );
     } catch {
       return json({ error: "Failed to fetch datasets" }, 500);
     }

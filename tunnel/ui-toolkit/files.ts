@@ -66,7 +66,12 @@ async function statOrNull(file: string): Promise<Stats | null> {
   }
 }
 
-export async function serveFile(req: IncomingMessage, res: ServerResponse, prefix: string, settings: Settings): Promise<void> {
+export async function serveFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  prefix: string,
+  settings: Settings,
+): Promise<void> {
   try {
     const isImg = prefix === "/api/img/";
     const rawUrl = req.url ?? "";

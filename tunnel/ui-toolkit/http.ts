@@ -53,7 +53,7 @@ interface Route {
 
 const NOT_FOUND_PAGE =
   '<!DOCTYPE html><html><head><meta charSet="utf-8"/><title>404: This page could not be found.</title></head>' +
-  '<body><div><h1>404</h1><h2>This page could not be found.</h2></div></body></html>';
+  "<body><div><h1>404</h1><h2>This page could not be found.</h2></div></body></html>";
 
 export class Router {
   private readonly routes: Route[] = [];

@@ -68,7 +68,8 @@ export function addJobFileRoutes(router: Router, store: Store, settings: Setting
     if (!job) return json({ error: "Job not found" }, 404);
     return { job, folder: path.join(settings.trainingFolder(), job.name) };
   };
-  const isAnswer = (value: unknown): value is Answer => typeof value === "object" && value !== null && "status" in value;
+  const isAnswer = (value: unknown): value is Answer =>
+    typeof value === "object" && value !== null && "status" in value;
 
   router.add("GET", "/api/jobs/[jobID]/log", async (req) => {
     const found = folderOf(req.params.jobID);
@@ -115,7 +116,11 @@ export function addJobFileRoutes(router: Router, store: Store, settings: Setting
     if (!(await exists(pluginPath))) return json({ exists: false, html: null });
     if (req.url.searchParams.get("check") === "1") return json({ exists: true, html: null });
     const html = await readFile(pluginPath, "utf8");
-    return { status: 200, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }, body: html };
+    return {
+      status: 200,
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+      body: html,
+    };
   });
 
   router.add("GET", "/api/jobs/[jobID]/files", async (req) => {

@@ -28,7 +28,8 @@ export interface JobRoutesContext {
 }
 
 const NOT_FOUND = (): Answer => json({ error: "Job not found" }, 404);
-const byCreatedDesc = (a: JobRow, b: JobRow): number => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0);
+const byCreatedDesc = (a: JobRow, b: JobRow): number =>
+  a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0;
 
 export function addJobRoutes(router: Router, ctx: JobRoutesContext): void {
   const { store } = ctx;
@@ -99,10 +100,14 @@ export function addJobRoutes(router: Router, ctx: JobRoutesContext): void {
   });
 
   for (const flag of ["save_now", "sample_now"] as const) {
-    router.add("GET", `/api/jobs/[jobID]/${flag}`, async (req) => json(store.updateJob(req.params.jobID ?? "", { [flag]: true })));
+    router.add("GET", `/api/jobs/[jobID]/${flag}`, async (req) =>
+      json(store.updateJob(req.params.jobID ?? "", { [flag]: true })),
+    );
   }
 
-  router.add("GET", "/api/queue", async () => json({ queues: store.queues().sort((a, b) => (a.gpu_ids < b.gpu_ids ? -1 : a.gpu_ids > b.gpu_ids ? 1 : 0)) }));
+  router.add("GET", "/api/queue", async () =>
+    json({ queues: store.queues().sort((a, b) => (a.gpu_ids < b.gpu_ids ? -1 : a.gpu_ids > b.gpu_ids ? 1 : 0)) }),
+  );
 
   router.add("GET", "/api/queue/[queueID]/start", async (req) => {
     const gpuIds = req.params.queueID ?? "";
@@ -138,7 +143,8 @@ async function postJob(req: ApiRequest, ctx: JobRoutesContext): Promise<Answer> 
       if (typeof body.job_type !== "string") return failed;
       extra.job_type = body.job_type;
     }
-    const optionalString = (value: unknown): value is string | undefined => value === undefined || typeof value === "string";
+    const optionalString = (value: unknown): value is string | undefined =>
+      value === undefined || typeof value === "string";
     if (!optionalString(name) || !optionalString(gpuIds) || !optionalString(jobConfig)) return failed;
 
     if (id) {
@@ -147,7 +153,9 @@ async function postJob(req: ApiRequest, ctx: JobRoutesContext): Promise<Answer> 
     }
     if (name === undefined || gpuIds === undefined || jobConfig === undefined) return failed;
     const queuePosition = (ctx.store.maxQueuePosition() || 0) + 1000;
-    return json(ctx.store.createJob({ name, gpu_ids: gpuIds, job_config: jobConfig, queue_position: queuePosition, ...extra }));
+    return json(
+      ctx.store.createJob({ name, gpu_ids: gpuIds, job_config: jobConfig, queue_position: queuePosition, ...extra }),
+    );
   } catch (error) {
     if (error instanceof UniqueConstraintError) return json({ error: "Job name already exists" }, 409);
     return failed;

@@ -65,7 +65,12 @@ export class LossLog {
     for (const [key, value] of Object.entries(this.toCommit)) {
       const numeric = typeof value === "number" ? value : value === null ? null : Number(value);
       const isNumber = numeric !== null && !Number.isNaN(numeric);
-      this.pendingMetrics.push({ step: at, key, value: isNumber ? numeric : null, text: isNumber || value === null ? null : String(value) });
+      this.pendingMetrics.push({
+        step: at,
+        key,
+        value: isNumber ? numeric : null,
+        text: isNumber || value === null ? null : String(value),
+      });
     }
     this.toCommit = {};
     if (this.pendingMetrics.length >= 256 || Date.now() - this.lastFlush >= 250) this.flush();
@@ -106,7 +111,9 @@ export class LossLog {
       minmax.set(m.key, [Math.min(lo, m.step), Math.max(hi, m.step)]);
     }
     db.exec("BEGIN");
-    const step = db.prepare("INSERT INTO steps(step, wall_time) VALUES(?, ?) ON CONFLICT(step) DO UPDATE SET wall_time=excluded.wall_time");
+    const step = db.prepare(
+      "INSERT INTO steps(step, wall_time) VALUES(?, ?) ON CONFLICT(step) DO UPDATE SET wall_time=excluded.wall_time",
+    );
     for (const [at, wall] of this.pendingSteps) step.run(at, wall);
     const key = db.prepare(
       "INSERT INTO metric_keys(key, first_seen_step, last_seen_step) VALUES(?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
@@ -133,10 +140,16 @@ export interface LossQuery {
 }
 
 /** The /loss route's reading: `{key, keys, points}`. Throws on a database it cannot read. */
-export function readLoss(file: string, query: LossQuery): { key: string; keys: string[]; points: Array<{ step: number; wall_time: number; value: number | null }> } {
+export function readLoss(
+  file: string,
+  query: LossQuery,
+): { key: string; keys: string[]; points: Array<{ step: number; wall_time: number; value: number | null }> } {
   const db = new DatabaseSync(file, { timeout: 30_000 });
   try {
-    const keys = db.prepare("SELECT key FROM metric_keys ORDER BY key ASC").all().map((row) => String(row.key));
+    const keys = db
+      .prepare("SELECT key FROM metric_keys ORDER BY key ASC")
+      .all()
+      .map((row) => String(row.key));
     const bind = (value: number | null): SQLInputValue => (value === null || Number.isNaN(value) ? null : value);
     const rows = db
       .prepare(

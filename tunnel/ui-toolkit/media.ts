@@ -22,10 +22,11 @@ import { formData } from "./datasets.ts";
 import { type Answer, empty, json, type Router, text } from "./http.ts";
 import type { Settings } from "./settings.ts";
 
-const exists = (file: string): Promise<boolean> => access(file).then(
-  () => true,
-  () => false,
-);
+const exists = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 const captionPathOf = (imgPath: string, ext: unknown): string => {
   const captionExt = (typeof ext === "string" && ext ? ext : "txt").replace(/^\.+/, "").trim() || "txt";

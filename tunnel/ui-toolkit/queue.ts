@@ -114,7 +114,9 @@ export class QueueWorker {
         continue;
       }
       if (onGpus.some((job) => job.status === "running" || job.status === "stopping")) continue;
-      const next = onGpus.filter((job) => job.status === "queued").sort((a, b) => a.queue_position - b.queue_position)[0];
+      const next = onGpus
+        .filter((job) => job.status === "queued")
+        .sort((a, b) => a.queue_position - b.queue_position)[0];
       if (next) this.startJob(next.id);
       else store.setQueueRunning(queue.id, false);
     }

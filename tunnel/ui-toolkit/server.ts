@@ -64,7 +64,8 @@ export interface UiToolkitServer {
   close(): Promise<void>;
 }
 
-const HOME_PAGE = "<!DOCTYPE html><html><head><title>AI Toolkit (local UI stand-in)</title></head><body>AI Toolkit UI stand-in</body></html>";
+const HOME_PAGE =
+  "<!DOCTYPE html><html><head><title>AI Toolkit (local UI stand-in)</title></head><body>AI Toolkit UI stand-in</body></html>";
 
 export async function startUiToolkitServer(options: UiToolkitServerOptions): Promise<UiToolkitServer> {
   const dataDir = path.resolve(options.dataDir);
@@ -168,7 +169,8 @@ export async function startUiToolkitServer(options: UiToolkitServerOptions): Pro
 function envNumber(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -185,7 +187,9 @@ async function main(): Promise<void> {
     modelsPath: env.MODELS_PATH || undefined,
     log: (line) => console.error(line),
   });
-  console.log(`AI Toolkit UI stand-in listening on ${server.url} (data: ${server.dataDir}${env.AI_TOOLKIT_AUTH ? ", token required" : ""})`);
+  console.log(
+    `AI Toolkit UI stand-in listening on ${server.url} (data: ${server.dataDir}${env.AI_TOOLKIT_AUTH ? ", token required" : ""})`,
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) process.exit(130);

@@ -68,7 +68,9 @@ export class Settings {
    */
   mayTouch(target: string): boolean {
     const resolved = path.resolve(target);
-    return [this.root, this.trainingFolder(), this.datasetsFolder(), this.dataRoot()].some((dir) => resolved.startsWith(dir + path.sep));
+    return [this.root, this.trainingFolder(), this.datasetsFolder(), this.dataRoot()].some((dir) =>
+      resolved.startsWith(dir + path.sep),
+    );
   }
 
   /** GET /api/settings: the rows as they are (HF_TOKEN included), defaults filled in. */

@@ -92,7 +92,13 @@ export class Store {
       return new Store(file, tables);
     }
     mkdirSync(path.dirname(file), { recursive: true });
-    const store = new Store(file, { settings: { ...seedSettings }, queues: [], jobs: [], nextQueueId: 1, nextPid: 41000 });
+    const store = new Store(file, {
+      settings: { ...seedSettings },
+      queues: [],
+      jobs: [],
+      nextQueueId: 1,
+      nextPid: 41000,
+    });
     store.flush();
     return store;
   }

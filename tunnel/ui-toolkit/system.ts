@@ -48,7 +48,8 @@ function memory(): { total: number; free: number; available: number } {
     const total = value("MemTotal");
     const free = value("MemFree");
     const available = value("MemAvailable");
-    if (!Number.isNaN(total) && !Number.isNaN(free)) return { total, free, available: Number.isNaN(available) ? free : available };
+    if (!Number.isNaN(total) && !Number.isNaN(free))
+      return { total, free, available: Number.isNaN(available) ? free : available };
   } catch {
     // not Linux
   }

@@ -75,9 +75,11 @@ export function readPlan(config: unknown, cwd: string): TrainerPlan {
   if (root.job !== "extension") throw new ConfigError(`Unknown job type ${String(root.job)}`);
   const cfg = obj(root.config);
   if (!Array.isArray(cfg.process)) throw new ConfigError('config file is invalid. Missing "config.process" key');
-  if (cfg.process.length === 0) throw new ConfigError('config file is invalid. "config.process" must be a list of processes');
+  if (cfg.process.length === 0)
+    throw new ConfigError('config file is invalid. "config.process" must be a list of processes');
   const proc = obj(cfg.process[0]);
-  if (typeof proc.type !== "string") throw new ConfigError('config file is invalid. Missing "config.process[0].type" key');
+  if (typeof proc.type !== "string")
+    throw new ConfigError('config file is invalid. Missing "config.process[0].type" key');
   if (!KNOWN.has(proc.type)) throw new ConfigError(`config file is invalid. Unknown process type: ${proc.type}`);
   if (typeof cfg.name !== "string" || cfg.name === "") throw new ConfigError("name is required");
 

@@ -195,12 +195,16 @@ export class SimulatedTrainer {
     this.out(`${JSON.stringify(plan.processConfig, null, 4)}\n`);
     if (plan.reportsToUi) {
       const db = plan.processConfig.sqlite_db_path;
-      this.out(`Using SQLite database at ${typeof db === "string" ? db : "./aitk_db.db"}\nJob ID: "${this.launch.jobId}"\n`);
+      this.out(
+        `Using SQLite database at ${typeof db === "string" ? db : "./aitk_db.db"}\nJob ID: "${this.launch.jobId}"\n`,
+      );
       this.status("running", "Starting");
     }
     await mkdir(plan.saveRoot, { recursive: true });
     writeFileSync(path.join(plan.saveRoot, "config.yaml"), stringify(config));
-    this.out(`\n#############################################\n# Running job: ${plan.jobName}\n#############################################\n\n`);
+    this.out(
+      `\n#############################################\n# Running job: ${plan.jobName}\n#############################################\n\n`,
+    );
     this.out("\nRunning  1 process\n");
   }
 }

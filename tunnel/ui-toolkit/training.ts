@@ -14,7 +14,15 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 
 import { formatTqdmLine, pythonExp, TqdmWriter } from "../toolkit/tqdm.ts";
-import { cleanUpSaves, latestSave, pad9, readTrainingStep, writeCheckpoint, writeOptimizer, writeSample } from "./artifacts.ts";
+import {
+  cleanUpSaves,
+  latestSave,
+  pad9,
+  readTrainingStep,
+  writeCheckpoint,
+  writeOptimizer,
+  writeSample,
+} from "./artifacts.ts";
 import { LossLog } from "./loss-log.ts";
 import type { JobPatch, JobRow } from "./store.ts";
 import { DEFAULT_ERROR, type TrainerPlan } from "./trainer-config.ts";
@@ -118,7 +126,10 @@ export class TrainingRun {
         }
         if (plan.performanceLogEvery > 0 && step % plan.performanceLogEvery === 0) {
           const rate = windowSeconds > 0 ? plan.performanceLogEvery / windowSeconds : 0;
-          if (rate > 0) io.update({ speed_string: rate >= 1 ? `${rate.toFixed(2)} iter/sec` : `${(1 / rate).toFixed(2)} sec/iter` });
+          if (rate > 0)
+            io.update({
+              speed_string: rate >= 1 ? `${rate.toFixed(2)} iter/sec` : `${(1 / rate).toFixed(2)} sec/iter`,
+            });
           windowSeconds = 0;
         }
       }
@@ -159,7 +170,9 @@ export class TrainingRun {
   private async fail(): Promise<never> {
     if (this.plan.error === DEFAULT_ERROR) {
       for (let n = 1; n <= 3; n++) {
-        this.io.out(`\n\n################################################\n# OOM during training step, skipping batch ${n}/3 #\n`);
+        this.io.out(
+          `\n\n################################################\n# OOM during training step, skipping batch ${n}/3 #\n`,
+        );
         this.io.out("################################################\n\n");
         await this.io.work();
       }
@@ -185,7 +198,15 @@ export class TrainingRun {
     // tqdm redraws at most every 0.1 s.
     if (!force && Date.now() - this.lastRefresh < 100) return;
     this.lastRefresh = Date.now();
-    this.bar.refresh(formatTqdmLine({ desc: this.plan.jobName, n, total: this.plan.steps, elapsedSeconds: this.trainSeconds, postfix }));
+    this.bar.refresh(
+      formatTqdmLine({
+        desc: this.plan.jobName,
+        n,
+        total: this.plan.steps,
+        elapsedSeconds: this.trainSeconds,
+        postfix,
+      }),
+    );
   }
 
   /** save(): a checkpoint when given a step, else the final model. */
@@ -196,12 +217,21 @@ export class TrainingRun {
     if (step !== undefined) this.lastSaveStep = step;
     const file = path.join(plan.saveRoot, `${plan.jobName}${step === undefined ? "" : `_${pad9(step)}`}.safetensors`);
     const epoch = Math.floor(this.stepNum / Math.max(1, countImages(plan.datasetPath)));
-    writeCheckpoint(file, { name: plan.jobName, step: this.stepNum, epoch, rank: plan.rank, alpha: plan.alpha, baseModel: plan.baseModel, arch: plan.arch });
+    writeCheckpoint(file, {
+      name: plan.jobName,
+      step: this.stepNum,
+      epoch,
+      rank: plan.rank,
+      alpha: plan.alpha,
+      baseModel: plan.baseModel,
+      arch: plan.arch,
+    });
     io.out(`Saved checkpoint to ${file}\n`);
     const optimizer = path.join(plan.saveRoot, "optimizer.pt");
     writeOptimizer(optimizer);
     io.out(`Saved optimizer to ${optimizer}\n`);
-    for (const removed of cleanUpSaves(plan.saveRoot, plan.jobName, plan.keepSaves)) io.out(`Removing old save: ${removed}\n`);
+    for (const removed of cleanUpSaves(plan.saveRoot, plan.jobName, plan.keepSaves))
+      io.out(`Removing old save: ${removed}\n`);
     await io.work();
     io.maybeStop();
     this.status("running", "Training");
@@ -215,7 +245,13 @@ export class TrainingRun {
     const bar = new TqdmWriter((text) => io.out(text));
     const started = Date.now();
     const line = (n: number): string =>
-      formatTqdmLine({ desc: "Generating Samples", n, total, elapsedSeconds: (Date.now() - started) / 1000, postfix: "" });
+      formatTqdmLine({
+        desc: "Generating Samples",
+        n,
+        total,
+        elapsedSeconds: (Date.now() - started) / 1000,
+        postfix: "",
+      });
     if (total > 0) bar.refresh(line(0));
     for (let i = 0; i < total; i++) {
       await io.work();

@@ -39,8 +39,20 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
           .max(100_000, "steps must be at most 100000")
           .default(1000)
           .describe("Number of training steps (1-100000)"),
-        rank: z.number().int("rank must be a whole number").min(1, "rank must be at least 1").max(256, "rank must be at most 256").default(16).describe("LoRA rank (network dim), 1-256"),
-        alpha: z.number().int("alpha must be a whole number").min(1, "alpha must be at least 1").max(256, "alpha must be at most 256").default(16).describe("LoRA alpha, 1-256"),
+        rank: z
+          .number()
+          .int("rank must be a whole number")
+          .min(1, "rank must be at least 1")
+          .max(256, "rank must be at most 256")
+          .default(16)
+          .describe("LoRA rank (network dim), 1-256"),
+        alpha: z
+          .number()
+          .int("alpha must be a whole number")
+          .min(1, "alpha must be at least 1")
+          .max(256, "alpha must be at most 256")
+          .default(16)
+          .describe("LoRA alpha, 1-256"),
         low_vram: z.boolean().default(true).describe("Quantize and offload to fit GPUs with less memory"),
         trigger_word: triggerWord
           .optional()
@@ -69,7 +81,10 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
       async run() {
         const result = await toolkit.run("list_configs");
         const names = result.configs;
-        return answer(result, names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.");
+        return answer(
+          result,
+          names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.",
+        );
       },
     }),
 

@@ -36,8 +36,14 @@ export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool
         const manifest = forwarded.value;
         if (manifest.state !== "complete") {
           // The private session is gone by now, so there is nothing to finalize again.
-          const error = manifest.forward.error?.replace(RETRY_BY_FINALIZE, "(call upload_dataset again to retry: every image is sent again)");
-          throw new ToolkitError(manifest.forward.errorKind ?? "tool", error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`);
+          const error = manifest.forward.error?.replace(
+            RETRY_BY_FINALIZE,
+            "(call upload_dataset again to retry: every image is sent again)",
+          );
+          throw new ToolkitError(
+            manifest.forward.errorKind ?? "tool",
+            error ?? `the dataset could not be delivered (state ${manifest.state}): call upload_dataset again`,
+          );
         }
         const result = {
           status: "success",
@@ -62,7 +68,10 @@ export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool
       async run() {
         const result = await toolkit.run("list_datasets");
         const lines = result.datasets.map((d) => `- ${d.name}: ${plural(d.images, "image")}`);
-        return answer(result, lines.length ? `${plural(lines.length, "dataset")}:\n${lines.join("\n")}` : "No datasets yet.");
+        return answer(
+          result,
+          lines.length ? `${plural(lines.length, "dataset")}:\n${lines.join("\n")}` : "No datasets yet.",
+        );
       },
     }),
   ];

@@ -25,7 +25,9 @@ export function modelTools(context: ToolContext): DefinedTool[] {
         stage: z
           .boolean()
           .default(false)
-          .describe("Also bring the model home: stage it in R2 and return a signed download link (as download_model does)"),
+          .describe(
+            "Also bring the model home: stage it in R2 and return a signed download link (as download_model does)",
+          ),
       }),
       output: exportedOutput,
       annotations: idempotentWrite,
@@ -67,9 +69,13 @@ export function modelTools(context: ToolContext): DefinedTool[] {
           }),
         );
         const lines = models.map(
-          (m) => `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
+          (m) =>
+            `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
         );
-        return answer({ ...result, models }, lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.");
+        return answer(
+          { ...result, models },
+          lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.",
+        );
       },
     }),
 
@@ -77,7 +83,7 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       name: "download_model",
       title: "Download model",
       description:
-        "Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and safetensors metadata. With encoding \"base64\", small models also come inline.",
+        'Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and safetensors metadata. With encoding "base64", small models also come inline.',
       input: z.object({
         model_name: safeName("model_name").describe("Name of the trained model"),
         encoding: z
@@ -92,7 +98,12 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       annotations: idempotentWrite,
       async run({ model_name, encoding }) {
         const staged = await stageAndLink(context, model_name);
-        const structured: z.input<typeof downloadOutput> = { status: "success", model: model_name, ...describeStaged(staged), encoding: "link" };
+        const structured: z.input<typeof downloadOutput> = {
+          status: "success",
+          model: model_name,
+          ...describeStaged(staged),
+          encoding: "link",
+        };
         let text = stagedText(staged);
         if (encoding === "base64") {
           const size = staged.model.size;
@@ -158,8 +169,15 @@ interface StagedWithLink {
 }
 
 async function stageAndLink(context: ToolContext, name: string): Promise<StagedWithLink> {
-  const { model, reused } = await stageModel({ bucket: context.env.STAGING, toolkit: context.toolkit, config: context.config }, name);
-  return { model, reused, link: await downloadLink(context.config, context.env, context.origin ?? "", model, Date.now()) };
+  const { model, reused } = await stageModel(
+    { bucket: context.env.STAGING, toolkit: context.toolkit, config: context.config },
+    name,
+  );
+  return {
+    model,
+    reused,
+    link: await downloadLink(context.config, context.env, context.origin ?? "", model, Date.now()),
+  };
 }
 
 function describeStaged({ model, reused, link }: StagedWithLink): z.infer<typeof stagedOutput> {
@@ -189,6 +207,9 @@ function stagedText({ model, reused, link }: StagedWithLink): string {
 /** Only ever called for files under DOWNLOAD_INLINE_MAX_BYTES, so the text fits in memory. */
 async function readBase64(bucket: R2Bucket, key: string): Promise<string> {
   const object = await bucket.get(key);
-  if (!object) throw new UserError("The staged model disappeared before it could be read (it was replaced meanwhile): call download_model again.");
+  if (!object)
+    throw new UserError(
+      "The staged model disappeared before it could be read (it was replaced meanwhile): call download_model again.",
+    );
   return new Response(object.body.pipeThrough(createBase64EncodeStream())).text();
 }

@@ -37,7 +37,10 @@ export function systemTools({ toolkit }: ToolContext): DefinedTool[] {
       async run() {
         const info = await toolkit.run("get_training_info");
         const text = Object.entries(info)
-          .map(([key, value]) => `${key.replace(/_/g, " ")}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`)
+          .map(
+            ([key, value]) =>
+              `${key.replace(/_/g, " ")}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`,
+          )
           .join(", ");
         return answer(info, text || "The toolkit reported nothing.");
       },

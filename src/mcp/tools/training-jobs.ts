@@ -10,7 +10,16 @@ import { operations } from "../../toolkit/bridge/operations";
 import { dashboardToolMeta } from "../../dashboard";
 import { lossSparklinePng } from "../../jobs/charts";
 import { chartTheme, jobId, safeName } from "../fields";
-import { additiveWrite, answer, defineTool, destructiveWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import {
+  additiveWrite,
+  answer,
+  defineTool,
+  destructiveWrite,
+  readOnly,
+  UserError,
+  type DefinedTool,
+  type ToolContext,
+} from "../tool";
 
 /**
  * start_training, get_training_status, stop_training, list_training_jobs, get_training_logs:
@@ -30,7 +39,9 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       annotations: additiveWrite,
       async run({ config_name }) {
         const { job, pid, estimate } = await startJob(env, toolkit, config_name);
-        const estimateText = estimate ? ` Estimated time: ${estimate.note}.` : " No estimate: the config's step count could not be read.";
+        const estimateText = estimate
+          ? ` Estimated time: ${estimate.note}.`
+          : " No estimate: the config's step count could not be read.";
         return answer(
           {
             job_id: job.job_id,
@@ -54,7 +65,10 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
         "Status of a training job: starting, running, completed, failed (with the traceback excerpt), stopped or lost (the toolkit restarted, or stayed unreachable so long that the Worker stopped polling; the last known state is kept, and a lost-while-unreachable job is asked about again on each call). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its age).",
       input: z.object({
         job_id: jobId,
-        include_chart: z.boolean().default(false).describe("Add a small PNG sparkline of the main loss term over the steps"),
+        include_chart: z
+          .boolean()
+          .default(false)
+          .describe("Add a small PNG sparkline of the main loss term over the steps"),
         chart_theme: chartTheme,
       }),
       output: jobViewSchema,
@@ -65,7 +79,9 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
         const lookup = await stub.status(job_id);
         if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });
         const stored = include_chart ? await stub.lossHistory() : null;
-        return answer(lookup.job, describeJob(lookup.job), [stored ? lossSparklinePng(stored.history, chart_theme) : undefined]);
+        return answer(lookup.job, describeJob(lookup.job), [
+          stored ? lossSparklinePng(stored.history, chart_theme) : undefined,
+        ]);
       },
     }),
 
@@ -81,15 +97,23 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
         const outcome = await stopJob(env, toolkit, job_id, stoppedBy(call.http?.authInfo?.clientId));
         if (!outcome.stopped) {
           const view = outcome.job;
-          if (outcome.raced) return answer({ ...view, stopped: false }, `Job ${job_id} had already ended (${view.status}); nothing was stopped.`);
+          if (outcome.raced)
+            return answer(
+              { ...view, stopped: false },
+              `Job ${job_id} had already ended (${view.status}); nothing was stopped.`,
+            );
           const when = view.finished_at ? ` at ${view.finished_at}` : "";
           return answer(
             { ...view, stopped: false },
             `Job ${job_id} had already ended (${view.status}${when}); nothing was stopped.${view.stopped_by ? ` It was stopped by ${view.stopped_by} at ${view.stopped_at}.` : ""}`,
           );
         }
-        if (!outcome.job) return answer({ job_id, stopped: true as const, stopped_by: outcome.by }, `Stopped job ${job_id}.`);
-        return answer({ ...outcome.job, stopped: true }, `Stopped job ${job_id} (${outcome.by}). ${describeJob(outcome.job)}`);
+        if (!outcome.job)
+          return answer({ job_id, stopped: true as const, stopped_by: outcome.by }, `Stopped job ${job_id}.`);
+        return answer(
+          { ...outcome.job, stopped: true },
+          `Stopped job ${job_id} (${outcome.by}). ${describeJob(outcome.job)}`,
+        );
       },
     }),
 
@@ -110,7 +134,11 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
         const head = lines.length ? `${plural(lines.length, "job")}:\n${lines.join("\n")}` : "No training jobs.";
         return answer(
           {
-            jobs: list.jobs.map((job) => ({ ...job, started_at: new Date(job.started_at).toISOString(), updated_at: new Date(job.updated_at).toISOString() })),
+            jobs: list.jobs.map((job) => ({
+              ...job,
+              started_at: new Date(job.started_at).toISOString(),
+              updated_at: new Date(job.updated_at).toISOString(),
+            })),
             toolkit_reachable: list.toolkit_reachable,
             notice: list.notice,
           },
@@ -139,12 +167,20 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       async run({ job_id, lines }) {
         const logs = await readLogs(env, toolkit, job_id, lines);
         if (logs.source === "toolkit") {
-          const text = logs.result.logs.length ? logs.result.logs.join("").trimEnd() : `No log lines for job ${job_id}.`;
+          const text = logs.result.logs.length
+            ? logs.result.logs.join("").trimEnd()
+            : `No log lines for job ${job_id}.`;
           return answer({ ...logs.result, source: "toolkit" as const }, text);
         }
         const notice = `${capitalize(logs.problem)}: these are the ${logs.lines.length} newest lines the Worker stored (consecutive progress-bar updates collapsed into the newest).`;
         return answer(
-          { job_id, logs: logs.lines.map((line) => `${line}\n`), total_lines: logs.stored, source: "stored" as const, notice },
+          {
+            job_id,
+            logs: logs.lines.map((line) => `${line}\n`),
+            total_lines: logs.stored,
+            source: "stored" as const,
+            notice,
+          },
           `${notice}\n${logs.lines.join("\n")}`,
         );
       },

@@ -33,7 +33,9 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
         chart: z
           .boolean()
           .default(true)
-          .describe("Add a PNG chart of every loss term over the steps (raw values faint, smoothed line strong, current step marked), about 800x400"),
+          .describe(
+            "Add a PNG chart of every loss term over the steps (raw values faint, smoothed line strong, current step marked), about 800x400",
+          ),
         chart_theme: chartTheme,
       }),
       output: metricsOutput,
@@ -41,9 +43,14 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       async run({ job_id, points, chart, chart_theme }) {
         const stub = trainingJobFor(env, job_id);
         const [metrics, stored] = await Promise.all([stub.metrics(points), chart ? stub.lossHistory() : null]);
-        if (!metrics) throw new UserError(`The Worker has no record of job ${job_id}: call get_training_status first to look it up on the toolkit.`, { kind: "not_found", job_id });
+        if (!metrics)
+          throw new UserError(
+            `The Worker has no record of job ${job_id}: call get_training_status first to look it up on the toolkit.`,
+            { kind: "not_found", job_id },
+          );
         const summaries = Object.entries(metrics.series.summary).map(
-          ([term, s]) => `${term}: last ${s.last.toPrecision(4)}, min ${s.min.toPrecision(4)} at step ${s.min_step}, ${s.trend}`,
+          ([term, s]) =>
+            `${term}: last ${s.last.toPrecision(4)}, min ${s.min.toPrecision(4)} at step ${s.min_step}, ${s.trend}`,
         );
         const text = summaries.length
           ? `Job ${job_id}: ${metrics.series.points.length} points from ${metrics.stored_points} recorded.\n${summaries.join("\n")}`
@@ -99,7 +106,10 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
             : async (job: JobView) => {
                 const total = job.total_steps === null ? {} : { total: job.total_steps };
                 await call.mcpReq
-                  .notify({ method: "notifications/progress", params: { progressToken: token, progress: job.current_step, ...total, message: describeJob(job) } })
+                  .notify({
+                    method: "notifications/progress",
+                    params: { progressToken: token, progress: job.current_step, ...total, message: describeJob(job) },
+                  })
                   .catch(() => undefined);
               };
         const goal = {
@@ -107,11 +117,19 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
           ...(until_step === undefined ? {} : { untilStep: until_step }),
           ...(until_progress === undefined ? {} : { untilProgress: until_progress }),
         };
-        const outcome = await waitForJob(env, job_id, goal, { signal: call.mcpReq.signal, ...(onUpdate ? { onUpdate } : {}) });
+        const outcome = await waitForJob(env, job_id, goal, {
+          signal: call.mcpReq.signal,
+          ...(onUpdate ? { onUpdate } : {}),
+        });
         if (!outcome.found) throw new UserError(capitalize(outcome.reason), { kind: "not_found", job_id });
         const { job, reached, waitedSeconds } = outcome;
-        const summary = reached ? `Reached: ${reached}.` : `Still waiting after ${waitedSeconds} s: call wait_for_training again to keep waiting.`;
-        return answer({ ...job, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waitedSeconds }, `${summary} ${describeJob(job)}`);
+        const summary = reached
+          ? `Reached: ${reached}.`
+          : `Still waiting after ${waitedSeconds} s: call wait_for_training again to keep waiting.`;
+        return answer(
+          { ...job, reached: reached !== undefined, reached_reason: reached ?? null, waited_seconds: waitedSeconds },
+          `${summary} ${describeJob(job)}`,
+        );
       },
     }),
 
@@ -129,7 +147,9 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
         const lookup = await stub.status(job_id);
         if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });
         const stored = await stub.lossHistory();
-        return answer(lookup.job, `Dashboard of job ${job_id}. ${describeJob(lookup.job)}`, [stored ? lossChartPng(lookup.job, stored.history, chart_theme) : undefined]);
+        return answer(lookup.job, `Dashboard of job ${job_id}. ${describeJob(lookup.job)}`, [
+          stored ? lossChartPng(lookup.job, stored.history, chart_theme) : undefined,
+        ]);
       },
     }),
   ];

@@ -19,14 +19,16 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
         default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
           .default("")
           .describe("Caption for images that arrive without their own .txt caption"),
-        trigger_word: triggerWord
-          .default("")
-          .describe("Put first in every caption that does not already contain it"),
+        trigger_word: triggerWord.default("").describe("Put first in every caption that does not already contain it"),
       }),
       output: createdOutput,
       annotations: additiveWrite,
       async run({ dataset_name, default_caption, trigger_word }) {
-        const created = await createUploadSession(env, origin, { datasetName: dataset_name, defaultCaption: default_caption, triggerWord: trigger_word.trim() });
+        const created = await createUploadSession(env, origin, {
+          datasetName: dataset_name,
+          defaultCaption: default_caption,
+          triggerWord: trigger_word.trim(),
+        });
         const curl = [
           `curl -T cat_01.png ${created.uploadUrl}/files/cat_01.png`,
           `curl -T cat_01.txt ${created.uploadUrl}/files/cat_01.txt`,
@@ -41,7 +43,14 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
           `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 MiB, all the same size), then POST .../files/<name>/complete. Follow progress with get_dataset_upload.`,
         ].join("\n\n");
         return answer(
-          { upload_url: created.uploadUrl, page_url: created.pageUrl, tus_url: created.tusUrl, expires_at: created.manifest.expires_at, curl_example: curl, limits: created.manifest.limits },
+          {
+            upload_url: created.uploadUrl,
+            page_url: created.pageUrl,
+            tus_url: created.tusUrl,
+            expires_at: created.manifest.expires_at,
+            curl_example: curl,
+            limits: created.manifest.limits,
+          },
           text,
         );
       },
@@ -50,7 +59,8 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
     defineTool({
       name: "get_dataset_upload",
       title: "Get dataset upload",
-      description: "Show an upload session: its files, sizes, captions, refused files and how forwarding to the toolkit is going.",
+      description:
+        "Show an upload session: its files, sizes, captions, refused files and how forwarding to the toolkit is going.",
       input: z.object({
         upload_url: z
           .string()
@@ -62,7 +72,10 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
       annotations: readOnly,
       async run({ upload_url }) {
         const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
-        if (!TOKEN_PATTERN.test(token)) throw new UserError("upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)");
+        if (!TOKEN_PATTERN.test(token))
+          throw new UserError(
+            "upload_url is not an upload URL from create_dataset_upload (…/uploads/<32 hex characters>)",
+          );
         const tokenHash = await hashToken(token);
         const manifest = await sessionStub(env, tokenHash).manifest();
         if (!manifest.ok) throw new UserError(manifest.error);
@@ -85,9 +98,13 @@ export function describeManifest(m: Manifest): string {
   const lines = [
     `Dataset ${m.dataset_name}: ${m.state}; ${plural(m.totals.images, "image")} staged (${(m.totals.staged_bytes / 1e6).toFixed(1)} MB), ${m.totals.receiving} still arriving in parts; expires ${m.expires_at}.`,
   ];
-  if (m.forward.batchesTotal > 0) lines.push(`Forwarding: batch ${m.forward.batchesDone} of ${m.forward.batchesTotal}, ${plural(m.forward.filesSent, "image")} confirmed by the toolkit.`);
+  if (m.forward.batchesTotal > 0)
+    lines.push(
+      `Forwarding: batch ${m.forward.batchesDone} of ${m.forward.batchesTotal}, ${plural(m.forward.filesSent, "image")} confirmed by the toolkit.`,
+    );
   if (m.forward.error) lines.push(`Last error: ${m.forward.error}`);
-  if (m.state === "complete") lines.push(`The toolkit lists ${m.forward.toolkitImages ?? "?"} images in ${m.dataset_name}.`);
+  if (m.state === "complete")
+    lines.push(`The toolkit lists ${m.forward.toolkitImages ?? "?"} images in ${m.dataset_name}.`);
   if (m.rejected.length > 0) lines.push(`Refused: ${m.rejected.map((r) => `${r.name} (${r.reason})`).join("; ")}`);
   if (m.unpaired_captions.length > 0) lines.push(`Captions without an image: ${m.unpaired_captions.join(", ")}`);
   return lines.join("\n");

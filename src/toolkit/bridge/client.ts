@@ -86,7 +86,11 @@ export class ToolkitClient {
    * response once its status is known to be OK. The caller reads the body (for example a
    * streamed download) and unwraps the envelope itself.
    */
-  async execute(tool: string, body: BodyInit, options: ExecuteOptions & { contentLength?: number } = {}): Promise<Response> {
+  async execute(
+    tool: string,
+    body: BodyInit,
+    options: ExecuteOptions & { contentLength?: number } = {},
+  ): Promise<Response> {
     return this.post(tool, body, options);
   }
 
@@ -103,7 +107,9 @@ export class ToolkitClient {
         latencyMs,
         version: typeof record.version === "string" ? record.version : undefined,
         server: typeof record.server === "string" ? record.server : undefined,
-        ...(record.status === "healthy" ? {} : { error: "the toolkit answered /health but does not say it is healthy" }),
+        ...(record.status === "healthy"
+          ? {}
+          : { error: "the toolkit answered /health but does not say it is healthy" }),
       };
     } catch (error) {
       return {
@@ -143,7 +149,14 @@ export class ToolkitClient {
         `the toolkit at ${target} could not be reached (${cause}): is the tunnel running? ${TUNNEL_GUIDE}`,
       );
     }
-    const watched = watchBody(response, { target, what, timeout, timeoutMs, idleMs: Math.min(this.timeoutMs, timeoutMs), signal: options.signal });
+    const watched = watchBody(response, {
+      target,
+      what,
+      timeout,
+      timeoutMs,
+      idleMs: Math.min(this.timeoutMs, timeoutMs),
+      signal: options.signal,
+    });
     if (!watched.ok) throw await httpError(target, what, watched);
     return watched;
   }

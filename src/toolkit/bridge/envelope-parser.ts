@@ -27,7 +27,8 @@ import {
   type JsonValue,
 } from "./json-stream";
 
-type Frame = { kind: "object"; value: JsonObject; key: string; onPath: boolean } | { kind: "array"; value: JsonValue[] };
+type Frame =
+  { kind: "object"; value: JsonObject; key: string; onPath: boolean } | { kind: "array"; value: JsonValue[] };
 
 // Parser states: what the next significant byte may be.
 const ROOT = 0; // before the top-level "{"
@@ -99,7 +100,10 @@ export class EnvelopeParser {
   end(): JsonObject {
     if (this.state !== DONE || this.root === null) {
       if (this.base === 0) throw new JsonStreamError("the toolkit's answer was empty", 0);
-      throw new JsonStreamError(`the toolkit's answer was cut off after ${this.base} bytes (${this.where()})`, this.base);
+      throw new JsonStreamError(
+        `the toolkit's answer was cut off after ${this.base} bytes (${this.where()})`,
+        this.base,
+      );
     }
     return this.root;
   }
@@ -154,7 +158,10 @@ export class EnvelopeParser {
     if (c === QUOTE) {
       const isData = this.atField();
       if (isData && this.fieldSeen) {
-        throw new JsonStreamError(`${this.label} appears twice in the toolkit's answer (byte ${this.base + i})`, this.base + i);
+        throw new JsonStreamError(
+          `${this.label} appears twice in the toolkit's answer (byte ${this.base + i})`,
+          this.base + i,
+        );
       }
       if (isData) {
         this.fieldSeen = true;
@@ -167,7 +174,8 @@ export class EnvelopeParser {
     if (c === 0x7b || c === 0x5b) {
       const top = this.stack[this.stack.length - 1];
       const depth = this.stack.length;
-      const onPath = top?.kind === "object" && top.onPath && depth < this.fieldPath.length && top.key === this.fieldPath[depth - 1];
+      const onPath =
+        top?.kind === "object" && top.onPath && depth < this.fieldPath.length && top.key === this.fieldPath[depth - 1];
       const frame: Frame = c === 0x7b ? { kind: "object", value: {}, key: "", onPath } : { kind: "array", value: [] };
       this.attach(frame.value);
       this.stack.push(frame);
@@ -203,7 +211,10 @@ export class EnvelopeParser {
     while (i < chunk.length && isNumberByte(chunk[i] ?? 0)) i++;
     if (this.numberText.length + (i - start) > MAX_NUMBER_CHARS) {
       const at = this.base + i;
-      throw new JsonStreamError(`a number longer than ${MAX_NUMBER_CHARS} characters at byte ${at} of the toolkit's answer`, at);
+      throw new JsonStreamError(
+        `a number longer than ${MAX_NUMBER_CHARS} characters at byte ${at} of the toolkit's answer`,
+        at,
+      );
     }
     this.numberText += String.fromCharCode(...chunk.subarray(start, i));
     if (i === chunk.length) return i; // the number may continue in the next chunk
@@ -315,7 +326,8 @@ export class EnvelopeParser {
     const top = this.stack[this.stack.length - 1];
     if (top?.kind === "array") top.value.push(value);
     // defineProperty, like JSON.parse: a "__proto__" key must stay a plain property.
-    else if (top) Object.defineProperty(top.value, top.key, { value, enumerable: true, writable: true, configurable: true });
+    else if (top)
+      Object.defineProperty(top.value, top.key, { value, enumerable: true, writable: true, configurable: true });
     this.state = COMMA_OR_CLOSE;
   }
 
@@ -325,12 +337,17 @@ export class EnvelopeParser {
 
   private unexpected(c: number, i: number, expected: string): JsonStreamError {
     const at = this.base + i;
-    return new JsonStreamError(`unexpected ${describeByte(c)} at byte ${at} of the toolkit's answer (expected ${expected})`, at);
+    return new JsonStreamError(
+      `unexpected ${describeByte(c)} at byte ${at} of the toolkit's answer (expected ${expected})`,
+      at,
+    );
   }
 
   private where(): string {
     if (this.state === STRING) return this.field ? `inside ${this.label}` : "inside a string";
     if (this.state === NUMBER || this.state === LITERAL) return "inside a value";
-    return this.state === ROOT ? "before the JSON object began" : `${this.stack.length} unclosed bracket${this.stack.length === 1 ? "" : "s"}`;
+    return this.state === ROOT
+      ? "before the JSON object began"
+      : `${this.stack.length} unclosed bracket${this.stack.length === 1 ? "" : "s"}`;
   }
 }

@@ -109,7 +109,9 @@ export function inBandFailure(result: unknown): string | undefined {
     return String(result.error) || "the toolkit reported an error without a message";
   }
   if (result.status === "error") {
-    return typeof result.message === "string" && result.message !== "" ? result.message : "the toolkit reported an error without a message";
+    return typeof result.message === "string" && result.message !== ""
+      ? result.message
+      : "the toolkit reported an error without a message";
   }
   return undefined;
 }

@@ -28,7 +28,6 @@ export interface UploadBody {
   length: number;
 }
 
-
 const utf8 = new TextEncoder();
 const IMAGE_END = utf8.encode('"}');
 const BODY_END = utf8.encode("]}}");
@@ -46,7 +45,9 @@ interface Framing {
  * backslashes, control characters and lone surrogates are escaped, other text is UTF-8.
  */
 function frame(datasetName: string, images: readonly UploadImageInfo[]): Framing {
-  const head = utf8.encode(`{"tool":"upload_dataset","arguments":{"dataset_name":${JSON.stringify(datasetName)},"images":[`);
+  const head = utf8.encode(
+    `{"tool":"upload_dataset","arguments":{"dataset_name":${JSON.stringify(datasetName)},"images":[`,
+  );
   let length = head.length + BODY_END.length;
   const imageHeads = images.map((image, k) => {
     if (!Number.isSafeInteger(image.size) || image.size < 0) {

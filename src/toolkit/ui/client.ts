@@ -72,7 +72,12 @@ export class UiClient {
     options: UiClientOptions,
   ) {
     this.gpuIds = checked(uiGpuIdsSchema, "the GPU ids", options.gpuIds);
-    this.ctx = { transport, token: options.token || undefined, timeoutMs: options.timeoutMs, setting: options.setting ?? defaultSetting(transport.kind) };
+    this.ctx = {
+      transport,
+      token: options.token || undefined,
+      timeoutMs: options.timeoutMs,
+      setting: options.setting ?? defaultSetting(transport.kind),
+    };
   }
 
   // Jobs
@@ -94,7 +99,9 @@ export class UiClient {
     // The UI reads a job's log, samples and files from TRAINING_FOLDER/<job name>, the trainer
     // writes them to <training_folder>/<config.name>: they must agree.
     if (config?.name !== undefined && config.name !== name) {
-      throw new RangeError(`the job config's config.name (${JSON.stringify(config.name)}) must equal the job name ${JSON.stringify(name)}, or the UI finds none of its files`);
+      throw new RangeError(
+        `the job config's config.name (${JSON.stringify(config.name)}) must equal the job name ${JSON.stringify(name)}, or the UI finds none of its files`,
+      );
     }
     const json = {
       ...(input.id !== undefined ? { id: checked(uiJobIdSchema, "the job id", input.id) } : {}),
@@ -105,8 +112,14 @@ export class UiClient {
       ...(input.jobRef !== undefined ? { job_ref: input.jobRef } : {}),
     };
     const explain = (status: number) =>
-      status === 409 ? `${UI} already has a job named ${name}: choose another name, or update that job by its id` : undefined;
-    return this.write({ method: "POST", path: "/api/jobs", action: `save the job ${name}`, json, explain }, s.uiJobSchema, options);
+      status === 409
+        ? `${UI} already has a job named ${name}: choose another name, or update that job by its id`
+        : undefined;
+    return this.write(
+      { method: "POST", path: "/api/jobs", action: `save the job ${name}`, json, explain },
+      s.uiJobSchema,
+      options,
+    );
   }
 
   /**
@@ -119,7 +132,11 @@ export class UiClient {
     const gpu = encodeURIComponent(checked(uiGpuIdsSchema, "the job's GPU ids", before.gpu_ids));
     let queue: s.UiQueue;
     try {
-      queue = await this.write({ method: "GET", path: `/api/queue/${gpu}/start`, action: `start the queue of GPU ${before.gpu_ids}` }, s.uiQueueSchema, options);
+      queue = await this.write(
+        { method: "GET", path: `/api/queue/${gpu}/start`, action: `start the queue of GPU ${before.gpu_ids}` },
+        s.uiQueueSchema,
+        options,
+      );
     } catch (error) {
       if (!(error instanceof ToolkitError)) throw error;
       const message = `job ${before.name} is queued, but ${error.message}. Start it again (that is harmless) or press "Start queue" in the UI`;
@@ -128,9 +145,21 @@ export class UiClient {
     try {
       const jobs = await this.jobs({}, options);
       const job = jobs.find((row) => row.id === before.id) ?? null;
-      return { before, queue, job, place: job ? queuePlace(job, jobs) : null, ...(job ? {} : { readFailure: `${UI} no longer lists job ${before.name}` }) };
+      return {
+        before,
+        queue,
+        job,
+        place: job ? queuePlace(job, jobs) : null,
+        ...(job ? {} : { readFailure: `${UI} no longer lists job ${before.name}` }),
+      };
     } catch (error) {
-      return { before, queue, job: null, place: null, readFailure: error instanceof Error ? error.message : String(error) };
+      return {
+        before,
+        queue,
+        job: null,
+        place: null,
+        readFailure: error instanceof Error ? error.message : String(error),
+      };
     }
   }
 
@@ -166,7 +195,11 @@ export class UiClient {
   /** Turns a GPU queue off (the running job is sent back to the queue). */
   async stopQueue(gpuIds: string, options?: UiCallOptions): Promise<s.UiQueue> {
     const gpu = encodeURIComponent(checked(uiGpuIdsSchema, "the GPU ids", gpuIds));
-    return this.write({ method: "GET", path: `/api/queue/${gpu}/stop`, action: `stop the queue of GPU ${gpuIds}` }, s.uiQueueSchema, options);
+    return this.write(
+      { method: "GET", path: `/api/queue/${gpu}/stop`, action: `stop the queue of GPU ${gpuIds}` },
+      s.uiQueueSchema,
+      options,
+    );
   }
 
   /** New log bytes since `offset` (omitted: the last ~5 MB, with `reset`); pass the answer's offset next time. */
@@ -180,7 +213,12 @@ export class UiClient {
     if (query.sinceStep !== undefined) search.set("since_step", String(nonNegative("sinceStep", query.sinceStep)));
     if (query.limit !== undefined) search.set("limit", String(nonNegative("limit", query.limit)));
     if (query.stride !== undefined) search.set("stride", String(Math.max(1, nonNegative("stride", query.stride))));
-    return this.read(`/api/jobs/${jobIdSegment(id)}/loss?${search}`, `read the loss of job ${id}`, s.uiLossSchema, options);
+    return this.read(
+      `/api/jobs/${jobIdSegment(id)}/loss?${search}`,
+      `read the loss of job ${id}`,
+      s.uiLossSchema,
+      options,
+    );
   }
 
   /** The metric keys the job has logged ("loss/loss", "learning_rate"...): a loss query with no points. */
@@ -190,12 +228,21 @@ export class UiClient {
 
   /** Absolute paths of the job's sample images (and videos), oldest first. */
   async samples(id: string, options?: UiCallOptions): Promise<string[]> {
-    return (await this.read(`/api/jobs/${jobIdSegment(id)}/samples`, `list the samples of job ${id}`, s.uiSamplesSchema, options)).samples;
+    return (
+      await this.read(
+        `/api/jobs/${jobIdSegment(id)}/samples`,
+        `list the samples of job ${id}`,
+        s.uiSamplesSchema,
+        options,
+      )
+    ).samples;
   }
 
   /** The job's checkpoints (.safetensors) and optimizer state, with sizes. */
   async files(id: string, options?: UiCallOptions): Promise<s.UiJobFile[]> {
-    return (await this.read(`/api/jobs/${jobIdSegment(id)}/files`, `list the files of job ${id}`, s.uiJobFilesSchema, options)).files;
+    return (
+      await this.read(`/api/jobs/${jobIdSegment(id)}/files`, `list the files of job ${id}`, s.uiJobFilesSchema, options)
+    ).files;
   }
 
   // Datasets
@@ -208,23 +255,43 @@ export class UiClient {
   async createDataset(name: string, options?: UiCallOptions): Promise<string> {
     checked(uiDatasetNameSchema, "the dataset name", name);
     const action = `create the dataset ${name}`;
-    return (await this.write({ method: "POST", path: "/api/datasets/create", action, json: { name } }, s.uiDatasetCreatedSchema, options)).name;
+    return (
+      await this.write(
+        { method: "POST", path: "/api/datasets/create", action, json: { name } },
+        s.uiDatasetCreatedSchema,
+        options,
+      )
+    ).name;
   }
 
   async datasetImages(name: string, options?: UiCallOptions): Promise<s.UiDatasetImages> {
     checked(uiDatasetNameSchema, "the dataset name", name);
-    const request = { method: "POST", path: "/api/datasets/listImages", action: `list the images of the dataset ${name}`, json: { datasetName: name }, reads: true } as const;
+    const request = {
+      method: "POST",
+      path: "/api/datasets/listImages",
+      action: `list the images of the dataset ${name}`,
+      json: { datasetName: name },
+      reads: true,
+    } as const;
     return callUi(this.ctx, request, s.uiDatasetImagesSchema, options);
   }
 
   /** Deletes the dataset's folder and everything in it. */
   async deleteDataset(name: string, options?: UiCallOptions): Promise<void> {
     checked(uiDatasetNameSchema, "the dataset name", name);
-    await this.write({ method: "POST", path: "/api/datasets/delete", action: `delete the dataset ${name}`, json: { name } }, s.uiSuccessSchema, options);
+    await this.write(
+      { method: "POST", path: "/api/datasets/delete", action: `delete the dataset ${name}`, json: { name } },
+      s.uiSuccessSchema,
+      options,
+    );
   }
 
   /** Streams images (and their captions as .txt files) into a dataset folder; see upload.ts. */
-  async uploadDataset(name: string, images: readonly UiUploadImage[], options?: UiCallOptions): Promise<UiUploadResult> {
+  async uploadDataset(
+    name: string,
+    images: readonly UiUploadImage[],
+    options?: UiCallOptions,
+  ): Promise<UiUploadResult> {
     return uploadToUi(this.ctx, name, images, options);
   }
 
@@ -249,9 +316,25 @@ export class UiClient {
    * about this call quotes the answer.
    */
   async folders(options?: UiCallOptions): Promise<s.UiFolders> {
-    const request: UiRequest = { method: "GET", path: "/api/settings", action: "report its folders", reads: true, secret: true };
-    const { TRAINING_FOLDER, DATASETS_FOLDER, DATA_ROOT, MODELS_PATH } = await callUi(this.ctx, request, s.uiFoldersSchema, options);
-    return { TRAINING_FOLDER, DATASETS_FOLDER, ...(DATA_ROOT !== undefined ? { DATA_ROOT } : {}), ...(MODELS_PATH !== undefined ? { MODELS_PATH } : {}) };
+    const request: UiRequest = {
+      method: "GET",
+      path: "/api/settings",
+      action: "report its folders",
+      reads: true,
+      secret: true,
+    };
+    const { TRAINING_FOLDER, DATASETS_FOLDER, DATA_ROOT, MODELS_PATH } = await callUi(
+      this.ctx,
+      request,
+      s.uiFoldersSchema,
+      options,
+    );
+    return {
+      TRAINING_FOLDER,
+      DATASETS_FOLDER,
+      ...(DATA_ROOT !== undefined ? { DATA_ROOT } : {}),
+      ...(MODELS_PATH !== undefined ? { MODELS_PATH } : {}),
+    };
   }
 
   private read<S extends z.ZodType>(path: string, action: string, schema: S, options?: UiCallOptions) {
@@ -266,11 +349,16 @@ export class UiClient {
   private act(id: string, verb: string, action: string, options?: UiCallOptions): Promise<s.UiJob> {
     const explain = (status: number, message: string) =>
       status === 404 ? `${UI} has no job with id ${id} (${message}): it was deleted; list the jobs again` : undefined;
-    return this.write({ method: "GET", path: `/api/jobs/${jobIdSegment(id)}/${verb}`, action, explain }, s.uiJobSchema, options);
+    return this.write(
+      { method: "GET", path: `/api/jobs/${jobIdSegment(id)}/${verb}`, action, explain },
+      s.uiJobSchema,
+      options,
+    );
   }
 }
 
 function nonNegative(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number of at least 0, not ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${name} must be a whole number of at least 0, not ${String(value)}`);
   return value;
 }

@@ -38,10 +38,15 @@ export interface UiDownload {
   contentType: string | null;
 }
 
-export async function downloadUiFile(ctx: UiContext, absolutePath: string, options: UiDownloadOptions = {}): Promise<UiDownload> {
+export async function downloadUiFile(
+  ctx: UiContext,
+  absolutePath: string,
+  options: UiDownloadOptions = {},
+): Promise<UiDownload> {
   const path = checked(uiAbsolutePathSchema, "the file path", absolutePath);
   const rangeStart = options.rangeStart ?? 0;
-  if (!Number.isSafeInteger(rangeStart) || rangeStart < 0) throw new RangeError(`rangeStart must be a byte offset, not ${String(options.rangeStart)}`);
+  if (!Number.isSafeInteger(rangeStart) || rangeStart < 0)
+    throw new RangeError(`rangeStart must be a byte offset, not ${String(options.rangeStart)}`);
   const call: UiCall = { method: "GET", path: `/api/files/${encodeURIComponent(path)}`, action: `download ${path}` };
   const timeoutMs = options.timeoutMs ?? ctx.timeoutMs;
   // Not AbortSignal.timeout: it would also cut the body off mid-download.
@@ -54,8 +59,15 @@ export async function downloadUiFile(ctx: UiContext, absolutePath: string, optio
   const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
   let response: Response;
   try {
-    const headers: Record<string, string> = { Accept: "*/*", ...(rangeStart > 0 ? { Range: `bytes=${rangeStart}-` } : {}) };
-    response = await sendUi(ctx, { ...call, headers }, { signal, timeoutMs, timedOut: () => headersLate, callerSignal: options.signal });
+    const headers: Record<string, string> = {
+      Accept: "*/*",
+      ...(rangeStart > 0 ? { Range: `bytes=${rangeStart}-` } : {}),
+    };
+    response = await sendUi(
+      ctx,
+      { ...call, headers },
+      { signal, timeoutMs, timedOut: () => headersLate, callerSignal: options.signal },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -72,7 +84,8 @@ export async function downloadUiFile(ctx: UiContext, absolutePath: string, optio
     const size = numberOrNull(/^bytes \*\/(\d+)$/.exec(response.headers.get("content-range") ?? "")?.[1] ?? null);
     await response.body?.cancel().catch(() => {});
     // Resuming exactly at the end: nothing is left to send.
-    if (size !== null && rangeStart === size) return { body: emptyStream(), start: size, length: 0, size, restarted: false, contentType };
+    if (size !== null && rangeStart === size)
+      return { body: emptyStream(), start: size, length: 0, size, restarted: false, contentType };
     throw new ToolkitError(
       "tool",
       `${UI} cannot send ${path} from byte ${rangeStart} (HTTP 416): the file has ${size ?? "an unknown number of"} bytes now, so it changed since the download began. Download it again from the start`,
@@ -93,7 +106,14 @@ export async function downloadUiFile(ctx: UiContext, absolutePath: string, optio
     }
     const length = last - first + 1;
     const size = range[3] === "*" ? null : Number(range[3]);
-    return { body: guardBody(ctx, call, response, abort, timeoutMs, rangeStart, length), start: rangeStart, length, size, restarted: false, contentType };
+    return {
+      body: guardBody(ctx, call, response, abort, timeoutMs, rangeStart, length),
+      start: rangeStart,
+      length,
+      size,
+      restarted: false,
+      contentType,
+    };
   }
   if (response.ok) {
     if (rangeStart > 0 && options.ignoredRange !== "restart") {
@@ -104,19 +124,38 @@ export async function downloadUiFile(ctx: UiContext, absolutePath: string, optio
         response.status,
       );
     }
-    return { body: guardBody(ctx, call, response, abort, timeoutMs, 0, contentLength), start: 0, length: contentLength, size: contentLength, restarted: rangeStart > 0, contentType };
+    return {
+      body: guardBody(ctx, call, response, abort, timeoutMs, 0, contentLength),
+      start: 0,
+      length: contentLength,
+      size: contentLength,
+      restarted: rangeStart > 0,
+      contentType,
+    };
   }
 
   const text = await readText(response, AbortSignal.timeout(timeoutMs), 64 * 1024).catch(() => "");
   // The file server's own refusals are plain text.
   if (response.status === 403 && text.trim() === "Access denied") {
-    throw new ToolkitError("tool", `${UI} refuses to serve ${path} (HTTP 403): it serves only files under its DATASETS_FOLDER and TRAINING_FOLDER`, 403);
+    throw new ToolkitError(
+      "tool",
+      `${UI} refuses to serve ${path} (HTTP 403): it serves only files under its DATASETS_FOLDER and TRAINING_FOLDER`,
+      403,
+    );
   }
   if (response.status === 404 && text.trim() === "File not found") {
-    throw new ToolkitError("tool", `${UI} has no file at ${path} (HTTP 404): it was moved or deleted; list the job's files again`, 404);
+    throw new ToolkitError(
+      "tool",
+      `${UI} has no file at ${path} (HTTP 404): it was moved or deleted; list the job's files again`,
+      404,
+    );
   }
   if (response.status === 400 && text.trim() === "Not a file") {
-    throw new ToolkitError("tool", `${path} is not a file on the UI's machine (HTTP 400): give the path of a file, not of a folder`, 400);
+    throw new ToolkitError(
+      "tool",
+      `${path} is not a file on the UI's machine (HTTP 400): give the path of a file, not of a folder`,
+      400,
+    );
   }
   throw statusFailure(ctx, call, response, text);
 }
@@ -126,7 +165,15 @@ export async function downloadUiFile(ctx: UiContext, absolutePath: string, optio
  * when the connection breaks, or when it ends before `expected` bytes; each message says the
  * byte to resume from.
  */
-function guardBody(ctx: UiContext, call: UiCall, response: Response, abort: AbortController, idleMs: number, start: number, expected: number | null): ReadableStream<Uint8Array> {
+function guardBody(
+  ctx: UiContext,
+  call: UiCall,
+  response: Response,
+  abort: AbortController,
+  idleMs: number,
+  start: number,
+  expected: number | null,
+): ReadableStream<Uint8Array> {
   if (!response.body) return emptyStream();
   const reader = response.body.getReader();
   let seen = 0;
@@ -146,7 +193,14 @@ function guardBody(ctx: UiContext, call: UiCall, response: Response, abort: Abor
             controller.error(stalled(ctx, call, idleMs, resumeAt()));
           } else if (next.done) {
             if (expected !== null && seen !== expected) {
-              controller.error(new ToolkitError("unreachable", `${UI} ended ${labelOf(call)} after ${seen} of ${expected} bytes${resumeAt()}`, undefined, "toolkit"));
+              controller.error(
+                new ToolkitError(
+                  "unreachable",
+                  `${UI} ended ${labelOf(call)} after ${seen} of ${expected} bytes${resumeAt()}`,
+                  undefined,
+                  "toolkit",
+                ),
+              );
             } else {
               controller.close();
             }
@@ -154,14 +208,22 @@ function guardBody(ctx: UiContext, call: UiCall, response: Response, abort: Abor
             seen += next.value.byteLength;
             if (expected !== null && seen > expected) {
               void reader.cancel().catch(() => {});
-              controller.error(new ToolkitError("protocol", `${UI} sent more than the ${expected} bytes it announced for ${labelOf(call)}: download it again from the start`));
+              controller.error(
+                new ToolkitError(
+                  "protocol",
+                  `${UI} sent more than the ${expected} bytes it announced for ${labelOf(call)}: download it again from the start`,
+                ),
+              );
             } else {
               controller.enqueue(next.value);
             }
           }
         } catch (error) {
           controller.error(
-            new ToolkitError("unreachable", `the download of ${labelOf(call)} from ${UI} at ${ctx.transport.target} broke (${describeNetworkError(error)})${resumeAt()}`),
+            new ToolkitError(
+              "unreachable",
+              `the download of ${labelOf(call)} from ${UI} at ${ctx.transport.target} broke (${describeNetworkError(error)})${resumeAt()}`,
+            ),
           );
         } finally {
           if (timer !== undefined) clearTimeout(timer);

@@ -1,4 +1,11 @@
-import { describeBody, describeNetworkError, formatSeconds, ToolkitError, tunnelNotConnected, TUNNEL_GUIDE } from "../errors";
+import {
+  describeBody,
+  describeNetworkError,
+  formatSeconds,
+  ToolkitError,
+  tunnelNotConnected,
+  TUNNEL_GUIDE,
+} from "../errors";
 import type { ToolkitTransport } from "../transport";
 import { uiErrorSchema } from "./schemas";
 
@@ -91,7 +98,12 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
     );
   }
   if (status === 502 || status === 504) {
-    return new ToolkitError("unreachable", `the tunnel to ${target} is up but nothing answered behind it (HTTP ${status}): ${UI_RUNNING} ${TUNNEL_GUIDE}`, status, "toolkit");
+    return new ToolkitError(
+      "unreachable",
+      `the tunnel to ${target} is up but nothing answered behind it (HTTP ${status}): ${UI_RUNNING} ${TUNNEL_GUIDE}`,
+      status,
+      "toolkit",
+    );
   }
   const uiError = parseUiError(text);
   if (status === 401 && uiError === "Unauthorized") return refusedToken(ctx, label);
@@ -105,10 +117,16 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
   }
   if (uiError !== undefined) {
     const message = call.secret ? "(its message is withheld: this answer can hold secrets)" : uiError.slice(0, 300);
-    return new ToolkitError("tool", call.explain?.(status, uiError) ?? `${UI} could not ${call.action}: ${message} (HTTP ${status}); ${UI_CONSOLE}`, status);
+    return new ToolkitError(
+      "tool",
+      call.explain?.(status, uiError) ?? `${UI} could not ${call.action}: ${message} (HTTP ${status}); ${UI_CONSOLE}`,
+      status,
+    );
   }
   if (status === 404) {
-    const bridge = /"detail"\s*:/.test(text) ? " (its 404 looks like FastAPI's: the original bridge on port 8012 answers there)" : "";
+    const bridge = /"detail"\s*:/.test(text)
+      ? " (its 404 looks like FastAPI's: the original bridge on port 8012 answers there)"
+      : "";
     return new ToolkitError(
       "protocol",
       `${target} has no ${label} (HTTP 404)${bridge}: it is not ai-toolkit's UI, or a UI older than this Worker needs. Point ${ctx.setting} at the UI (port 8675), or update ai-toolkit (git pull, then npm run build_and_start in ui/)`,
@@ -124,7 +142,11 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
     );
   }
   const excerpt = call.secret || text === "" ? "" : `: ${text.slice(0, 300)}`;
-  return new ToolkitError("http", `${UI} at ${target} failed ${label} with HTTP ${status}${excerpt}; ${UI_CONSOLE}`, status);
+  return new ToolkitError(
+    "http",
+    `${UI} at ${target} failed ${label} with HTTP ${status}${excerpt}; ${UI_CONSOLE}`,
+    status,
+  );
 }
 
 /** The UI middleware's 401: the token is missing or not the one the UI was started with. */
@@ -146,12 +168,22 @@ export function notJson(ctx: UiContext, call: UiCall, response: Response, text: 
       "access",
     );
   }
-  const what = call.secret ? `${response.headers.get("content-type") ?? "no content type"}, ${text.length} characters` : describeBody(response, text);
-  return new ToolkitError("protocol", `the answer of ${ctx.transport.target} to ${labelOf(call)} is not JSON (${what}): ${notTheUi(ctx)}`, response.status);
+  const what = call.secret
+    ? `${response.headers.get("content-type") ?? "no content type"}, ${text.length} characters`
+    : describeBody(response, text);
+  return new ToolkitError(
+    "protocol",
+    `the answer of ${ctx.transport.target} to ${labelOf(call)} is not JSON (${what}): ${notTheUi(ctx)}`,
+    response.status,
+  );
 }
 
 /** JSON of the wrong shape. The issue names a path and a type, never a value. */
-export function wrongShape(ctx: UiContext, call: UiCall, issue: { path: PropertyKey[]; message: string } | undefined): ToolkitError {
+export function wrongShape(
+  ctx: UiContext,
+  call: UiCall,
+  issue: { path: PropertyKey[]; message: string } | undefined,
+): ToolkitError {
   const where = issue ? `${issue.path.map(String).join(".") || "answer"}: ${issue.message}` : "invalid";
   return new ToolkitError(
     "protocol",
@@ -167,4 +199,3 @@ function parseUiError(text: string): string | undefined {
     return undefined;
   }
 }
-

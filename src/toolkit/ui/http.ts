@@ -1,6 +1,15 @@
 import type { z } from "zod";
 import { ToolkitError } from "../errors";
-import { notJson, stalled, statusFailure, timedOut, unreachable, wrongShape, type UiCall, type UiContext } from "./failures";
+import {
+  notJson,
+  stalled,
+  statusFailure,
+  timedOut,
+  unreachable,
+  wrongShape,
+  type UiCall,
+  type UiContext,
+} from "./failures";
 
 /**
  * One JSON call to ai-toolkit's UI: headers (the token beside whatever the transport adds),
@@ -30,7 +39,12 @@ export interface UiRequest extends UiCall {
 /** Largest JSON answer read (a log answer is up to ~5 MB of text, escaped). */
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
 
-export async function callUi<S extends z.ZodType>(ctx: UiContext, request: UiRequest, schema: S, options: UiCallOptions = {}): Promise<z.infer<S>> {
+export async function callUi<S extends z.ZodType>(
+  ctx: UiContext,
+  request: UiRequest,
+  schema: S,
+  options: UiCallOptions = {},
+): Promise<z.infer<S>> {
   const attempts = request.reads && options.retry !== false ? 2 : 1;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -45,11 +59,21 @@ export async function callUi<S extends z.ZodType>(ctx: UiContext, request: UiReq
   throw lastError;
 }
 
-async function callOnce<S extends z.ZodType>(ctx: UiContext, request: UiRequest, schema: S, options: UiCallOptions): Promise<z.infer<S>> {
+async function callOnce<S extends z.ZodType>(
+  ctx: UiContext,
+  request: UiRequest,
+  schema: S,
+  options: UiCallOptions,
+): Promise<z.infer<S>> {
   const timeoutMs = options.timeoutMs ?? ctx.timeoutMs;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const response = await sendUi(ctx, request, { signal, timeoutMs, timedOut: () => timeout.aborted, callerSignal: options.signal });
+  const response = await sendUi(ctx, request, {
+    signal,
+    timeoutMs,
+    timedOut: () => timeout.aborted,
+    callerSignal: options.signal,
+  });
   let text: string;
   try {
     text = await readText(response, signal, MAX_JSON_BYTES);
@@ -80,7 +104,11 @@ export interface SendOptions {
 }
 
 /** Sends a request and returns the answer whatever its status; a failure to get one is a ToolkitError. */
-export async function sendUi(ctx: UiContext, request: Omit<UiRequest, "reads">, options: SendOptions): Promise<Response> {
+export async function sendUi(
+  ctx: UiContext,
+  request: Omit<UiRequest, "reads">,
+  options: SendOptions,
+): Promise<Response> {
   const headers = new Headers(request.headers);
   if (!headers.has("Accept")) headers.set("Accept", "application/json");
   // The UI's middleware compares the whole token after "Bearer ". The transport adds its own
@@ -92,7 +120,12 @@ export async function sendUi(ctx: UiContext, request: Omit<UiRequest, "reads">, 
     body = JSON.stringify(request.json);
   }
   try {
-    return await ctx.transport.fetch(request.path, { method: request.method, headers, ...(body === undefined ? {} : { body }), signal: options.signal });
+    return await ctx.transport.fetch(request.path, {
+      method: request.method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: options.signal,
+    });
   } catch (error) {
     if (options.timedOut()) throw timedOut(ctx, request, options.timeoutMs);
     if (options.callerSignal?.aborted) throw error;
@@ -121,7 +154,10 @@ export async function readText(response: Response, signal: AbortSignal, limit: n
       bytes += next.value.byteLength;
       if (bytes > limit) {
         void reader.cancel().catch(() => {});
-        throw new ToolkitError("protocol", `an answer of ai-toolkit's UI is larger than ${limit} bytes, more than the Worker reads at once: ask for less (a smaller limit or a later offset)`);
+        throw new ToolkitError(
+          "protocol",
+          `an answer of ai-toolkit's UI is larger than ${limit} bytes, more than the Worker reads at once: ask for less (a smaller limit or a later offset)`,
+        );
       }
       text += decoder.decode(next.value, { stream: true });
     }

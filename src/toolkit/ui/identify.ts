@@ -26,19 +26,36 @@ export async function identifyUpstream(
   options: { token?: string; timeoutMs: number; setting?: string },
 ): Promise<UpstreamIdentity> {
   const started = Date.now();
-  const ctx: UiContext = { transport, token: options.token || undefined, timeoutMs: options.timeoutMs, setting: options.setting ?? defaultSetting(transport.kind) };
+  const ctx: UiContext = {
+    transport,
+    token: options.token || undefined,
+    timeoutMs: options.timeoutMs,
+    setting: options.setting ?? defaultSetting(transport.kind),
+  };
   const latency = () => Date.now() - started;
   try {
-    const health = await probe({ ...ctx, token: undefined }, { method: "GET", path: "/health", action: "say whether it is healthy" });
+    const health = await probe(
+      { ...ctx, token: undefined },
+      { method: "GET", path: "/health", action: "say whether it is healthy" },
+    );
     const body = jsonOf(health.text) as { server?: unknown; version?: unknown } | undefined;
     if (health.response.ok && body?.server === BRIDGE_SERVER) {
-      return { kind: "bridge", latencyMs: latency(), ...(typeof body.version === "string" ? { version: body.version } : {}) };
+      return {
+        kind: "bridge",
+        latencyMs: latency(),
+        ...(typeof body.version === "string" ? { version: body.version } : {}),
+      };
     }
     const nextJs = /next\.js/i.test(health.response.headers.get("x-powered-by") ?? "");
     const authCall: UiCall = { method: "GET", path: "/api/auth", action: "check the token" };
     const auth = await probe(ctx, authCall);
     if (auth.response.ok && uiAuthSchema.safeParse(jsonOf(auth.text)).success) {
-      return { kind: "ui", latencyMs: latency(), authenticated: true, detail: "ai-toolkit's UI answered and accepted the token (or needs none)" };
+      return {
+        kind: "ui",
+        latencyMs: latency(),
+        authenticated: true,
+        detail: "ai-toolkit's UI answered and accepted the token (or needs none)",
+      };
     }
     const failure = statusFailure(ctx, authCall, auth.response, auth.text);
     if (auth.response.status === 401 && failure.status === 401 && failure.hop === "toolkit") {

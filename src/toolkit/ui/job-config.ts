@@ -34,7 +34,9 @@ export const trainingOptionsSchema = z.object({
   arch: z
     .enum(FAMILY_IDS)
     .optional()
-    .describe("Model family, when model_name does not name one (see docs/presets.md); sets scheduler, quantization, sampling and the rest"),
+    .describe(
+      "Model family, when model_name does not name one (see docs/presets.md); sets scheduler, quantization, sampling and the rest",
+    ),
   learning_rate: z
     .number()
     .gt(0, "learning_rate must be greater than 0")
@@ -57,7 +59,9 @@ export const trainingOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9]{1,16}$/, "caption_ext must be a file extension without the dot, such as txt")
     .optional()
     .describe("Extension of the caption files next to the images (default txt)"),
-  num_repeats: count("num_repeats", 1000).optional().describe("How many times each image counts per epoch, 1-1000 (default 1)"),
+  num_repeats: count("num_repeats", 1000)
+    .optional()
+    .describe("How many times each image counts per epoch, 1-1000 (default 1)"),
   resolutions: z
     .array(resolutionValue)
     .min(1, "resolutions must list at least one resolution")
@@ -138,7 +142,13 @@ export interface UiProcess {
     lokr_factor: number;
     network_kwargs: { ignore_if_contains: string[] };
   };
-  save: { dtype: string; save_every: number; max_step_saves_to_keep: number; save_format: string; push_to_hub: boolean };
+  save: {
+    dtype: string;
+    save_every: number;
+    max_step_saves_to_keep: number;
+    save_format: string;
+    push_to_hub: boolean;
+  };
   datasets: UiDataset[];
   train: { [key: string]: Json };
   logging: { log_every: number; use_ui_logger: boolean };
@@ -198,7 +208,8 @@ function datasetOf(params: UiJobParams, preset: ModelPreset): UiDataset {
   }
   // utils.ts adds the control dataset fields an arch has, empty; the trainer reads null as none.
   if (preset.control_paths === "single") dataset.control_path = null;
-  if (preset.control_paths === "multi") Object.assign(dataset, { control_path_1: null, control_path_2: null, control_path_3: null });
+  if (preset.control_paths === "multi")
+    Object.assign(dataset, { control_path_1: null, control_path_2: null, control_path_3: null });
   return dataset;
 }
 

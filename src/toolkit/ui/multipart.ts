@@ -83,7 +83,8 @@ function frame(parts: readonly MultipartPart[], boundary: string): Framing {
   const known = parts.map((part) => {
     if ("value" in part) return utf8.encode(part.value);
     if ("data" in part) return part.data;
-    if (!Number.isSafeInteger(part.size) || part.size < 0) throw new RangeError(`the part ${part.filename} has an invalid size: ${String(part.size)}`);
+    if (!Number.isSafeInteger(part.size) || part.size < 0)
+      throw new RangeError(`the part ${part.filename} has an invalid size: ${String(part.size)}`);
     return undefined;
   });
   for (const [k, part] of parts.entries()) length += known[k]?.byteLength ?? (part as MultipartStream).size;
@@ -104,7 +105,10 @@ export function multipartLength(parts: readonly MultipartPart[]): number {
  */
 function chooseBoundary(parts: readonly MultipartPart[]): string {
   const decoder = new TextDecoder();
-  const seen = parts.flatMap((part) => [partHead(part), "value" in part ? part.value : "data" in part ? decoder.decode(part.data) : ""]);
+  const seen = parts.flatMap((part) => [
+    partHead(part),
+    "value" in part ? part.value : "data" in part ? decoder.decode(part.data) : "",
+  ]);
   for (;;) {
     const random = crypto.getRandomValues(new Uint8Array(20));
     const boundary = `aitk-${Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;

@@ -40,7 +40,9 @@ export const uiDatasetNameSchema = z
   });
 
 /** The GPU a job runs on, as the UI keeps it: "0", "0,1", or "mps" on a Mac. */
-export const uiGpuIdsSchema = z.string().regex(/^(mps|\d{1,3}(,\d{1,3}){0,15})$/, 'GPU ids are like "0" or "0,1" (or "mps")');
+export const uiGpuIdsSchema = z
+  .string()
+  .regex(/^(mps|\d{1,3}(,\d{1,3}){0,15})$/, 'GPU ids are like "0" or "0,1" (or "mps")');
 
 /** A file the UI may serve: an absolute path (POSIX or Windows) with no ".." segment. */
 export const uiAbsolutePathSchema = z
@@ -48,13 +50,17 @@ export const uiAbsolutePathSchema = z
   .min(2)
   .max(4096)
   .refine((path) => /^(\/|[A-Za-z]:[\\/])/.test(path), { message: "the path must be absolute" })
-  .refine((path) => !/\0/.test(path) && !path.split(/[\\/]/).includes(".."), { message: "the path must not contain '..' or NUL" });
+  .refine((path) => !/\0/.test(path) && !path.split(/[\\/]/).includes(".."), {
+    message: "the path must not contain '..' or NUL",
+  });
 
 /** Checks a value with one of the rules above; a failure is the caller's bug, so a RangeError. */
 export function checked(schema: z.ZodType<string>, what: string, value: string): string {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    throw new RangeError(`refusing to send ${what} ${JSON.stringify(value.slice(0, 120))} to ai-toolkit's UI: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    throw new RangeError(
+      `refusing to send ${what} ${JSON.stringify(value.slice(0, 120))} to ai-toolkit's UI: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    );
   }
   return parsed.data;
 }

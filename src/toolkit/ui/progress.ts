@@ -78,7 +78,11 @@ export function jobFacts(row: UiJob, config: UiJobConfig | undefined = parseJobC
   const speed = parseSpeed(row.speed_string);
   const phase = phaseOf(row);
   const progress =
-    row.status === "completed" ? 100 : totalSteps && totalSteps > 0 ? Math.min(100, Math.max(0, Math.round((row.step / totalSteps) * 1000) / 10)) : 0;
+    row.status === "completed"
+      ? 100
+      : totalSteps && totalSteps > 0
+        ? Math.min(100, Math.max(0, Math.round((row.step / totalSteps) * 1000) / 10))
+        : 0;
   const active = row.status === "running" && speed !== undefined && totalSteps !== null;
   return {
     status: STATUS[row.status],
@@ -105,7 +109,10 @@ export function phaseOf(row: Pick<UiJob, "status" | "info" | "stop">): UiPhase {
     case "completed":
       return { kind: "completed" };
     case "error":
-      return { kind: "error", message: row.info.trim() || "the trainer stopped with an error and gave no message: read the job's log" };
+      return {
+        kind: "error",
+        message: row.info.trim() || "the trainer stopped with an error and gave no message: read the job's log",
+      };
     case "running":
       // The UI shows a running job whose stop flag is set as stopping.
       return row.stop ? { kind: "stopping" } : runningPhase(row.info.trim());
@@ -151,10 +158,16 @@ export function queuePlace(job: Pick<UiJob, "id" | "status" | "gpu_ids">, jobs: 
   if (job.status !== "queued") return null;
   const sameGpus = jobs.filter((other) => other.gpu_ids === job.gpu_ids);
   // The queue worker starts the queued job with the lowest queue_position.
-  const queued = sameGpus.filter((other) => other.status === "queued").sort((a, b) => a.queue_position - b.queue_position);
+  const queued = sameGpus
+    .filter((other) => other.status === "queued")
+    .sort((a, b) => a.queue_position - b.queue_position);
   const index = queued.findIndex((other) => other.id === job.id);
   const running = sameGpus.find((other) => other.status === "running" || other.status === "stopping");
-  return { position: index === -1 ? queued.length + 1 : index + 1, queued: Math.max(queued.length, index + 1), runningJob: running?.name ?? null };
+  return {
+    position: index === -1 ? queued.length + 1 : index + 1,
+    queued: Math.max(queued.length, index + 1),
+    runningJob: running?.name ?? null,
+  };
 }
 
 /**
@@ -172,7 +185,11 @@ export function observeMovement(previous: UiMovement | undefined, row: UiJob, no
   const fingerprint = JSON.stringify([row.status, row.step, row.info, row.speed_string]);
   const written = Date.parse(row.updated_at);
   const movedAt = previous && previous.fingerprint === fingerprint ? previous.movedAt : now;
-  return { fingerprint, step: row.step, movedAt: Number.isFinite(written) ? Math.max(movedAt, Math.min(written, now)) : movedAt };
+  return {
+    fingerprint,
+    step: row.step,
+    movedAt: Number.isFinite(written) ? Math.max(movedAt, Math.min(written, now)) : movedAt,
+  };
 }
 
 export type UiStuckVerdict = { stuck: false } | { stuck: true; stillForMs: number; message: string };
@@ -182,7 +199,11 @@ export type UiStuckVerdict = { stuck: false } | { stuck: true; stillForMs: numbe
  * (the caller's choice: loading a big model or sampling video legitimately takes minutes). A
  * trainer that died without writing its end leaves such a row, and it blocks its GPU's queue.
  */
-export function stuckVerdict(row: UiJob, movement: UiMovement, options: { now: number; thresholdMs: number }): UiStuckVerdict {
+export function stuckVerdict(
+  row: UiJob,
+  movement: UiMovement,
+  options: { now: number; thresholdMs: number },
+): UiStuckVerdict {
   if (row.status !== "running" && row.status !== "stopping") return { stuck: false };
   const stillForMs = options.now - movement.movedAt;
   if (stillForMs <= options.thresholdMs) return { stuck: false };

@@ -39,16 +39,25 @@ const PIPE_SETTLE_MS = 1000;
  * The parts of one upload request and the names the UI will store, checked: no empty or hidden
  * name, and no two alike (case-insensitively: the UI may run on Windows or macOS).
  */
-export function datasetUploadParts(datasetName: string, images: readonly UiUploadImage[]): { parts: MultipartPart[]; names: string[] } {
+export function datasetUploadParts(
+  datasetName: string,
+  images: readonly UiUploadImage[],
+): { parts: MultipartPart[]; names: string[] } {
   checked(uiDatasetNameSchema, "the dataset name", datasetName);
   if (images.length === 0) throw new RangeError("an upload to ai-toolkit's UI needs at least one image");
   const parts: MultipartPart[] = [{ name: "datasetName", value: datasetName }];
   const names: string[] = [];
   const taken = new Map<string, string>();
   const claim = (stored: string, from: string) => {
-    if (stored === "" || stored.startsWith(".")) throw new RangeError(`the file name ${JSON.stringify(from)} becomes ${JSON.stringify(stored)} on the UI, which it would not list: rename it`);
+    if (stored === "" || stored.startsWith("."))
+      throw new RangeError(
+        `the file name ${JSON.stringify(from)} becomes ${JSON.stringify(stored)} on the UI, which it would not list: rename it`,
+      );
     const other = taken.get(stored.toLowerCase());
-    if (other !== undefined) throw new RangeError(`${JSON.stringify(from)} and ${JSON.stringify(other)} would both be stored as ${stored} on the UI: rename one`);
+    if (other !== undefined)
+      throw new RangeError(
+        `${JSON.stringify(from)} and ${JSON.stringify(other)} would both be stored as ${stored} on the UI: rename one`,
+      );
     taken.set(stored.toLowerCase(), from);
     names.push(stored);
   };
@@ -59,7 +68,12 @@ export function datasetUploadParts(datasetName: string, images: readonly UiUploa
     if (image.caption !== undefined) {
       const captionName = captionNameFor(stored);
       claim(captionName, `the caption of ${image.name}`);
-      parts.push({ name: "files", filename: captionName, contentType: "text/plain; charset=utf-8", data: new TextEncoder().encode(image.caption) });
+      parts.push({
+        name: "files",
+        filename: captionName,
+        contentType: "text/plain; charset=utf-8",
+        data: new TextEncoder().encode(image.caption),
+      });
     }
   }
   return { parts, names };
@@ -70,7 +84,12 @@ export function datasetUploadLength(datasetName: string, images: readonly UiUplo
   return multipartLength(datasetUploadParts(datasetName, images).parts);
 }
 
-export async function uploadToUi(ctx: UiContext, datasetName: string, images: readonly UiUploadImage[], options: UiCallOptions = {}): Promise<UiUploadResult> {
+export async function uploadToUi(
+  ctx: UiContext,
+  datasetName: string,
+  images: readonly UiUploadImage[],
+  options: UiCallOptions = {},
+): Promise<UiUploadResult> {
   const { parts, names } = datasetUploadParts(datasetName, images);
   const { body, length, contentType } = createMultipartBody(parts);
   // A FixedLengthStream makes workerd send Content-Length instead of chunked encoding. If the

@@ -21,7 +21,13 @@ export interface Accepted {
  * session told what arrived. A refused file is recorded with its reason and never stops the
  * others.
  */
-export async function acceptWhole(env: Env, tokenHash: string, rawName: string, body: ReadableStream<Uint8Array>, length: number): Promise<Outcome<Accepted>> {
+export async function acceptWhole(
+  env: Env,
+  tokenHash: string,
+  rawName: string,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<Outcome<Accepted>> {
   const stub = sessionStub(env, tokenHash);
   const target = await stub.beginFile(rawName, length, "whole");
   if (!target.ok) return target;
@@ -47,7 +53,10 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
   try {
     const text = await readSmallText(body, CAPTION_LIST_MAX_BYTES, name);
     const entries = captionEntries(kind, name, text);
-    const set = await stub.setCaptions(entries, kind === "caption" ? "txt" : kind === "captions-json" ? "captions.json" : "captions.csv");
+    const set = await stub.setCaptions(
+      entries,
+      kind === "caption" ? "txt" : kind === "captions-json" ? "captions.json" : "captions.csv",
+    );
     return set.ok ? done({ name, kind, captions: set.value.captions }) : set;
   } catch (error) {
     if (error instanceof CaptionFileError || error instanceof RangeError) return refuse(400, error.message);
@@ -60,8 +69,16 @@ export async function acceptWhole(env: Env, tokenHash: string, rawName: string, 
  * any byte is written (leases.ts), so a second PUT of the same part at the same time gets
  * 409 and writes nothing, and a file already staged takes no late parts at all.
  */
-export async function acceptPart(env: Env, tokenHash: string, rawName: string, n: number, body: ReadableStream<Uint8Array>, length: number): Promise<Outcome<{ name: string; part: number; size: number }>> {
-  if (!Number.isInteger(n) || n < 1 || n > PART_MAX_NUMBER) return refuse(400, `part numbers run from 1 to ${PART_MAX_NUMBER}`);
+export async function acceptPart(
+  env: Env,
+  tokenHash: string,
+  rawName: string,
+  n: number,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<Outcome<{ name: string; part: number; size: number }>> {
+  if (!Number.isInteger(n) || n < 1 || n > PART_MAX_NUMBER)
+    return refuse(400, `part numbers run from 1 to ${PART_MAX_NUMBER}`);
   const stub = sessionStub(env, tokenHash);
   const target = await stub.beginFile(rawName, length, "part", n);
   if (!target.ok) {
@@ -110,7 +127,13 @@ export async function completeFile(env: Env, tokenHash: string, rawName: string)
 }
 
 /** Unpacks a staged zip into the session, then drops the archive itself. */
-async function unpackStaged(env: Env, tokenHash: string, zipName: string, key: string, tracked: boolean): Promise<Outcome<Accepted>> {
+async function unpackStaged(
+  env: Env,
+  tokenHash: string,
+  zipName: string,
+  key: string,
+  tracked: boolean,
+): Promise<Outcome<Accepted>> {
   const stub = sessionStub(env, tokenHash);
   const object = await env.STAGING.get(key);
   if (!object) return refuse(404, `the staged archive ${zipName} is gone: upload it again`);
@@ -192,14 +215,19 @@ export async function sniff(stream: ReadableStream<Uint8Array>, length: number):
 }
 
 /** Reads a small text upload (a caption or captions list), refusing one over `maxBytes`. */
-export async function readSmallText(stream: ReadableStream<Uint8Array>, maxBytes: number, name: string): Promise<string> {
+export async function readSmallText(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  name: string,
+): Promise<string> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   let text = "";
   let size = 0;
   try {
     for await (const chunk of stream) {
       size += chunk.byteLength;
-      if (size > maxBytes) throw new RangeError(`${name} is over ${maxBytes} bytes, too big for a caption file: shorten it`);
+      if (size > maxBytes)
+        throw new RangeError(`${name} is over ${maxBytes} bytes, too big for a caption file: shorten it`);
       text += decoder.decode(chunk, { stream: true });
     }
     return text + decoder.decode();

@@ -1,6 +1,17 @@
 import { PartWriter } from "../../r2/multipart";
 import type { OpenSession, SessionFiles } from "../files";
-import { busyProblem, grantLease, holdsLease, LeaseHolder, lostProblem, othersWriting, releaseLease, settledProblem, TUS_SLOT, type Lease } from "../leases";
+import {
+  busyProblem,
+  grantLease,
+  holdsLease,
+  LeaseHolder,
+  lostProblem,
+  othersWriting,
+  releaseLease,
+  settledProblem,
+  TUS_SLOT,
+  type Lease,
+} from "../leases";
 import { IMAGE_HEAD_BYTES, imageProblem, sanitizeFilename, sniffImage, stagedKey, uploadKind } from "../rules";
 import { sessionStub } from "../session";
 import type { PartRow, SessionStore } from "../store";
@@ -39,10 +50,18 @@ export interface TusStep {
  * tus creation: the file is admitted as a first part would be, against its whole declared
  * length, and starts over if an earlier tus upload of the same name was left unfinished.
  */
-export async function createTus(files: SessionFiles, store: SessionStore, open: OpenSession, rawName: string, length: number, leaseMs: number): Promise<Outcome<{ name: string }>> {
+export async function createTus(
+  files: SessionFiles,
+  store: SessionStore,
+  open: OpenSession,
+  rawName: string,
+  length: number,
+  leaseMs: number,
+): Promise<Outcome<{ name: string }>> {
   const name = sanitizeFilename(rawName);
   const kind = name === undefined ? undefined : uploadKind(name);
-  if (name !== undefined && kind !== undefined && kind !== "image") return refuse(415, `tus takes images only: send ${name} with PUT .../files/${name}`);
+  if (name !== undefined && kind !== undefined && kind !== "image")
+    return refuse(415, `tus takes images only: send ${name} with PUT .../files/${name}`);
   const writing = name === undefined ? undefined : othersWriting(store, name, Date.now())[0];
   if (writing) return refuse(409, busyProblem(writing, Date.now()));
   if (name !== undefined && store.file(name)?.state === "receiving") await files.remove(open.meta.prefix, name);
@@ -58,11 +77,35 @@ export function tusStateOf(store: SessionStore, prefix: string, rawName: string)
   const row = store.file(name);
   const tus = store.tus(name);
   const key = stagedKey(prefix, name);
-  if (row && row.state !== "receiving") return done({ name, key, uploadId: "", length: row.size, offset: row.size, tail: 0, parts: 0, checked: true, finished: true, fileState: row.state });
-  if (!row?.upload_id || !tus) return refuse(404, `there is no tus upload of ${name} here: create one with POST .../tus/`);
+  if (row && row.state !== "receiving")
+    return done({
+      name,
+      key,
+      uploadId: "",
+      length: row.size,
+      offset: row.size,
+      tail: 0,
+      parts: 0,
+      checked: true,
+      finished: true,
+      fileState: row.state,
+    });
+  if (!row?.upload_id || !tus)
+    return refuse(404, `there is no tus upload of ${name} here: create one with POST .../tus/`);
   const parts = store.parts(name);
   const inParts = parts.reduce((sum, p) => sum + p.size, 0);
-  return done({ name, key, uploadId: row.upload_id, length: tus.length, offset: inParts + tus.tail, tail: tus.tail, parts: parts.length, checked: row.format !== null, finished: false, fileState: row.state });
+  return done({
+    name,
+    key,
+    uploadId: row.upload_id,
+    length: tus.length,
+    offset: inParts + tus.tail,
+    tail: tus.tail,
+    parts: parts.length,
+    checked: row.format !== null,
+    finished: false,
+    fileState: row.state,
+  });
 }
 
 /**
@@ -70,7 +113,13 @@ export function tusStateOf(store: SessionStore, prefix: string, rawName: string)
  * when no other PATCH holds it and the client's offset is the stored one. Nothing is written
  * before this answers, so a refused PATCH changes nothing.
  */
-export function beginTusPatch(store: SessionStore, prefix: string, rawName: string, offset: number, leaseMs: number): Outcome<{ state: TusState; lease: Lease }> {
+export function beginTusPatch(
+  store: SessionStore,
+  prefix: string,
+  rawName: string,
+  offset: number,
+  leaseMs: number,
+): Outcome<{ state: TusState; lease: Lease }> {
   const state = tusStateOf(store, prefix, rawName);
   if (!state.ok) return state;
   const s = state.value;
@@ -79,7 +128,10 @@ export function beginTusPatch(store: SessionStore, prefix: string, rawName: stri
   if (!granted.ok) return granted;
   if (offset !== s.offset) {
     releaseLease(store, granted.value);
-    return refuse(409, `Upload-Offset is ${offset} but ${s.offset} bytes of ${s.name} are stored: HEAD the upload URL and resume from its Upload-Offset`);
+    return refuse(
+      409,
+      `Upload-Offset is ${offset} but ${s.offset} bytes of ${s.name} are stored: HEAD the upload URL and resume from its Upload-Offset`,
+    );
   }
   return done({ state: s, lease: granted.value });
 }
@@ -89,7 +141,11 @@ export function recordTusStep(store: SessionStore, name: string, step: TusStep, 
   if (!holdsLease(store, lease)) return refuse(409, lostProblem(lease));
   const row = store.file(name);
   const tus = store.tus(name);
-  if (row?.state !== "receiving" || !tus) return refuse(409, `the tus upload of ${name} was finished or removed meanwhile: HEAD its URL to see where it stands`);
+  if (row?.state !== "receiving" || !tus)
+    return refuse(
+      409,
+      `the tus upload of ${name} was finished or removed meanwhile: HEAD its URL to see where it stands`,
+    );
   if (step.part) store.putPart(name, step.part);
   if (step.format !== null && row.format === null) store.putFile({ ...row, format: step.format });
   store.putTus({ ...tus, tail: step.tail });
@@ -97,7 +153,13 @@ export function recordTusStep(store: SessionStore, name: string, step: TusStep, 
 }
 
 /** The last bytes of a tus upload are stored: joins its parts and records it like any whole file. */
-export async function finishTus(files: SessionFiles, store: SessionStore, open: OpenSession, name: string, lease: Lease): Promise<Outcome<{ name: string; size: number }>> {
+export async function finishTus(
+  files: SessionFiles,
+  store: SessionStore,
+  open: OpenSession,
+  name: string,
+  lease: Lease,
+): Promise<Outcome<{ name: string; size: number }>> {
   if (!holdsLease(store, lease)) return refuse(409, lostProblem(lease));
   const completed = await files.complete(open, name, lease);
   if (!completed.ok) return completed;
@@ -106,9 +168,15 @@ export async function finishTus(files: SessionFiles, store: SessionStore, open: 
 }
 
 /** tus termination: removes the unfinished upload (its parts and tail). */
-export async function terminateTus(files: SessionFiles, store: SessionStore, prefix: string, rawName: string): Promise<Outcome<null>> {
+export async function terminateTus(
+  files: SessionFiles,
+  store: SessionStore,
+  prefix: string,
+  rawName: string,
+): Promise<Outcome<null>> {
   const name = sanitizeFilename(rawName) ?? rawName;
-  if (!store.tus(name)) return refuse(404, `there is no unfinished tus upload of ${name} here: GET the session URL to see its files`);
+  if (!store.tus(name))
+    return refuse(404, `there is no unfinished tus upload of ${name} here: GET the session URL to see its files`);
   await files.remove(prefix, name);
   return done(null);
 }
@@ -130,7 +198,13 @@ class PatchRefused extends Error {
  * holds its bytes, so a request cut off midway leaves the offset at what is stored and the
  * client resumes from HEAD's Upload-Offset.
  */
-export async function patchUpload(env: Env, tokenHash: string, rawName: string, offset: number, body: ReadableStream<Uint8Array>): Promise<Outcome<{ offset: number; length: number }>> {
+export async function patchUpload(
+  env: Env,
+  tokenHash: string,
+  rawName: string,
+  offset: number,
+  body: ReadableStream<Uint8Array>,
+): Promise<Outcome<{ offset: number; length: number }>> {
   const stub = sessionStub(env, tokenHash);
   const begun = await stub.tusBegin(rawName, offset);
   if (!begun.ok) {
@@ -150,14 +224,23 @@ export async function patchUpload(env: Env, tokenHash: string, rawName: string, 
   }
 }
 
-async function storeBody(env: Env, holder: LeaseHolder, s: TusState, reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Outcome<{ offset: number; length: number }>> {
+async function storeBody(
+  env: Env,
+  holder: LeaseHolder,
+  s: TusState,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<Outcome<{ offset: number; length: number }>> {
   const stub = holder.stub;
   const lease = holder.lease;
   const tailKey = tusTailKey(s.key);
   let tail: Uint8Array | undefined;
   if (s.tail > 0) {
     const stored = await env.STAGING.get(tailKey, { range: { offset: 0, length: s.tail } });
-    if (!stored || stored.size < s.tail) return refuse(409, `the stored bytes after the last part of ${s.name} are gone: DELETE this tus upload and start it again`);
+    if (!stored || stored.size < s.tail)
+      return refuse(
+        409,
+        `the stored bytes after the last part of ${s.name} are gone: DELETE this tus upload and start it again`,
+      );
     tail = new Uint8Array(await stored.arrayBuffer());
   }
   const upload = env.STAGING.resumeMultipartUpload(s.key, s.uploadId);
@@ -168,7 +251,11 @@ async function storeBody(env: Env, holder: LeaseHolder, s: TusState, reader: Rea
     async (n, bytes) => {
       if (!(await holder.renew())) throw new PatchRefused(holder.problem());
       const part = await upload.uploadPart(n, bytes);
-      const recorded = await stub.tusProgress(s.name, { part: { n, size: bytes.byteLength, etag: part.etag }, tail: 0, format }, lease);
+      const recorded = await stub.tusProgress(
+        s.name,
+        { part: { n, size: bytes.byteLength, etag: part.etag }, tail: 0, format },
+        lease,
+      );
       if (!recorded.ok) throw new PatchRefused(recorded);
     },
     { firstPart: s.parts + 1, tail },
@@ -184,13 +271,19 @@ async function storeBody(env: Env, holder: LeaseHolder, s: TusState, reader: Rea
     try {
       next = await reader.read();
     } catch {
-      broken = refuse(400, `the request body broke off after byte ${position} of ${s.name}: HEAD the upload URL and resume from its Upload-Offset`);
+      broken = refuse(
+        400,
+        `the request body broke off after byte ${position} of ${s.name}: HEAD the upload URL and resume from its Upload-Offset`,
+      );
       break;
     }
     if (next.done) break;
     let chunk = next.value;
     if (position + chunk.byteLength > s.length) {
-      broken = refuse(400, `the body goes past the ${s.length} bytes declared in Upload-Length for ${s.name}: send only the remaining bytes`);
+      broken = refuse(
+        400,
+        `the body goes past the ${s.length} bytes declared in Upload-Length for ${s.name}: send only the remaining bytes`,
+      );
       chunk = chunk.subarray(0, s.length - position);
     }
     if (!checked) {

@@ -2,7 +2,15 @@ import { Unzip, UnzipInflate, type UnzipFile } from "fflate";
 import { errorMessage } from "../../common";
 import { PartWriter } from "../../r2/multipart";
 import { CAPTION_LIST_MAX_BYTES, CaptionFileError, captionEntries } from "../captions";
-import { IMAGE_HEAD_BYTES, imageProblem, sanitizeFilename, sniffImage, uniqueName, uploadKind, type UploadKind } from "../rules";
+import {
+  IMAGE_HEAD_BYTES,
+  imageProblem,
+  sanitizeFilename,
+  sniffImage,
+  uniqueName,
+  uploadKind,
+  type UploadKind,
+} from "../rules";
 import type { UploadSession } from "../session";
 
 /** One entry of a zip being read: its bytes arrive through `write`, then `close`. */
@@ -84,7 +92,11 @@ export async function unpackZip(
       inflated.set(id, total);
       if (total > maxEntryBytes) {
         stop(id);
-        events.push({ type: "error", id, reason: `it unpacks to more than ${maxEntryBytes} bytes, over the limit per file (UPLOAD_FILE_MAX_BYTES): upload it on its own, resized or recompressed` });
+        events.push({
+          type: "error",
+          id,
+          reason: `it unpacks to more than ${maxEntryBytes} bytes, over the limit per file (UPLOAD_FILE_MAX_BYTES): upload it on its own, resized or recompressed`,
+        });
         return;
       }
       events.push({ type: "data", id, chunk, final });
@@ -142,7 +154,9 @@ export async function unpackZip(
   } catch (error) {
     const message = errorMessage(error);
     for (const sink of sinks.values()) await sink.abort(`the archive could not be read (${message})`);
-    throw new Error(`the zip could not be read (${message}): check it opens on your computer, or upload its files directly`);
+    throw new Error(
+      `the zip could not be read (${message}): check it opens on your computer, or upload its files directly`,
+    );
   } finally {
     reader.releaseLock();
   }
@@ -191,7 +205,11 @@ export class ZipEntryWriter implements ZipEntrySink {
   /** Checks the entry with the session; false (and a recorded reason) when it is refused. */
   async begin(originalSize: number | undefined): Promise<boolean> {
     const clean = sanitizeFilename(this.path);
-    if (!clean) return this.refuse(this.path, "not a usable file name: rename it with letters, digits, '.', '_' or '-' and upload it again");
+    if (!clean)
+      return this.refuse(
+        this.path,
+        "not a usable file name: rename it with letters, digits, '.', '_' or '-' and upload it again",
+      );
     this.name = uniqueName(clean, (candidate) => this.taken.has(candidate.toLowerCase()));
     this.taken.add(this.name.toLowerCase());
     this.kind = uploadKind(this.name);
@@ -235,7 +253,10 @@ export class ZipEntryWriter implements ZipEntrySink {
     if (this.kind !== "image") {
       try {
         const entries = captionEntries(this.kind ?? "caption", this.name, this.text + this.decoder.decode());
-        const set = await this.stub.setCaptions(entries, this.kind === "caption" ? "txt" : this.kind === "captions-json" ? "captions.json" : "captions.csv");
+        const set = await this.stub.setCaptions(
+          entries,
+          this.kind === "caption" ? "txt" : this.kind === "captions-json" ? "captions.json" : "captions.csv",
+        );
         if (set.ok) this.report.captions += set.value.captions;
         else this.refuse(this.name, set.error);
       } catch (error) {

@@ -15,15 +15,27 @@ const run = promisify(execFile);
 
 /** The environment of a fresh checkout: no toolkit configured, no DEV_* settings, files in `scratch`. */
 function freshEnv(scratch: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DEV_DATA_DIR: scratch, DEV_VARS_FILE: path.join(scratch, ".dev.vars") };
-  for (const key of Object.keys(env)) if (/^(AI_TOOLKIT_|CF_ACCESS_)/.test(key) || key === "DEV_PORT" || key === "DEV_TOOLKIT_PORT") delete env[key];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DEV_DATA_DIR: scratch,
+    DEV_VARS_FILE: path.join(scratch, ".dev.vars"),
+  };
+  for (const key of Object.keys(env))
+    if (/^(AI_TOOLKIT_|CF_ACCESS_)/.test(key) || key === "DEV_PORT" || key === "DEV_TOOLKIT_PORT") delete env[key];
   return env;
 }
 
 /** `npm run dev` with these flags, until it exits (only for runs that must exit by themselves). */
-async function devExits(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+async function devExits(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, "scripts/dev.ts"), ...args], { cwd: root, env, timeout: 30_000 });
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, "scripts/dev.ts"), ...args], {
+      cwd: root,
+      env,
+      timeout: 30_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -62,7 +74,10 @@ describe("npm run dev", () => {
       let health: { toolkit?: { reachable?: boolean } } = {};
       for (let i = 0; i < 240 && !health.toolkit?.reachable; i++) {
         await new Promise((r) => setTimeout(r, 250));
-        health = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<typeof health>, () => ({}));
+        health = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.json() as Promise<typeof health>,
+          () => ({}),
+        );
       }
       expect(health.toolkit?.reachable, output).toBe(true);
 
@@ -78,7 +93,9 @@ describe("npm run dev", () => {
       // `npm run doctor` right after, with the same environment: it checks the toolkit dev
       // started (on a port only the flag named), not wrangler.toml's LAN address.
       const checked = await doctor(env);
-      expect(checked.stdout).toContain(`ok   npm run dev (pid ${child.pid}) runs with the local toolkit at http://127.0.0.1:${toolkitPort}`);
+      expect(checked.stdout).toContain(
+        `ok   npm run dev (pid ${child.pid}) runs with the local toolkit at http://127.0.0.1:${toolkitPort}`,
+      );
       expect(checked.stdout).not.toContain("192.168.0.152");
       expect(checked.code, checked.stdout).toBe(0);
     } finally {
@@ -109,7 +126,8 @@ describe("npm run dev's command line and ports", () => {
   it("prints its usage with every flag for --help, and exits 0", async () => {
     const result = await devExits(["--help"], freshEnv(scratch));
     expect(result.code).toBe(0);
-    for (const flag of ["--port <port>", "--toolkit-port <port>", "-h, --help", "DEV_PORT", "DEV_TOOLKIT_PORT"]) expect(result.stdout).toContain(flag);
+    for (const flag of ["--port <port>", "--toolkit-port <port>", "-h, --help", "DEV_PORT", "DEV_TOOLKIT_PORT"])
+      expect(result.stdout).toContain(flag);
   });
 
   it("refuses unknown flags, stray arguments and bad ports with the usage", async () => {
@@ -121,10 +139,15 @@ describe("npm run dev's command line and ports", () => {
   });
 
   it("says plainly that the local toolkit's port is taken, and how to choose another, before starting anything", async () => {
-    const result = await devExits(["--port", String(await freePort()), "--toolkit-port", String(taken)], freshEnv(scratch));
+    const result = await devExits(
+      ["--port", String(await freePort()), "--toolkit-port", String(taken)],
+      freshEnv(scratch),
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`port ${taken} (the local toolkit's port) is already taken on 127.0.0.1`);
-    expect(result.stderr).toMatch(/choose another port: npm run dev -- --toolkit-port \d+ {3}\(or DEV_TOOLKIT_PORT=\d+ npm run dev\)/);
+    expect(result.stderr).toMatch(
+      /choose another port: npm run dev -- --toolkit-port \d+ {3}\(or DEV_TOOLKIT_PORT=\d+ npm run dev\)/,
+    );
     expect(result.stdout).not.toContain("MCP endpoint");
     expect(existsSync(path.join(scratch, ".dev.vars"))).toBe(false);
   });
@@ -134,10 +157,15 @@ describe("npm run dev's command line and ports", () => {
       [["--port", String(taken)], {}],
       [[], { DEV_PORT: String(taken) }],
     ] as const) {
-      const result = await devExits([...args, "--toolkit-port", String(await freePort())], { ...freshEnv(scratch), ...extra });
+      const result = await devExits([...args, "--toolkit-port", String(await freePort())], {
+        ...freshEnv(scratch),
+        ...extra,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`port ${taken} (the Worker's port) is already taken on 127.0.0.1`);
-      expect(result.stderr).toMatch(/choose another port: npm run dev -- --port \d+ {3}\(or DEV_PORT=\d+ npm run dev\)/);
+      expect(result.stderr).toMatch(
+        /choose another port: npm run dev -- --port \d+ {3}\(or DEV_PORT=\d+ npm run dev\)/,
+      );
       expect(result.stdout).not.toContain("MCP endpoint");
     }
   });

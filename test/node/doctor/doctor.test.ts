@@ -7,7 +7,14 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startToolkitServer } from "../../../tunnel/toolkit/server.ts";
-import { devWorkerTarget, hasVpcBinding, readDevRun, removeDevRun, wranglerVars, writeDevRun } from "../../../scripts/local-settings.ts";
+import {
+  devWorkerTarget,
+  hasVpcBinding,
+  readDevRun,
+  removeDevRun,
+  wranglerVars,
+  writeDevRun,
+} from "../../../scripts/local-settings.ts";
 import { freePort } from "../../e2e/harness";
 
 const root = path.resolve(import.meta.dirname, "../../..");
@@ -32,7 +39,10 @@ async function doctor(env: Record<string, string>, args: string[] = []) {
   base.DEV_DATA_DIR = devDataDir();
   const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs");
   try {
-    const { stdout, stderr } = await run(process.execPath, [tsx, "scripts/doctor.ts", ...args], { cwd: root, env: { ...base, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [tsx, "scripts/doctor.ts", ...args], {
+      cwd: root,
+      env: { ...base, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -111,12 +121,19 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
     writeDevRun(devDataDir(), { pid: process.pid, workerUrl: "http://127.0.0.1:1", toolkitUrl: toolkit.url, cliVars });
     const running = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
     expect(running.code, running.stdout).toBe(0);
-    expect(running.stdout).toContain(`ok   npm run dev (pid ${process.pid}) runs with the local toolkit at ${toolkit.url}`);
+    expect(running.stdout).toContain(
+      `ok   npm run dev (pid ${process.pid}) runs with the local toolkit at ${toolkit.url}`,
+    );
 
     // A dev that died without cleaning up: its record is ignored.
     const gone = spawn(process.execPath, ["-e", ""]);
     await new Promise((resolve) => gone.on("exit", resolve));
-    writeDevRun(devDataDir(), { pid: gone.pid ?? 0, workerUrl: "http://127.0.0.1:1", toolkitUrl: toolkit.url, cliVars });
+    writeDevRun(devDataDir(), {
+      pid: gone.pid ?? 0,
+      workerUrl: "http://127.0.0.1:1",
+      toolkitUrl: toolkit.url,
+      cliVars,
+    });
     expect(readDevRun(devDataDir())).toBeUndefined();
     const port = await freePort();
     const stale = await doctor({ DEV_TOOLKIT_PORT: String(port) });
@@ -176,8 +193,13 @@ describe("where npm run dev points the Worker (shared by dev and doctor)", () =>
   });
 
   it("leaves a configured toolkit alone, and passes one set in the environment on to wrangler dev", () => {
-    expect(devWorkerTarget("", { AI_TOOLKIT_URL: "https://toolkit.example" }, {}, 8012)).toEqual({ configured: true, cliVars: {} });
-    expect(devWorkerTarget("", {}, { AI_TOOLKIT_HOST: "10.0.0.5", AI_TOOLKIT_PORT: "9000", AI_TOOLKIT_URL: "" }, 8012)).toEqual({
+    expect(devWorkerTarget("", { AI_TOOLKIT_URL: "https://toolkit.example" }, {}, 8012)).toEqual({
+      configured: true,
+      cliVars: {},
+    });
+    expect(
+      devWorkerTarget("", {}, { AI_TOOLKIT_HOST: "10.0.0.5", AI_TOOLKIT_PORT: "9000", AI_TOOLKIT_URL: "" }, 8012),
+    ).toEqual({
       configured: true,
       cliVars: { AI_TOOLKIT_HOST: "10.0.0.5", AI_TOOLKIT_PORT: "9000" },
     });
@@ -197,10 +219,21 @@ describe("npm run doctor with a Workers VPC binding", () => {
     // A stand-in for the deployed Worker's /health: the tunnel hop is down.
     worker = createServer((_req, res) => {
       res.writeHead(503, { "content-type": "application/json" });
-      res.end(JSON.stringify({
-        status: "degraded",
-        toolkit: { transport: "vpc", reachable: false, hops: [{ hop: "configuration", ok: true }, { hop: "reach", ok: true }, { hop: "tunnel", ok: false }], failed_hop: "tunnel" },
-      }));
+      res.end(
+        JSON.stringify({
+          status: "degraded",
+          toolkit: {
+            transport: "vpc",
+            reachable: false,
+            hops: [
+              { hop: "configuration", ok: true },
+              { hop: "reach", ok: true },
+              { hop: "tunnel", ok: false },
+            ],
+            failed_hop: "tunnel",
+          },
+        }),
+      );
     });
     await new Promise<void>((resolve) => worker.listen(0, "127.0.0.1", resolve));
   });
@@ -225,7 +258,8 @@ describe("npm run doctor with a Workers VPC binding", () => {
 
 describe("reading wrangler.toml", () => {
   it("reads [vars] and ignores other tables", () => {
-    const toml = 'name = "x"\n[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\nAI_TOOLKIT_PORT = "8012"\n[[kv_namespaces]]\nbinding = "OAUTH_KV"\n';
+    const toml =
+      'name = "x"\n[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\nAI_TOOLKIT_PORT = "8012"\n[[kv_namespaces]]\nbinding = "OAUTH_KV"\n';
     expect(wranglerVars(toml)).toEqual({ AI_TOOLKIT_HOST: "192.168.0.152", AI_TOOLKIT_PORT: "8012" });
   });
 

@@ -70,7 +70,11 @@ function expectOneContentLengthBody(response: RawResponse): void {
 
 describe("answer framing", () => {
   it("sends download_model as one Content-Length body, byte for byte the original's JSON", async () => {
-    const response = await rawRequest("POST", "/mcp/execute", JSON.stringify({ tool: "download_model", arguments: { model_name: "framed" } }));
+    const response = await rawRequest(
+      "POST",
+      "/mcp/execute",
+      JSON.stringify({ tool: "download_model", arguments: { model_name: "framed" } }),
+    );
     expect(response.statusLine).toBe("HTTP/1.1 200 OK");
     expectOneContentLengthBody(response);
     // What FastAPI's JSONResponse of the original's dict is, and what this server sent before.
@@ -88,7 +92,11 @@ describe("answer framing", () => {
   it("frames every other answer the same way: results, in-band errors, 404, 405, 422", async () => {
     const answers = await Promise.all([
       rawRequest("POST", "/mcp/execute", JSON.stringify({ tool: "list_exported_models", arguments: {} })),
-      rawRequest("POST", "/mcp/execute", JSON.stringify({ tool: "download_model", arguments: { model_name: "missing" } })),
+      rawRequest(
+        "POST",
+        "/mcp/execute",
+        JSON.stringify({ tool: "download_model", arguments: { model_name: "missing" } }),
+      ),
       rawRequest("GET", "/health"),
       rawRequest("GET", "/mcp/tools"),
       rawRequest("GET", "/nowhere"),

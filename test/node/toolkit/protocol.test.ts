@@ -99,7 +99,11 @@ describe("/mcp/execute", () => {
   });
 
   it("accepts 'parameters' as an alias of 'arguments', and neither at all", async () => {
-    await h.result("create_training_config", { name: "alias", model_name: "sd15", dataset_path: "/ai-toolkit/datasets/a" });
+    await h.result("create_training_config", {
+      name: "alias",
+      model_name: "sd15",
+      dataset_path: "/ai-toolkit/datasets/a",
+    });
     const viaParameters = await post(JSON.stringify({ tool: "get_config", parameters: { name: "alias" } }));
     const body = (await viaParameters.json()) as { success: boolean; result: { config: { config: { name: string } } } };
     expect(body.success).toBe(true);

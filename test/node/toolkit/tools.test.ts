@@ -65,7 +65,11 @@ describe("configs", () => {
   });
 
   it("applies the original's defaults and DDPM for non-FLUX models", async () => {
-    await h.result("create_training_config", { name: "sd", model_name: "runwayml/stable-diffusion-v1-5", dataset_path: "/ai-toolkit/datasets/d" });
+    await h.result("create_training_config", {
+      name: "sd",
+      model_name: "runwayml/stable-diffusion-v1-5",
+      dataset_path: "/ai-toolkit/datasets/d",
+    });
     const { config } = await h.result("get_config", { name: "sd" });
     const proc = processOf(config);
     expect(proc.network).toMatchObject({ linear: 16, linear_alpha: 16 });
@@ -84,7 +88,9 @@ describe("configs", () => {
     expect(configs).toEqual(expect.arrayContaining(["sd", "flux_lora"]));
     expect(await h.result("get_config", { name: "nope" })).toEqual({ error: "Configuration not found" });
     expect(await h.result("get_config", {})).toEqual({ error: "Missing required field: name" });
-    expect(await h.result("create_training_config", { name: "x", model_name: "m", dataset_path: "d", steps: "many" })).toHaveProperty("error");
+    expect(
+      await h.result("create_training_config", { name: "x", model_name: "m", dataset_path: "d", steps: "many" }),
+    ).toHaveProperty("error");
   });
 });
 
@@ -102,7 +108,12 @@ describe("datasets", () => {
         "not even an object",
       ],
     });
-    expect(result).toEqual({ status: "success", dataset: "faces", images_saved: 3, path: "/ai-toolkit/datasets/faces" });
+    expect(result).toEqual({
+      status: "success",
+      dataset: "faces",
+      images_saved: 3,
+      path: "/ai-toolkit/datasets/faces",
+    });
     const dir = path.join(h.dataDir, "datasets", "faces");
     expect(await readFile(path.join(dir, "a.png"))).toEqual(Buffer.from(PNG_1X1, "base64"));
     expect(await readFile(path.join(dir, "a.txt"), "utf8")).toBe("p3rs0n smiling");
@@ -122,7 +133,9 @@ describe("datasets", () => {
 
   it("reports missing fields in-band", async () => {
     expect(await h.result("upload_dataset", { images: [] })).toEqual({ error: "Missing required field: dataset_name" });
-    expect(await h.result("upload_dataset", { dataset_name: "x" })).toEqual({ error: "Missing required field: images" });
+    expect(await h.result("upload_dataset", { dataset_name: "x" })).toEqual({
+      error: "Missing required field: images",
+    });
   });
 });
 
@@ -147,7 +160,12 @@ describe("models", () => {
   });
 
   it("exports a copy inside the data folder", async () => {
-    expect(await h.result("export_model", { model_name: "alpha", output_path: "/ai-toolkit/outputs/exported/a.safetensors" })).toEqual({
+    expect(
+      await h.result("export_model", {
+        model_name: "alpha",
+        output_path: "/ai-toolkit/outputs/exported/a.safetensors",
+      }),
+    ).toEqual({
       status: "success",
       path: "/ai-toolkit/outputs/exported/a.safetensors",
     });
@@ -157,7 +175,9 @@ describe("models", () => {
       status: "success",
       path: "/ai-toolkit/outputs/exported/gamma.pt",
     });
-    expect(await h.result("export_model", { model_name: "nope", output_path: "x.safetensors" })).toEqual({ error: "Model not found" });
+    expect(await h.result("export_model", { model_name: "nope", output_path: "x.safetensors" })).toEqual({
+      error: "Model not found",
+    });
   });
 
   it("downloads a model as one base64 string in the exact original shape", async () => {
@@ -211,18 +231,34 @@ describe("nothing escapes the data folder", () => {
     });
     // Directory parts are stripped: the images land inside the dataset, ".." alone is skipped.
     expect(upload.images_saved).toBe(4);
-    expect(await listFiles(path.join(h.dataDir, "datasets", "trav"))).toEqual(
-      ["escape1.png", "escape1.txt", "escape2.png", "escape2.txt", "escape3.png", "escape3.txt", "escape4.png", "escape4.txt"],
-    );
+    expect(await listFiles(path.join(h.dataDir, "datasets", "trav"))).toEqual([
+      "escape1.png",
+      "escape1.txt",
+      "escape2.png",
+      "escape2.txt",
+      "escape3.png",
+      "escape3.txt",
+      "escape4.png",
+      "escape4.txt",
+    ]);
 
     for (const name of ["../escape", "/tmp/escape", "a/b", ".."]) {
       expect(await h.result("upload_dataset", { dataset_name: name, images: [] })).toHaveProperty("error");
-      expect(await h.result("create_training_config", { name, model_name: "m", dataset_path: "d" })).toHaveProperty("error");
+      expect(await h.result("create_training_config", { name, model_name: "m", dataset_path: "d" })).toHaveProperty(
+        "error",
+      );
       expect(await h.result("get_config", { name })).toEqual({ error: "Configuration not found" });
       expect(await h.result("start_training", { config_name: name })).toEqual({ error: "Configuration not found" });
-      expect(await h.result("download_model", { model_name: `../outputs/${name}` })).toEqual({ error: "Model not found" });
+      expect(await h.result("download_model", { model_name: `../outputs/${name}` })).toEqual({
+        error: "Model not found",
+      });
     }
-    for (const output of ["../../escape.safetensors", `${h.sandbox}/escape.safetensors`, "/ai-toolkit/../escape.safetensors", "/etc/escape"]) {
+    for (const output of [
+      "../../escape.safetensors",
+      `${h.sandbox}/escape.safetensors`,
+      "/ai-toolkit/../escape.safetensors",
+      "/etc/escape",
+    ]) {
       expect(await h.result("export_model", { model_name: "alpha", output_path: output })).toHaveProperty("error");
     }
 

@@ -45,7 +45,10 @@ async function startJob(harness: Harness, config: string): Promise<string> {
 beforeAll(async () => {
   // Refresh on every step so the log holds many `\r` updates even for a short run.
   h = await startHarness({ simulatedStepMs: 10, simulatedEnv: { SIM_MININTERVAL_MS: "0" } });
-  await h.result("upload_dataset", { dataset_name: "faces", images: [{ filename: "a.png", data: PNG_1X1, caption: "a" }] });
+  await h.result("upload_dataset", {
+    dataset_name: "faces",
+    images: [{ filename: "a.png", data: PNG_1X1, caption: "a" }],
+  });
 });
 
 afterAll(async () => {
@@ -121,7 +124,9 @@ describe("simulated trainer", () => {
     expect(await h.result("stop_training", { job_id: jobId })).toEqual({ status: "success", job_id: jobId });
     expect(await h.result("get_training_status", { job_id: jobId })).toMatchObject({ status: "stopped" });
     expect(await h.result("stop_training", { job_id: jobId })).toEqual({ error: "Job not found or already stopped" });
-    expect(await h.result("stop_training", { job_id: "unknown" })).toEqual({ error: "Job not found or already stopped" });
+    expect(await h.result("stop_training", { job_id: "unknown" })).toEqual({
+      error: "Job not found or already stopped",
+    });
     expect((await h.result("get_training_info")).active_jobs).toBe(0);
     // The trainer process is gone (kill with signal 0 only checks that it exists).
     expect(() => process.kill(pid, 0)).toThrow();
@@ -129,7 +134,10 @@ describe("simulated trainer", () => {
   });
 
   it("crashes with a Python traceback and still reports completed", async () => {
-    const crashing = await startHarness({ simulatedStepMs: 5, simulatedFailAtStep: 7 }, await mkdtemp(path.join(tmpdir(), "toolkit-crash-")));
+    const crashing = await startHarness(
+      { simulatedStepMs: 5, simulatedFailAtStep: 7 },
+      await mkdtemp(path.join(tmpdir(), "toolkit-crash-")),
+    );
     try {
       await createConfig(crashing, "oom_lora", 50);
       const jobId = await startJob(crashing, "oom_lora");
@@ -159,12 +167,21 @@ describe("job registry", () => {
     }
     const second = await startHarness({}, first.sandbox);
     try {
-      expect(await second.result("get_training_status", { job_id: jobId })).toEqual({ status: "error", message: "Job not found" });
-      expect(await second.result("get_training_logs", { job_id: jobId })).toEqual({ job_id: jobId, logs: [], lines: 0 });
+      expect(await second.result("get_training_status", { job_id: jobId })).toEqual({
+        status: "error",
+        message: "Job not found",
+      });
+      expect(await second.result("get_training_logs", { job_id: jobId })).toEqual({
+        job_id: jobId,
+        logs: [],
+        lines: 0,
+      });
       expect(await second.result("list_training_jobs")).toEqual({ jobs: [] });
       expect((await second.result("list_configs")).configs).toContain("restart_lora");
       // SIM_STEPS overrode the config's 1000 steps; the model is still there.
-      expect((await second.result("list_exported_models")).models).toContainEqual(expect.objectContaining({ name: "restart_lora" }));
+      expect((await second.result("list_exported_models")).models).toContainEqual(
+        expect.objectContaining({ name: "restart_lora" }),
+      );
       await stat(path.join(second.dataDir, "outputs", `training_${jobId}.log`));
     } finally {
       await second.close();

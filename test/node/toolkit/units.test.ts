@@ -26,8 +26,12 @@ describe("tqdm lines", () => {
   });
 
   it("format the first refresh, slow rates, hours and the bar like tqdm", () => {
-    expect(formatTqdmLine({ desc: "x", n: 0, total: 10, elapsedSeconds: 0, postfix: "" })).toBe("x:   0%|          | 0/10 [00:00<?, ?it/s]");
-    expect(formatTqdmLine({ desc: "x", n: 1, total: 10, elapsedSeconds: 4, postfix: "" })).toBe("x:  10%|#         | 1/10 [00:04<00:36,  4.00s/it]");
+    expect(formatTqdmLine({ desc: "x", n: 0, total: 10, elapsedSeconds: 0, postfix: "" })).toBe(
+      "x:   0%|          | 0/10 [00:00<?, ?it/s]",
+    );
+    expect(formatTqdmLine({ desc: "x", n: 1, total: 10, elapsedSeconds: 4, postfix: "" })).toBe(
+      "x:  10%|#         | 1/10 [00:04<00:36,  4.00s/it]",
+    );
     expect(formatInterval(3725)).toBe("1:02:05");
     expect(formatBar(1)).toBe("##########");
     expect(formatBar(0.999)).toBe("#########9");
@@ -83,7 +87,10 @@ describe("safetensors writer", () => {
     expect(bytes.length).toBe(written);
     if (target !== undefined) expect(bytes.length).toBe(target);
     const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString()) as Record<string, { data_offsets: number[] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString()) as Record<
+      string,
+      { data_offsets: number[] }
+    >;
     expect(header.__metadata__).toEqual({ ss_network_dim: "4" });
     expect(header["a.weight"]).toEqual({ dtype: "F32", shape: [4, 3], data_offsets: [0, 48] });
     expect(header["a.alpha"]).toEqual({ dtype: "F32", shape: [], data_offsets: [48, 52] });

@@ -71,13 +71,18 @@ describe("locateCloudflared", () => {
       },
     };
     // CommonJS interop can put the exports on `default`: that shape must work too.
-    await expect(locateCloudflared({ configured: undefined, importPackage: async () => ({ default: pkg }), log })).resolves.toBe(bin);
+    await expect(
+      locateCloudflared({ configured: undefined, importPackage: async () => ({ default: pkg }), log }),
+    ).resolves.toBe(bin);
     expect(installed).toEqual([bin]);
     expect(logged.join("\n")).toContain("fetching it once");
   });
 
   it("explains a failed download", async () => {
-    const pkg = { bin: path.join(dir, "cloudflared"), install: () => Promise.reject(new Error("getaddrinfo ENOTFOUND github.com")) };
+    const pkg = {
+      bin: path.join(dir, "cloudflared"),
+      install: () => Promise.reject(new Error("getaddrinfo ENOTFOUND github.com")),
+    };
     const error = await failure(locateCloudflared({ configured: undefined, importPackage: async () => pkg, log }));
     expect(error.exitCode).toBe(1);
     expect(error.message).toContain("could not download cloudflared (getaddrinfo ENOTFOUND github.com)");

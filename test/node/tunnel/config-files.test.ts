@@ -7,7 +7,8 @@ import { parse } from "yaml";
 import { parseEnvFile } from "../../../tunnel/launcher/env-file.ts";
 import { LAUNCHER_KEYS } from "../../../tunnel/launcher/settings.ts";
 
-const read = (file: string): string => readFileSync(fileURLToPath(new URL(`../../../${file}`, import.meta.url)), "utf8");
+const read = (file: string): string =>
+  readFileSync(fileURLToPath(new URL(`../../../${file}`, import.meta.url)), "utf8");
 
 /** The file without its `#` comment lines (comments may well mention what the settings avoid). */
 const withoutComments = (text: string): string =>
@@ -102,7 +103,11 @@ describe("tunnel/.env.example", () => {
 });
 
 describe("tunnel/config.yml", () => {
-  const config = parse(read("tunnel/config.yml")) as { tunnel?: string; "credentials-file"?: string; ingress?: IngressRule[] };
+  const config = parse(read("tunnel/config.yml")) as {
+    tunnel?: string;
+    "credentials-file"?: string;
+    ingress?: IngressRule[];
+  };
   const ingress = config.ingress ?? [];
 
   it("names a tunnel and its credentials file", () => {
@@ -185,8 +190,15 @@ describe("tunnel/systemd", () => {
 });
 
 describe("tunnel/package.json", () => {
-  const pkg = JSON.parse(read("tunnel/package.json")) as { type?: string; scripts?: Record<string, string>; dependencies?: Record<string, string> };
-  const root = JSON.parse(read("package.json")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const pkg = JSON.parse(read("tunnel/package.json")) as {
+    type?: string;
+    scripts?: Record<string, string>;
+    dependencies?: Record<string, string>;
+  };
+  const root = JSON.parse(read("package.json")) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
 
   it("runs the launcher and depends on the cloudflared package, which the Worker's package does not", () => {
     expect(pkg.type).toBe("module");

@@ -8,8 +8,13 @@ describe("parseEnvFile", () => {
   });
 
   it("accepts export, quotes, CRLF line ends and a byte-order mark", () => {
-    const text = "\uFEFFexport A=1\r\nB=\"two words # not a comment\"\r\nC='lit\\eral'\r\nD=\"line\\nbreak \\\"q\\\"\"\r\n";
-    expect(parseEnvFile(text)).toEqual({ A: "1", B: "two words # not a comment", C: "lit\\eral", D: 'line\nbreak "q"' });
+    const text = '\uFEFFexport A=1\r\nB="two words # not a comment"\r\nC=\'lit\\eral\'\r\nD="line\\nbreak \\"q\\""\r\n';
+    expect(parseEnvFile(text)).toEqual({
+      A: "1",
+      B: "two words # not a comment",
+      C: "lit\\eral",
+      D: 'line\nbreak "q"',
+    });
   });
 
   it("drops an inline comment after an unquoted value, as docker compose does", () => {

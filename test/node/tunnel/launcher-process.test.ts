@@ -38,7 +38,13 @@ function launch(extraEnv: NodeJS.ProcessEnv = {}): Launched {
   // process.execPath: the Node that runs these tests, new enough to strip types.
   const child = spawn(process.execPath, [MAIN], {
     cwd: fake.dir,
-    env: { PATH: process.env.PATH, TUNNEL_ENV_FILE: envFile, CLOUDFLARED_BIN: fake.bin, ...fake.env("hang"), ...extraEnv },
+    env: {
+      PATH: process.env.PATH,
+      TUNNEL_ENV_FILE: envFile,
+      CLOUDFLARED_BIN: fake.bin,
+      ...fake.env("hang"),
+      ...extraEnv,
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -52,7 +58,10 @@ function launch(extraEnv: NodeJS.ProcessEnv = {}): Launched {
 
 describe("the launcher process", () => {
   it("runs cloudflared with the token in its environment and stops cleanly on SIGTERM", async () => {
-    writeFileSync(envFile, `# test\nTUNNEL_TOKEN=eyJfromfile\nTOOLKIT_HOST=127.0.0.1\nTOOLKIT_PORT=${await closedPort()}\n`);
+    writeFileSync(
+      envFile,
+      `# test\nTUNNEL_TOKEN=eyJfromfile\nTOOLKIT_HOST=127.0.0.1\nTOOLKIT_PORT=${await closedPort()}\n`,
+    );
     const { child, exited, stderr } = launch();
     await waitFor("cloudflared to start", () => fake.starts().length === 1);
 
@@ -93,7 +102,9 @@ describe("the launcher process", () => {
     writeFileSync(envFile, "TUNNEL_TOKEN=\nTOOLKIT_HOST=127.0.0.1\n");
     const { exited, stderr } = launch();
     expect(await exited).toEqual({ code: 2, signal: null });
-    expect(stderr()).toContain("TUNNEL_TOKEN is not set: copy tunnel/.env.example to tunnel/.env and paste the token from");
+    expect(stderr()).toContain(
+      "TUNNEL_TOKEN is not set: copy tunnel/.env.example to tunnel/.env and paste the token from",
+    );
     expect(fake.starts()).toHaveLength(0);
   });
 });

@@ -25,7 +25,10 @@ describe("probeToolkit", () => {
   });
 
   it("reports an error status", async () => {
-    expect(await probeToolkit("127.0.0.1", await serve(503))).toEqual({ ok: false, reason: "GET /health answered HTTP 503" });
+    expect(await probeToolkit("127.0.0.1", await serve(503))).toEqual({
+      ok: false,
+      reason: "GET /health answered HTTP 503",
+    });
   });
 
   it("reports a refused connection", async () => {

@@ -27,7 +27,10 @@ function settingsError(env: NodeJS.ProcessEnv): LauncherError {
 
 describe("loadSettings", () => {
   it("reads the env file named by TUNNEL_ENV_FILE, relative to the working directory", () => {
-    writeFileSync(envFile, "TUNNEL_TOKEN=eyJfile\nTOOLKIT_HOST=10.0.0.5\nTOOLKIT_PORT=9000\nCLOUDFLARED_BIN=/usr/bin/cloudflared\n");
+    writeFileSync(
+      envFile,
+      "TUNNEL_TOKEN=eyJfile\nTOOLKIT_HOST=10.0.0.5\nTOOLKIT_PORT=9000\nCLOUDFLARED_BIN=/usr/bin/cloudflared\n",
+    );
     const settings = loadSettings({ TUNNEL_ENV_FILE: "tunnel.env" }, dir);
     expect(settings).toEqual({
       token: "eyJfile",
@@ -65,7 +68,9 @@ describe("loadSettings", () => {
     writeFileSync(envFile, "TUNNEL_TOKEN=\n");
     const error = settingsError({ TUNNEL_ENV_FILE: envFile });
     expect(error.exitCode).toBe(2);
-    expect(error.message).toMatch(/^TUNNEL_TOKEN is not set: copy tunnel\/\.env\.example to tunnel\/\.env and paste the token from /);
+    expect(error.message).toMatch(
+      /^TUNNEL_TOKEN is not set: copy tunnel\/\.env\.example to tunnel\/\.env and paste the token from /,
+    );
     expect(error.message).toContain("cloudflared tunnel token");
     expect(error.message).toContain(envFile);
   });

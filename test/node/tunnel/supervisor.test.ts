@@ -11,7 +11,11 @@ beforeEach(() => {
 });
 afterEach(() => fake.cleanup());
 
-function start(plan: string, timings: { initialMs: number; maxMs: number; resetAfterMs: number }, extra: { ignoreTerm?: boolean; killAfterMs?: number } = {}) {
+function start(
+  plan: string,
+  timings: { initialMs: number; maxMs: number; resetAfterMs: number },
+  extra: { ignoreTerm?: boolean; killAfterMs?: number } = {},
+) {
   const events: SupervisorEvent[] = [];
   const { args, env } = cloudflaredInvocation("eyJtest", { PATH: process.env.PATH, ...fake.env(plan, extra) });
   const supervisor = supervise({
@@ -23,8 +27,7 @@ function start(plan: string, timings: { initialMs: number; maxMs: number; resetA
     ...(extra.killAfterMs !== undefined ? { killAfterMs: extra.killAfterMs } : {}),
     onEvent: (event) => events.push(event),
   });
-  const delays = (): number[] =>
-    events.flatMap((event) => (event.type === "restart-scheduled" ? [event.delayMs] : []));
+  const delays = (): number[] => events.flatMap((event) => (event.type === "restart-scheduled" ? [event.delayMs] : []));
   return { supervisor, events, delays };
 }
 
@@ -62,7 +65,12 @@ describe("supervise", () => {
     supervisor.stop("SIGTERM");
     await supervisor.done;
 
-    expect(fake.records().filter((record) => record.event === "signal").map((record) => record.signal)).toEqual(["SIGTERM"]);
+    expect(
+      fake
+        .records()
+        .filter((record) => record.event === "signal")
+        .map((record) => record.signal),
+    ).toEqual(["SIGTERM"]);
     expect(events.at(-1)).toEqual({ type: "stopped" });
     expect(events.some((event) => event.type === "restart-scheduled")).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -80,7 +88,11 @@ describe("supervise", () => {
   });
 
   it("kills a child that ignores the stop signal, after killAfterMs", async () => {
-    const { supervisor, events } = start("hang", { initialMs: 50, maxMs: 50, resetAfterMs: 1_000 }, { ignoreTerm: true, killAfterMs: 300 });
+    const { supervisor, events } = start(
+      "hang",
+      { initialMs: 50, maxMs: 50, resetAfterMs: 1_000 },
+      { ignoreTerm: true, killAfterMs: 300 },
+    );
     await waitFor("the start", () => fake.starts().length === 1);
     supervisor.stop("SIGTERM");
     await supervisor.done;
@@ -98,7 +110,10 @@ describe("supervise", () => {
       stdio: "ignore",
       onEvent: (event) => events.push(event),
     });
-    await waitFor("two failed attempts", () => events.filter((event) => event.type === "restart-scheduled").length >= 2);
+    await waitFor(
+      "two failed attempts",
+      () => events.filter((event) => event.type === "restart-scheduled").length >= 2,
+    );
     supervisor.stop();
     await supervisor.done;
     const exit = events.find((event) => event.type === "exit");

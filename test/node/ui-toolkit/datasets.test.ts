@@ -36,7 +36,10 @@ describe("datasets", () => {
 
   it("cleans names to lower snake case like the source", async () => {
     expect(await h.post("/api/datasets/create", { name: "My Set!" })).toEqual({ success: true, name: "my_set_" });
-    expect(await h.post("/api/datasets/create", { name: "../Évasion 2" })).toEqual({ success: true, name: "_vasion_2" });
+    expect(await h.post("/api/datasets/create", { name: "../Évasion 2" })).toEqual({
+      success: true,
+      name: "_vasion_2",
+    });
     expect(await h.post("/api/datasets/create", { name: "my_set_" })).toEqual({ success: true, name: "my_set_" });
     const failed = await h.fetch("/api/datasets/create", { method: "POST", body: JSON.stringify({ name: 5 }) });
     expect(failed.status).toBe(500);
@@ -50,7 +53,10 @@ describe("datasets", () => {
       ["ünïcode.PNG", "two"],
       ["../../escape.jpg", "three"],
     ]);
-    expect(await response.json()).toEqual({ message: "Files uploaded successfully", files: ["cat_photo__1_.jpg", "_n_code.PNG", ".._.._escape.jpg"] });
+    expect(await response.json()).toEqual({
+      message: "Files uploaded successfully",
+      files: ["cat_photo__1_.jpg", "_n_code.PNG", ".._.._escape.jpg"],
+    });
     expect(await readFile(path.join(datasets, "my_set_", "cat_photo__1_.jpg"), "utf8")).toBe("one");
     const noFiles = await upload("my_set_", []);
     expect(noFiles.status).toBe(400);
@@ -67,7 +73,10 @@ describe("datasets", () => {
       // The cleaned "../../escape.jpg" starts with a dot: hidden, so not listed.
       images: ["_n_code.PNG", "cat_photo__1_.jpg"],
     });
-    const missing = await h.fetch("/api/datasets/listImages", { method: "POST", body: JSON.stringify({ datasetName: "nope" }) });
+    const missing = await h.fetch("/api/datasets/listImages", {
+      method: "POST",
+      body: JSON.stringify({ datasetName: "nope" }),
+    });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: "Folder 'nope' not found" });
   });
@@ -75,15 +84,19 @@ describe("datasets", () => {
   it("compresses listImages when asked", async () => {
     const { request } = await import("node:http");
     const body = await new Promise<Buffer>((resolve, reject) => {
-      const req = request(`${h.server.url}/api/datasets/listImages`, {
-        method: "POST",
-        headers: { authorization: "Bearer test-ui-token", "accept-encoding": "gzip" },
-      }, (res) => {
-        expect(res.headers["content-encoding"]).toBe("gzip");
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve(Buffer.concat(chunks)));
-      });
+      const req = request(
+        `${h.server.url}/api/datasets/listImages`,
+        {
+          method: "POST",
+          headers: { authorization: "Bearer test-ui-token", "accept-encoding": "gzip" },
+        },
+        (res) => {
+          expect(res.headers["content-encoding"]).toBe("gzip");
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve(Buffer.concat(chunks)));
+        },
+      );
       req.on("error", reject);
       req.end(JSON.stringify({ datasetName: "my_set_" }));
     });
@@ -96,11 +109,20 @@ describe("datasets", () => {
     expect(await readFile(path.join(datasets, "my_set_", "cat_photo__1_.txt"), "utf8")).toBe("a cat");
     const caption = await h.fetch("/api/caption/get", { method: "POST", body: JSON.stringify({ imgPath: image }) });
     expect(await caption.text()).toBe("a cat");
-    const none = await h.fetch("/api/caption/get", { method: "POST", body: JSON.stringify({ imgPath: path.join(datasets, "my_set_", "x.jpg") }) });
+    const none = await h.fetch("/api/caption/get", {
+      method: "POST",
+      body: JSON.stringify({ imgPath: path.join(datasets, "my_set_", "x.jpg") }),
+    });
     expect([none.status, await none.text()]).toEqual([200, ""]);
-    const outside = await h.fetch("/api/caption/get", { method: "POST", body: JSON.stringify({ imgPath: "/etc/passwd" }) });
+    const outside = await h.fetch("/api/caption/get", {
+      method: "POST",
+      body: JSON.stringify({ imgPath: "/etc/passwd" }),
+    });
     expect([outside.status, await outside.text()]).toEqual([403, "Access denied"]);
-    const invalid = await h.fetch("/api/img/caption", { method: "POST", body: JSON.stringify({ imgPath: "/tmp/x.jpg", caption: "x" }) });
+    const invalid = await h.fetch("/api/img/caption", {
+      method: "POST",
+      body: JSON.stringify({ imgPath: "/tmp/x.jpg", caption: "x" }),
+    });
     expect([invalid.status, await invalid.json()]).toEqual([400, { error: "Invalid image path" }]);
   });
 

@@ -5,7 +5,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { startUiToolkitServer, type UiToolkitServer, type UiToolkitServerOptions } from "../../../tunnel/ui-toolkit/server.ts";
+import {
+  startUiToolkitServer,
+  type UiToolkitServer,
+  type UiToolkitServerOptions,
+} from "../../../tunnel/ui-toolkit/server.ts";
 
 export const TOKEN = "test-ui-token";
 
@@ -46,7 +50,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<UiToolkitServerOptions> = {}, existingSandbox?: string): Promise<Harness> {
+export async function startHarness(
+  options: Partial<UiToolkitServerOptions> = {},
+  existingSandbox?: string,
+): Promise<Harness> {
   const sandbox = existingSandbox ?? (await mkdtemp(path.join(tmpdir(), "ui-toolkit-test-")));
   const dataDir = path.join(sandbox, "aitk");
   const server = await startUiToolkitServer({ port: 0, dataDir, token: TOKEN, tickMs: 20, stepMs: 4, ...options });
@@ -68,7 +75,8 @@ export async function startHarness(options: Partial<UiToolkitServerOptions> = {}
     training: path.join(dataDir, "output"),
     fetch: doFetch,
     json,
-    post: (pathname, body) => json(pathname, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    post: (pathname, body) =>
+      json(pathname, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
     job: (id) => json<JobRow>(`/api/jobs?id=${id}`),
     close: () => server.close(),
   };
@@ -89,7 +97,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
 }
 
 /** Waits until the job's row satisfies `test`, and returns it. */
-export function waitForJob(h: Harness, id: string, test: (row: JobRow) => boolean, what: string, timeoutMs?: number): Promise<JobRow> {
+export function waitForJob(
+  h: Harness,
+  id: string,
+  test: (row: JobRow) => boolean,
+  what: string,
+  timeoutMs?: number,
+): Promise<JobRow> {
   return waitFor(
     async () => {
       const row = await h.job(id);
@@ -101,7 +115,18 @@ export function waitForJob(h: Harness, id: string, test: (row: JobRow) => boolea
 }
 
 /** A job config the way the UI's New Job page builds it, trimmed to what the simulator reads. */
-export function jobConfig(name: string, trainingFolder: string, overrides: { steps?: number; saveEvery?: number; sampleEvery?: number; prompts?: number; simulate?: Record<string, unknown>; keep?: number } = {}): Record<string, unknown> {
+export function jobConfig(
+  name: string,
+  trainingFolder: string,
+  overrides: {
+    steps?: number;
+    saveEvery?: number;
+    sampleEvery?: number;
+    prompts?: number;
+    simulate?: Record<string, unknown>;
+    keep?: number;
+  } = {},
+): Record<string, unknown> {
   return {
     job: "extension",
     config: {
@@ -115,9 +140,21 @@ export function jobConfig(name: string, trainingFolder: string, overrides: { ste
           trigger_word: null,
           performance_log_every: 2,
           network: { type: "lora", linear: 8, linear_alpha: 8 },
-          save: { dtype: "bf16", save_every: overrides.saveEvery ?? 4, max_step_saves_to_keep: overrides.keep ?? 4, save_format: "diffusers" },
+          save: {
+            dtype: "bf16",
+            save_every: overrides.saveEvery ?? 4,
+            max_step_saves_to_keep: overrides.keep ?? 4,
+            save_format: "diffusers",
+          },
           datasets: [{ folder_path: "/nonexistent/dataset", caption_ext: "txt", resolution: [512] }],
-          train: { batch_size: 1, steps: overrides.steps ?? 10, lr: 0.0001, dtype: "bf16", noise_scheduler: "flowmatch", optimizer: "adamw8bit" },
+          train: {
+            batch_size: 1,
+            steps: overrides.steps ?? 10,
+            lr: 0.0001,
+            dtype: "bf16",
+            noise_scheduler: "flowmatch",
+            optimizer: "adamw8bit",
+          },
           logging: { log_every: 1, use_ui_logger: true },
           model: { name_or_path: "ostris/Flex.1-alpha", arch: "flex1", quantize: true },
           sample: {
@@ -137,7 +174,12 @@ export function jobConfig(name: string, trainingFolder: string, overrides: { ste
 }
 
 /** Creates a job whose folders match the UI's (the New Job page's way). */
-export async function createJob(h: Harness, name: string, overrides: Parameters<typeof jobConfig>[2] = {}, gpuIds = "0"): Promise<JobRow> {
+export async function createJob(
+  h: Harness,
+  name: string,
+  overrides: Parameters<typeof jobConfig>[2] = {},
+  gpuIds = "0",
+): Promise<JobRow> {
   return h.post<JobRow>("/api/jobs", { name, gpu_ids: gpuIds, job_config: jobConfig(name, h.training, overrides) });
 }
 

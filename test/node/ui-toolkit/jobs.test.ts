@@ -3,7 +3,16 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createJob, type Harness, type JobRow, jobConfig, removeSandbox, startHarness, startJob, waitForJob } from "./helpers.ts";
+import {
+  createJob,
+  type Harness,
+  type JobRow,
+  jobConfig,
+  removeSandbox,
+  startHarness,
+  startJob,
+  waitForJob,
+} from "./helpers.ts";
 
 let h: Harness;
 
@@ -20,10 +29,37 @@ describe("job rows", () => {
   it("creates a stopped row with job_config as a string and total_steps null", async () => {
     const row = await createJob(h, "rows_a", { steps: 3 });
     expect(Object.keys(row)).toEqual([
-      "id", "name", "gpu_ids", "job_config", "created_at", "updated_at", "status", "stop", "return_to_queue", "step",
-      "total_steps", "info", "speed_string", "queue_position", "pid", "job_type", "job_ref", "save_now", "sample_now",
+      "id",
+      "name",
+      "gpu_ids",
+      "job_config",
+      "created_at",
+      "updated_at",
+      "status",
+      "stop",
+      "return_to_queue",
+      "step",
+      "total_steps",
+      "info",
+      "speed_string",
+      "queue_position",
+      "pid",
+      "job_type",
+      "job_ref",
+      "save_now",
+      "sample_now",
     ]);
-    expect(row).toMatchObject({ name: "rows_a", gpu_ids: "0", status: "stopped", step: 0, total_steps: null, pid: null, job_type: "train", job_ref: null, info: "" });
+    expect(row).toMatchObject({
+      name: "rows_a",
+      gpu_ids: "0",
+      status: "stopped",
+      step: 0,
+      total_steps: null,
+      pid: null,
+      job_type: "train",
+      job_ref: null,
+      info: "",
+    });
     expect(typeof row.job_config).toBe("string");
     expect(JSON.parse(row.job_config)).toEqual(jobConfig("rows_a", h.training, { steps: 3 }));
     const second = await createJob(h, "rows_b");
@@ -32,11 +68,20 @@ describe("job rows", () => {
 
   it("refuses a duplicate name with 409 and updates with id", async () => {
     const row = await createJob(h, "rows_dup");
-    const again = await h.fetch("/api/jobs", { method: "POST", body: JSON.stringify({ name: "rows_dup", gpu_ids: "0", job_config: {} }) });
+    const again = await h.fetch("/api/jobs", {
+      method: "POST",
+      body: JSON.stringify({ name: "rows_dup", gpu_ids: "0", job_config: {} }),
+    });
     expect(again.status).toBe(409);
     expect(await again.json()).toEqual({ error: "Job name already exists" });
     const updated = await h.post<JobRow>("/api/jobs", { id: row.id, gpu_ids: "1", job_ref: "ref-1" });
-    expect(updated).toMatchObject({ id: row.id, name: "rows_dup", gpu_ids: "1", job_ref: "ref-1", job_config: row.job_config });
+    expect(updated).toMatchObject({
+      id: row.id,
+      name: "rows_dup",
+      gpu_ids: "1",
+      job_ref: "ref-1",
+      job_config: row.job_config,
+    });
     expect(await h.json(`/api/jobs?job_ref=ref-1`)).toMatchObject({ id: row.id });
     expect(await h.json(`/api/jobs?id=00000000-0000-0000-0000-000000000000`)).toBeNull();
     const list = await h.json<{ jobs: JobRow[] }>("/api/jobs");
@@ -53,7 +98,11 @@ describe("queue", () => {
     const queued = await h.job(row.id);
     expect(queued).toMatchObject({ status: "queued", info: "Job queued" });
     expect(queued.queue_position).toBeGreaterThan(row.queue_position);
-    expect((await h.json<{ queues: unknown[] }>("/api/queue")).queues).toContainEqual({ id: expect.any(Number), gpu_ids: "5", is_running: false });
+    expect((await h.json<{ queues: unknown[] }>("/api/queue")).queues).toContainEqual({
+      id: expect.any(Number),
+      gpu_ids: "5",
+      is_running: false,
+    });
     await h.server.tick();
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect((await h.job(row.id)).status).toBe("queued");
@@ -85,7 +134,12 @@ describe("queue", () => {
 
   it("goes through running phases with the documented info phrases", async () => {
     // Slower steps, so polling sees every phase.
-    const row = await createJob(h, "phases", { steps: 8, saveEvery: 3, sampleEvery: 4, prompts: 4, simulate: { step_ms: 40 } }, "8");
+    const row = await createJob(
+      h,
+      "phases",
+      { steps: 8, saveEvery: 3, sampleEvery: 4, prompts: 4, simulate: { step_ms: 40 } },
+      "8",
+    );
     await startJob(h, row);
     const seen = new Set<string>();
     await waitForJob(
@@ -97,7 +151,12 @@ describe("queue", () => {
       },
       "completion",
     );
-    for (const phrase of ["running: Loading model", "running: Training", "running: Saving model", "completed: Training completed"]) {
+    for (const phrase of [
+      "running: Loading model",
+      "running: Training",
+      "running: Saving model",
+      "completed: Training completed",
+    ]) {
       expect(seen.has(phrase), `${phrase} in ${[...seen].join(" | ")}`).toBe(true);
     }
     expect([...seen].some((s) => /^running: Generating images - \d\/4$/.test(s))).toBe(true);

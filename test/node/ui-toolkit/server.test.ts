@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 /** Raw response head, to see the framing headers fetch hides. */
-function rawHead(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function rawHead(
+  pathname: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(`${h.server.url}${pathname}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -112,7 +115,11 @@ describe("front server files", () => {
   });
 
   it("refuses anything outside the folders with 403 (and DATA_ROOT for /api/files)", async () => {
-    for (const target of ["/etc/passwd", path.join(h.dataDir, "aitk_db.json"), `${h.dataDir}/datasets/../aitk_db.json`]) {
+    for (const target of [
+      "/etc/passwd",
+      path.join(h.dataDir, "aitk_db.json"),
+      `${h.dataDir}/datasets/../aitk_db.json`,
+    ]) {
       const response = await h.fetch(fileUrl("files", target), { auth: false });
       expect(response.status, target).toBe(403);
       expect(await response.text()).toBe("Access denied");
@@ -146,7 +153,9 @@ describe("Next.js framing and routing", () => {
 
 describe("system", () => {
   it("reports fake GPUs and the CPU", async () => {
-    const gpu = await h.json<{ hasNvidiaSmi: boolean; gpus: Array<{ index: number; memory: { total: number } }> }>("/api/gpu");
+    const gpu = await h.json<{ hasNvidiaSmi: boolean; gpus: Array<{ index: number; memory: { total: number } }> }>(
+      "/api/gpu",
+    );
     expect(gpu.hasNvidiaSmi).toBe(true);
     expect(gpu.gpus.map((g) => g.index)).toEqual([0, 1]);
     const cpu = await h.json<{ cores: number; totalMemory: number }>("/api/cpu");
@@ -157,7 +166,12 @@ describe("system", () => {
   it("answers upstream's no-nvidia-smi shape by default", async () => {
     const bare = await startHarness({ token: undefined }, h.sandbox + "-bare");
     try {
-      expect(await bare.json("/api/gpu")).toEqual({ hasNvidiaSmi: false, isMac: false, gpus: [], error: "nvidia-smi not found or not accessible" });
+      expect(await bare.json("/api/gpu")).toEqual({
+        hasNvidiaSmi: false,
+        isMac: false,
+        gpus: [],
+        error: "nvidia-smi not found or not accessible",
+      });
     } finally {
       await bare.close();
       await removeSandbox(bare.sandbox);

@@ -47,7 +47,8 @@ export function decodePng(png: Uint8Array): DecodedPng {
     if (type === "IHDR") {
       const h = new DataView(data.buffer, data.byteOffset, data.byteLength);
       header = { width: h.getUint32(0), height: h.getUint32(4), bitDepth: data[8]!, colorType: data[9]! };
-      if (data[10] !== 0 || data[11] !== 0 || data[12] !== 0) throw new Error("unexpected compression, filter or interlace method");
+      if (data[10] !== 0 || data[11] !== 0 || data[12] !== 0)
+        throw new Error("unexpected compression, filter or interlace method");
     }
     if (type === "PLTE") palette = data.slice();
     if (type === "IDAT") idat.push(data);
@@ -56,9 +57,11 @@ export function decodePng(png: Uint8Array): DecodedPng {
   }
   if (at !== png.length) throw new Error("bytes after IEND");
   if (!header) throw new Error("no IHDR");
-  if (chunks[0]?.type !== "IHDR" || chunks[chunks.length - 1]?.type !== "IEND") throw new Error("IHDR must come first and IEND last");
+  if (chunks[0]?.type !== "IHDR" || chunks[chunks.length - 1]?.type !== "IEND")
+    throw new Error("IHDR must come first and IEND last");
   const { width, height, bitDepth, colorType } = header;
-  if (bitDepth !== 8 || (colorType !== 2 && colorType !== 3)) throw new Error(`unsupported bit depth ${bitDepth} / colour type ${colorType}`);
+  if (bitDepth !== 8 || (colorType !== 2 && colorType !== 3))
+    throw new Error(`unsupported bit depth ${bitDepth} / colour type ${colorType}`);
   if (colorType === 3 && !palette) throw new Error("palette image without PLTE");
 
   const joined = new Uint8Array(idat.reduce((n, d) => n + d.length, 0));
@@ -66,7 +69,8 @@ export function decodePng(png: Uint8Array): DecodedPng {
   const raw = unzlibSync(joined);
   const bpp = colorType === 2 ? 3 : 1;
   const stride = width * bpp;
-  if (raw.length !== height * (stride + 1)) throw new Error(`IDAT holds ${raw.length} bytes, expected ${height * (stride + 1)}`);
+  if (raw.length !== height * (stride + 1))
+    throw new Error(`IDAT holds ${raw.length} bytes, expected ${height * (stride + 1)}`);
   const pixels = new Uint8Array(height * stride);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)]!;
@@ -114,7 +118,10 @@ export function colourDistance2(a: number, b: number): number {
 }
 
 /** A deterministic pseudo-random source (LCG) and noisy loss curves from it. */
-export function noisyLoss(n: number, options: { seed?: number; base?: number; drop?: number; noise?: number; stepEvery?: number } = {}) {
+export function noisyLoss(
+  n: number,
+  options: { seed?: number; base?: number; drop?: number; noise?: number; stepEvery?: number } = {},
+) {
   let seed = options.seed ?? 1;
   const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const gauss = () => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());

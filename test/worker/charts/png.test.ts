@@ -39,16 +39,29 @@ describe("encodePng", () => {
     let seed = 7;
     const noise = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
     const colourAt = (x: number, y: number) =>
-      y < 8 ? ((x * 3) << 16) | ((y * 9) << 8) | ((x + y) & 255) : y < 16 ? 0x336699 : y < 24 ? (noise() << 16) | (noise() << 8) | noise() : x < 40 ? 0xffffff : (x * 2) << 8;
+      y < 8
+        ? ((x * 3) << 16) | ((y * 9) << 8) | ((x + y) & 255)
+        : y < 16
+          ? 0x336699
+          : y < 24
+            ? (noise() << 16) | (noise() << 8) | noise()
+            : x < 40
+              ? 0xffffff
+              : (x * 2) << 8;
     const rgb = image(90, 32, colourAt);
     const decoded = decodePng(encodePng(90, 32, rgb, { exact: true }));
     expect(decoded.colorType).toBe(2);
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 90; x++) expect(decoded.pixel(x, y)).toBe(((rgb[(y * 90 + x) * 3]! << 16) | (rgb[(y * 90 + x) * 3 + 1]! << 8) | rgb[(y * 90 + x) * 3 + 2]!) >>> 0);
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 90; x++)
+        expect(decoded.pixel(x, y)).toBe(
+          ((rgb[(y * 90 + x) * 3]! << 16) | (rgb[(y * 90 + x) * 3 + 1]! << 8) | rgb[(y * 90 + x) * 3 + 2]!) >>> 0,
+        );
   });
 
   it("reduces more than 256 colours to a palette keeping the frequent ones exact", () => {
     // Mostly white with a black frame and a red bar, plus 400 rare shades.
-    const colourAt = (x: number, y: number) => (y === 0 || x === 0 ? 0x000000 : y < 5 ? 0xff0000 : y >= 20 ? (x << 16) | (y << 8) | 7 : 0xffffff);
+    const colourAt = (x: number, y: number) =>
+      y === 0 || x === 0 ? 0x000000 : y < 5 ? 0xff0000 : y >= 20 ? (x << 16) | (y << 8) | 7 : 0xffffff;
     const rgb = image(200, 24, colourAt);
     const palette = toPalette(rgb);
     expect(palette.lossy).toBe(true);

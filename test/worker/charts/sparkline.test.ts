@@ -5,9 +5,16 @@ import { colourDistance2, decodePng, noisyLoss } from "./decode-png";
 
 const colour = THEMES.light.series[0]!;
 
-function strongPixels(png: ReturnType<typeof decodePng>, left: number, right: number, top: number, bottom: number): number {
+function strongPixels(
+  png: ReturnType<typeof decodePng>,
+  left: number,
+  right: number,
+  top: number,
+  bottom: number,
+): number {
   let count = 0;
-  for (let y = top; y < bottom; y++) for (let x = left; x < right; x++) if (colourDistance2(png.pixel(x, y), colour) < 30 * 30) count++;
+  for (let y = top; y < bottom; y++)
+    for (let x = left; x < right; x++) if (colourDistance2(png.pixel(x, y), colour) < 30 * 30) count++;
   return count;
 }
 
@@ -17,7 +24,10 @@ describe("renderSparkline", () => {
     const png = decodePng(bytes);
     expect(png).toMatchObject({ width: 240, height: 48 });
     expect(bytes.length).toBeLessThan(10_000);
-    expect(decodePng(renderSparkline({ points: noisyLoss(50), width: 120, height: 20 }))).toMatchObject({ width: 120, height: 20 });
+    expect(decodePng(renderSparkline({ points: noisyLoss(50), width: 120, height: 20 }))).toMatchObject({
+      width: 120,
+      height: 20,
+    });
   });
 
   it("rises from the bottom left to the top right for a rising series", () => {
@@ -34,7 +44,14 @@ describe("renderSparkline", () => {
     const one = decodePng(renderSparkline({ points: [{ step: 7, value: 0.3 }] }));
     expect(strongPixels(one, 0, 240, 0, 48)).toBeGreaterThan(0);
     renderSparkline({ points: Array.from({ length: 50 }, (_, i) => ({ step: i, value: 2 })) });
-    renderSparkline({ points: [{ step: 1, value: NaN }, { step: 2, value: Infinity }, { step: 3, value: 1 }, { step: 3, value: 2 }] });
+    renderSparkline({
+      points: [
+        { step: 1, value: NaN },
+        { step: 2, value: Infinity },
+        { step: 3, value: 1 },
+        { step: 3, value: 2 },
+      ],
+    });
     renderSparkline({ points: undefined as never, width: NaN, height: -4 });
     const started = performance.now();
     const big = renderSparkline({ points: noisyLoss(100_000), theme: "dark" });

@@ -8,7 +8,13 @@ function inkBox(raster: Raster, background: number) {
   for (let y = 0; y < raster.height; y++) {
     for (let x = 0; x < raster.width; x++) {
       if (raster.pixel(x, y) === background) continue;
-      box = { left: Math.min(box.left, x), top: Math.min(box.top, y), right: Math.max(box.right, x + 1), bottom: Math.max(box.bottom, y + 1), count: box.count + 1 };
+      box = {
+        left: Math.min(box.left, x),
+        top: Math.min(box.top, y),
+        right: Math.max(box.right, x + 1),
+        bottom: Math.max(box.bottom, y + 1),
+        count: box.count + 1,
+      };
     }
   }
   return box;
@@ -74,7 +80,11 @@ describe("axis scales", () => {
   });
 
   it("formats single values with up to 3 significant digits", () => {
-    expect([0.41234, 0.012, 0.0012, 4.1e-5, 12.34, 1234.5, 12500, 3.2e6, 0, -0.25, 1.8e12, 1e-300, 5e-7, 999_999, 9999.7].map(formatCompact)).toEqual([
+    expect(
+      [
+        0.41234, 0.012, 0.0012, 4.1e-5, 12.34, 1234.5, 12500, 3.2e6, 0, -0.25, 1.8e12, 1e-300, 5e-7, 999_999, 9999.7,
+      ].map(formatCompact),
+    ).toEqual([
       "0.412",
       "0.012",
       "0.0012",

@@ -1,7 +1,14 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from "@modelcontextprotocol/ext-apps/server";
 import { describe, expect, it } from "vitest";
-import { DASHBOARD_URI, MCP_APP_MIME_TYPE, LEGACY_RESOURCE_URI_KEY, dashboardHtml, dashboardToolMeta, registerDashboard } from "../../../src/dashboard";
+import {
+  DASHBOARD_URI,
+  MCP_APP_MIME_TYPE,
+  LEGACY_RESOURCE_URI_KEY,
+  dashboardHtml,
+  dashboardToolMeta,
+  registerDashboard,
+} from "../../../src/dashboard";
 import { mcpRequestTo } from "../helpers/mcp";
 
 function server(): McpServer {

@@ -18,7 +18,12 @@ export interface ToolCallResult {
 let nextId = 1;
 
 /** Sends one JSON-RPC request through the real MCP handler, with the toolkit scripted. */
-export async function mcpRequest(toolkit: ScriptedToolkit, method: string, params: unknown, overrides: Record<string, unknown> = {}) {
+export async function mcpRequest(
+  toolkit: ScriptedToolkit,
+  method: string,
+  params: unknown,
+  overrides: Record<string, unknown> = {},
+) {
   const config = readConfig({ ...env, ...overrides });
   const context: ToolContext = { config, toolkit: new ToolkitClient(toolkit, 2_000), env };
   return send(createToolkitMcpHandler(context), method, params);
@@ -42,7 +47,12 @@ async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method:
   });
   const response = await handler(request, env, createExecutionContext());
   const text = await response.text();
-  const json = text.startsWith("{") ? text : text.split("\n").find((line) => line.startsWith("data: "))?.slice(6);
+  const json = text.startsWith("{")
+    ? text
+    : text
+        .split("\n")
+        .find((line) => line.startsWith("data: "))
+        ?.slice(6);
   if (!json) throw new Error(`no JSON-RPC answer in: ${text}`);
   return JSON.parse(json) as { result?: unknown; error?: { code: number; message: string } };
 }
@@ -52,13 +62,21 @@ async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method:
  * publishes, success or failure alike, as MCP SDK 1.x clients do: an answer a strict client
  * would refuse fails the test that produced it.
  */
-export async function callTool(toolkit: ScriptedToolkit, name: string, args: Record<string, unknown> = {}, overrides = {}) {
+export async function callTool(
+  toolkit: ScriptedToolkit,
+  name: string,
+  args: Record<string, unknown> = {},
+  overrides = {},
+) {
   const answer = await mcpRequest(toolkit, "tools/call", { name, arguments: args }, overrides);
   if (answer.error) throw new Error(`JSON-RPC error ${answer.error.code}: ${answer.error.message}`);
   const result = answer.result as ToolCallResult;
   if (result.structuredContent !== undefined) {
     const problem = await outputProblem(name, result.structuredContent);
-    if (problem) throw new Error(`${name} answered structuredContent that its published outputSchema refuses: ${problem}\n${JSON.stringify(result.structuredContent)}`);
+    if (problem)
+      throw new Error(
+        `${name} answered structuredContent that its published outputSchema refuses: ${problem}\n${JSON.stringify(result.structuredContent)}`,
+      );
   }
   return result;
 }

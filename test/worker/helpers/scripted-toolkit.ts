@@ -6,10 +6,7 @@ import type { ToolkitTransport } from "../../../src/toolkit/transport";
  * Response, or an Error thrown by fetch (a network failure).
  */
 export type ScriptedAnswer =
-  | { result: unknown }
-  | { envelope: unknown }
-  | { response: () => Response }
-  | { throws: Error };
+  { result: unknown } | { envelope: unknown } | { response: () => Response } | { throws: Error };
 
 export interface RecordedCall {
   path: string;

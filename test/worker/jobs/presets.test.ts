@@ -18,7 +18,21 @@ describe("the preset table", () => {
   });
 
   it("has the families the brief names, and FAMILY_IDS lists exactly the table", () => {
-    for (const family of ["flux", "flux_schnell", "flex1", "chroma", "sdxl", "sd15", "sd35", "hidream", "qwen_image", "wan21_1b", "wan21_14b", "wan22_14b", "wan22_5b"]) {
+    for (const family of [
+      "flux",
+      "flux_schnell",
+      "flex1",
+      "chroma",
+      "sdxl",
+      "sd15",
+      "sd35",
+      "hidream",
+      "qwen_image",
+      "wan21_1b",
+      "wan21_14b",
+      "wan22_14b",
+      "wan22_5b",
+    ]) {
       expect(FAMILY_IDS).toContain(family);
     }
     expect([...FAMILY_IDS].sort()).toEqual(Object.keys(MODEL_PRESETS).sort());
@@ -36,21 +50,37 @@ describe("the preset table", () => {
       "sampler must match noise_scheduler",
     );
     expect(
-      modelPresetSchema.safeParse({ ...flux, video: { num_frames: 41, fps: 16, dataset_fps: 16 } }).error?.issues[0]?.message,
+      modelPresetSchema.safeParse({ ...flux, video: { num_frames: 41, fps: 16, dataset_fps: 16 } }).error?.issues[0]
+        ?.message,
     ).toMatch(/video settings belong to video families/);
     expect(modelPresetSchema.safeParse({ ...MODEL_PRESETS.sdxl, quantize: true }).success).toBe(false);
   });
 
   it("holds the UI's values for the families it differs on", () => {
-    expect(MODEL_PRESETS.sdxl).toMatchObject({ arch: "sdxl", noise_scheduler: "ddpm", sampler: "ddpm", guidance_scale: 6, quantize: false });
-    expect(MODEL_PRESETS.sd15).toMatchObject({ arch: "sd15", sample_width: 512, sample_height: 512, noise_scheduler: "ddpm" });
+    expect(MODEL_PRESETS.sdxl).toMatchObject({
+      arch: "sdxl",
+      noise_scheduler: "ddpm",
+      sampler: "ddpm",
+      guidance_scale: 6,
+      quantize: false,
+    });
+    expect(MODEL_PRESETS.sd15).toMatchObject({
+      arch: "sd15",
+      sample_width: 512,
+      sample_height: 512,
+      noise_scheduler: "ddpm",
+    });
     expect(MODEL_PRESETS.flux_schnell).toMatchObject({
       arch: "flux",
       assistant_lora_path: "ostris/FLUX.1-schnell-training-adapter",
       guidance_scale: 1,
       sample_steps: 4,
     });
-    expect(MODEL_PRESETS.hidream).toMatchObject({ lr: 2e-4, timestep_type: "shift", ignore_if_contains: ["ff_i.experts", "ff_i.gate"] });
+    expect(MODEL_PRESETS.hidream).toMatchObject({
+      lr: 2e-4,
+      timestep_type: "shift",
+      ignore_if_contains: ["ff_i.experts", "ff_i.gate"],
+    });
     expect(MODEL_PRESETS.wan22_14b).toMatchObject({
       arch: "wan22_14b:t2v",
       low_vram: true,
@@ -59,7 +89,12 @@ describe("the preset table", () => {
       video: { num_frames: 41, fps: 16 },
     });
     expect(MODEL_PRESETS.wan22_5b.video).toEqual({ num_frames: 121, fps: 24, dataset_fps: 24, do_i2v: true });
-    expect(MODEL_PRESETS.sd35).toMatchObject({ arch: "sd3", source: "example", resolution: [1024], timestep_type: "linear" });
+    expect(MODEL_PRESETS.sd35).toMatchObject({
+      arch: "sd3",
+      source: "example",
+      resolution: [1024],
+      timestep_type: "linear",
+    });
     expect(MODEL_PRESETS.flex1.bypass_guidance_embedding).toBe(true);
     expect(MODEL_PRESETS.flux.bypass_guidance_embedding).toBe(false);
   });
@@ -69,7 +104,12 @@ describe("the preset table", () => {
       const preset = MODEL_PRESETS[family];
       expect(preset.video !== undefined, family).toBe(preset.kind === "video");
     }
-    expect(FAMILY_IDS.filter((f) => MODEL_PRESETS[f].kind === "video")).toEqual(["wan21_1b", "wan21_14b", "wan22_14b", "wan22_5b"]);
+    expect(FAMILY_IDS.filter((f) => MODEL_PRESETS[f].kind === "video")).toEqual([
+      "wan21_1b",
+      "wan21_14b",
+      "wan22_14b",
+      "wan22_5b",
+    ]);
   });
 
   it("keeps no arrays shared between presets", () => {
@@ -155,7 +195,10 @@ describe("recognizeFamily", () => {
 
 describe("resolveFamily", () => {
   it("prefers an explicit arch over the name", () => {
-    expect(resolveFamily("/models/my-merge.safetensors", "sdxl")).toEqual({ family: "sdxl", preset: MODEL_PRESETS.sdxl });
+    expect(resolveFamily("/models/my-merge.safetensors", "sdxl")).toEqual({
+      family: "sdxl",
+      preset: MODEL_PRESETS.sdxl,
+    });
     expect(resolveFamily("black-forest-labs/FLUX.1-dev", "flux_schnell")?.family).toBe("flux_schnell");
   });
 
@@ -166,7 +209,9 @@ describe("resolveFamily", () => {
 
   it("says what to do when the name is unknown", () => {
     const message = unknownFamilyMessage("my-model");
-    expect(message).toMatch(/^model_name "my-model" is not a model family this server recognises: pass arch, one of flux, /);
+    expect(message).toMatch(
+      /^model_name "my-model" is not a model family this server recognises: pass arch, one of flux, /,
+    );
     expect(message).toContain("wan22_5b");
   });
 });
@@ -193,7 +238,9 @@ describe("bridgeDefaults", () => {
     expect(flux).toContain("flowmatch noise scheduler and sampler (the bridge writes ddpm)");
     expect(flux).toContain("sample guidance 4 (the bridge writes 7.5)");
     expect(flux.join("; ")).toMatch(/quantization \(transformer qfloat8, text encoder qfloat8\)/);
-    expect(bridgeDefaults("flux_schnell").not_expressible).toContain("training adapter ostris/FLUX.1-schnell-training-adapter");
+    expect(bridgeDefaults("flux_schnell").not_expressible).toContain(
+      "training adapter ostris/FLUX.1-schnell-training-adapter",
+    );
     expect(flux).toContain("learning rate 0.0001");
     expect(flux).not.toContain("Low VRAM (the bridge drops low_vram)");
     expect(bridgeDefaults("hidream").not_expressible).toContain("learning rate 0.0002");

@@ -67,7 +67,9 @@ export class ScriptedToolkit {
     const job = this.jobs.get(id);
     switch (tool) {
       case "get_training_status":
-        return job ? { status: job.status, job_id: id, progress: 0, config: job.config } : { status: "error", message: "Job not found" };
+        return job
+          ? { status: job.status, job_id: id, progress: 0, config: job.config }
+          : { status: "error", message: "Job not found" };
       case "get_training_logs": {
         if (!job) return { job_id: id, logs: [], lines: 0 };
         const lines = textModeLines(job.log);
@@ -86,7 +88,12 @@ export class ScriptedToolkit {
         return { status: "success", job_id: jobId, pid: 4242 };
       }
       case "get_config":
-        return { config: { job: "extension", config: { process: [{ model: { name_or_path: "black-forest-labs/FLUX.1-dev" }, train: { steps: 100 } }] } } };
+        return {
+          config: {
+            job: "extension",
+            config: { process: [{ model: { name_or_path: "black-forest-labs/FLUX.1-dev" }, train: { steps: 100 } }] },
+          },
+        };
       default:
         return { error: `unknown tool ${tool}` };
     }
@@ -103,7 +110,14 @@ export function textModeLines(text: string): string[] {
 }
 
 /** A run's log up to `step`, as ai-toolkit writes it: a preamble, then tqdm redraws every `every` steps. */
-export function tqdmLog(name: string, total: number, from: number, to: number, every = 1, secondsPerStep = 0.5): string {
+export function tqdmLog(
+  name: string,
+  total: number,
+  from: number,
+  to: number,
+  every = 1,
+  secondsPerStep = 0.5,
+): string {
   let text = "";
   for (let step = from; step <= to; step += every) {
     const loss = 0.1 + 0.3 * Math.exp((-4 * step) / total);
@@ -113,7 +127,8 @@ export function tqdmLog(name: string, total: number, from: number, to: number, e
   return text;
 }
 
-export const PREAMBLE = "Running 1 job\n# Running job: my_lora\nLoading Flux model\ncreate LoRA network. base dim (rank): 16, alpha: 16\n";
+export const PREAMBLE =
+  "Running 1 job\n# Running job: my_lora\nLoading Flux model\ncreate LoRA network. base dim (rank): 16, alpha: 16\n";
 
 export const TRACEBACK = [
   "Error running job: CUDA out of memory. Tried to allocate 2.00 GiB",

@@ -29,10 +29,21 @@ describe("job state machine", () => {
     const log = PREAMBLE + tqdmLog("my_lora", 100, 0, 40, 10);
     const running = applyObservation(record, answer("running", log), T0 + 2000);
     record = running.record;
-    expect(record).toMatchObject({ status: "running", step: 40, totalSteps: 100, progress: 40, elapsedSeconds: 20, lr: 1e-4 });
+    expect(record).toMatchObject({
+      status: "running",
+      step: 40,
+      totalSteps: 100,
+      progress: 40,
+      elapsedSeconds: 20,
+      lr: 1e-4,
+    });
     expect(record.losses.loss).toBeGreaterThan(0);
     expect(running.updates.map((u) => u.step)).toEqual([10, 20, 30, 40]);
-    const done = applyObservation(record, answer("completed", log + tqdmLog("my_lora", 100, 50, 100, 10) + "\nSaved to /out/my_lora.safetensors\n"), T0 + 3000);
+    const done = applyObservation(
+      record,
+      answer("completed", log + tqdmLog("my_lora", 100, 50, 100, 10) + "\nSaved to /out/my_lora.safetensors\n"),
+      T0 + 3000,
+    );
     expect(done.record).toMatchObject({ status: "completed", step: 100, progress: 100, finishedAt: T0 + 3000 });
     // Only lines not seen at the previous poll count as new.
     expect(done.updates.map((u) => u.step)).toEqual([50, 60, 70, 80, 90, 100]);
@@ -57,7 +68,11 @@ describe("job state machine", () => {
   });
 
   it("keeps the training step while another bar (sampling) is drawn after it", () => {
-    const log = PREAMBLE + CHECKPOINT_BARS + tqdmLog("my_lora", 1000, 0, 250, 50) + "\nGenerating Images: 100%|##########| 4/4 [00:08<00:00,  2.00s/it]\n";
+    const log =
+      PREAMBLE +
+      CHECKPOINT_BARS +
+      tqdmLog("my_lora", 1000, 0, 250, 50) +
+      "\nGenerating Images: 100%|##########| 4/4 [00:08<00:00,  2.00s/it]\n";
     const { record, updates } = applyObservation(fresh(), answer("running", log), T0);
     expect(record).toMatchObject({ status: "running", step: 250, totalSteps: 1000, progress: 25 });
     expect(updates.every((u) => u.description === "my_lora")).toBe(true);
@@ -88,7 +103,11 @@ describe("job state machine", () => {
     let record = running;
     const delays: (number | undefined)[] = [];
     for (let i = 1; i <= 6; i++) {
-      record = applyObservation(record, { kind: "unreachable", message: "the toolkit could not be reached" }, T0 + 120_000 * i).record;
+      record = applyObservation(
+        record,
+        { kind: "unreachable", message: "the toolkit could not be reached" },
+        T0 + 120_000 * i,
+      ).record;
       delays.push(nextPollDelay(record, T0 + 120_000 * i, settings));
     }
     expect(record).toMatchObject({ status: "running", step: 40, unreachableSince: T0 + 120_000, failedPolls: 6 });
@@ -110,13 +129,27 @@ describe("job state machine", () => {
     record = applyObservation(record, down, T0 + 60_000 + 3_599_999, rules).record;
     expect(record.status).toBe("running");
     record = applyObservation(record, down, T0 + 60_000 + 3_600_000, rules).record;
-    expect(record).toMatchObject({ status: "lost", step: 40, progress: 40, unreachableSince: T0 + 60_000, finishedAt: T0 + 3_660_000 });
+    expect(record).toMatchObject({
+      status: "lost",
+      step: 40,
+      progress: 40,
+      unreachableSince: T0 + 60_000,
+      finishedAt: T0 + 3_660_000,
+    });
     expect(record.reason).toContain(`unreachable since ${new Date(T0 + 60_000).toISOString()}`);
     expect(record.losses.loss).toBeGreaterThan(0);
     expect(nextPollDelay(record, T0 + 3_660_000, settings)).toBeUndefined();
     // Still down when asked again: still lost, same reason.
-    expect(applyObservation(record, down, T0 + 4_000_000, rules).record).toMatchObject({ status: "lost", reason: record.reason });
-    const back = applyObservation(record, answer("running", tqdmLog("my_lora", 100, 0, 70, 10)), T0 + 5_000_000, rules).record;
+    expect(applyObservation(record, down, T0 + 4_000_000, rules).record).toMatchObject({
+      status: "lost",
+      reason: record.reason,
+    });
+    const back = applyObservation(
+      record,
+      answer("running", tqdmLog("my_lora", 100, 0, 70, 10)),
+      T0 + 5_000_000,
+      rules,
+    ).record;
     expect(back).toMatchObject({ status: "running", step: 70 });
     expect(back.reason ?? back.finishedAt ?? back.gaveUpAt).toBeUndefined();
     expect(applyObservation(record, { kind: "not_found" }, T0 + 5_000_000, rules).record.reason).toContain("restarted");
@@ -132,7 +165,11 @@ describe("job state machine", () => {
 
   it("records a stop the Worker asked for as stopped", () => {
     const running = applyObservation(fresh(), answer("running", tqdmLog("my_lora", 100, 0, 40, 10)), T0).record;
-    const { record } = applyObservation({ ...running, stoppedBy: "owner", stoppedAt: T0 + 1 }, answer("stopped", tqdmLog("my_lora", 100, 0, 40, 10)), T0 + 2);
+    const { record } = applyObservation(
+      { ...running, stoppedBy: "owner", stoppedAt: T0 + 1 },
+      answer("stopped", tqdmLog("my_lora", 100, 0, 40, 10)),
+      T0 + 2,
+    );
     expect(record).toMatchObject({ status: "stopped", stoppedBy: "owner", stoppedAt: T0 + 1 });
   });
 

@@ -14,7 +14,9 @@ import type { JobRecord } from "../../../src/jobs/state";
  * The training tools through the real MCP handler. The tool layer and each job's Durable
  * Object both talk to the same scripted toolkit (the object's client is swapped in).
  */
-const CONFIG = { config: { job: "extension", config: { process: [{ model: { name_or_path: "sd15-bench" }, train: { steps: 100 } }] } } };
+const CONFIG = {
+  config: { job: "extension", config: { process: [{ model: { name_or_path: "sd15-bench" }, train: { steps: 100 } }] } },
+};
 
 async function wire(toolkit: ScriptedToolkit, jobId: string): Promise<void> {
   await runInDurableObject(trainingJobFor(env, jobId), (instance: TrainingJob) => {
@@ -23,7 +25,10 @@ async function wire(toolkit: ScriptedToolkit, jobId: string): Promise<void> {
 }
 
 function running(jobId: string, log: string) {
-  const lines = log.split(/\r/).filter(Boolean).map((line) => `${line}\n`);
+  const lines = log
+    .split(/\r/)
+    .filter(Boolean)
+    .map((line) => `${line}\n`);
   return {
     status: { result: { status: "running", job_id: jobId, progress: 0, config: "my_lora" } },
     logs: { result: { job_id: jobId, logs: lines, total_lines: lines.length } },
@@ -38,9 +43,18 @@ describe("start_training", () => {
       .on("start_training", { result: { status: "success", job_id: jobId, pid: 42 } });
     const answer = await callTool(toolkit, "start_training", { config_name: "my_lora" });
     expect(answer.isError).toBeFalsy();
-    expect(answer.structuredContent).toMatchObject({ job_id: jobId, status: "starting", pid: 42, estimated_seconds: 50, estimate_is_guess: true });
+    expect(answer.structuredContent).toMatchObject({
+      job_id: jobId,
+      status: "starting",
+      pid: 42,
+      estimated_seconds: 50,
+      estimate_is_guess: true,
+    });
     expect(answer.content[0]?.text).toMatch(/a guess of about 50 s/);
-    expect(toolkit.callsTo("start_training")[0]?.body).toEqual({ tool: "start_training", arguments: { config_name: "my_lora" } });
+    expect(toolkit.callsTo("start_training")[0]?.body).toEqual({
+      tool: "start_training",
+      arguments: { config_name: "my_lora" },
+    });
   });
 
   it("reports a missing configuration as an error", async () => {
@@ -57,7 +71,9 @@ describe("get_training_status", () => {
   it("answers the original fields and more from the log", async () => {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, tqdmLog("my_lora", 1000, 0, 450, 50, 0.7));
-    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    const toolkit = new ScriptedToolkit()
+      .on("get_training_status", answers.status)
+      .on("get_training_logs", answers.logs);
     await wire(toolkit, jobId);
     const answer = await callTool(toolkit, "get_training_status", { job_id: jobId });
     expect(answer.isError).toBeFalsy();
@@ -90,13 +106,20 @@ describe("stop_training", () => {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, tqdmLog("my_lora", 100, 0, 20, 10));
     const toolkit = new ScriptedToolkit()
-      .on("get_training_status", answers.status, { result: { status: "stopped", job_id: jobId, progress: 20, config: "my_lora" } })
+      .on("get_training_status", answers.status, {
+        result: { status: "stopped", job_id: jobId, progress: 20, config: "my_lora" },
+      })
       .on("get_training_logs", answers.logs)
       .on("stop_training", { result: { status: "success", job_id: jobId } });
     await wire(toolkit, jobId);
     const stopped = await callTool(toolkit, "stop_training", { job_id: jobId });
     expect(stopped.isError).toBeFalsy();
-    expect(stopped.structuredContent).toMatchObject({ status: "stopped", stopped: true, stopped_by: "owner", current_step: 20 });
+    expect(stopped.structuredContent).toMatchObject({
+      status: "stopped",
+      stopped: true,
+      stopped_by: "owner",
+      current_step: 20,
+    });
     const again = await callTool(toolkit, "stop_training", { job_id: jobId });
     expect(again.isError).toBeFalsy();
     expect(again.structuredContent).toMatchObject({ stopped: false, status: "stopped" });
@@ -145,10 +168,16 @@ describe("wait_for_training", () => {
   it("returns as soon as the job reaches the step asked for", async () => {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, tqdmLog("my_lora", 100, 0, 60, 10));
-    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    const toolkit = new ScriptedToolkit()
+      .on("get_training_status", answers.status)
+      .on("get_training_logs", answers.logs);
     await wire(toolkit, jobId);
     const answer = await callTool(toolkit, "wait_for_training", { job_id: jobId, until_step: 50 });
-    expect(answer.structuredContent).toMatchObject({ reached: true, current_step: 60, reached_reason: "step 60 >= 50" });
+    expect(answer.structuredContent).toMatchObject({
+      reached: true,
+      current_step: 60,
+      reached_reason: "step 60 >= 50",
+    });
   });
 
   it("answers from the stored state when a poll hangs past the deadline", async () => {
@@ -167,7 +196,11 @@ describe("wait_for_training", () => {
     });
     slow.delayMs = 4_000;
     const started = Date.now();
-    const answer = await callTool(new ScriptedToolkit(), "wait_for_training", { job_id: jobId, until_step: 90, timeout_seconds: 1 });
+    const answer = await callTool(new ScriptedToolkit(), "wait_for_training", {
+      job_id: jobId,
+      until_step: 90,
+      timeout_seconds: 1,
+    });
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(answer.structuredContent).toMatchObject({ reached: false, current_step: 20, status: "running" });
   });
@@ -198,9 +231,13 @@ describe("charts in the answers", () => {
   async function trainedJob(): Promise<{ jobId: string; toolkit: ScriptedToolkit }> {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, tqdmLog("my_lora", 100, 0, 60, 10));
-    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    const toolkit = new ScriptedToolkit()
+      .on("get_training_status", answers.status)
+      .on("get_training_logs", answers.logs);
     await wire(toolkit, jobId);
-    expect((await callTool(toolkit, "get_training_status", { job_id: jobId })).structuredContent?.current_step).toBe(60);
+    expect((await callTool(toolkit, "get_training_status", { job_id: jobId })).structuredContent?.current_step).toBe(
+      60,
+    );
     return { jobId, toolkit };
   }
 
@@ -239,7 +276,9 @@ describe("charts in the answers", () => {
   it("draws nothing before any loss value is recorded", async () => {
     const jobId = crypto.randomUUID();
     const answers = running(jobId, "Loading model...\n");
-    const toolkit = new ScriptedToolkit().on("get_training_status", answers.status).on("get_training_logs", answers.logs);
+    const toolkit = new ScriptedToolkit()
+      .on("get_training_status", answers.status)
+      .on("get_training_logs", answers.logs);
     await wire(toolkit, jobId);
     await callTool(toolkit, "get_training_status", { job_id: jobId });
     const answer = await callTool(toolkit, "get_training_metrics", { job_id: jobId });

@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { exceptionLine, findTraceback, latestUpdate, parseInterval, parseRate, parseTqdmLine, splitLog, trainingBar, tqdmUpdates } from "../../../src/jobs/tqdm";
+import {
+  exceptionLine,
+  findTraceback,
+  latestUpdate,
+  parseInterval,
+  parseRate,
+  parseTqdmLine,
+  splitLog,
+  trainingBar,
+  tqdmUpdates,
+} from "../../../src/jobs/tqdm";
 import { TRACEBACK, textModeLines, tqdmLog } from "./scripted-toolkit";
 
 describe("parseTqdmLine", () => {
   it("reads ai-toolkit's progress line", () => {
-    const update = parseTqdmLine("my_lora:  45%|####5     | 450/1000 [05:12<06:21,  1.44it/s, lr: 1.0e-04 loss: 3.912e-01]");
+    const update = parseTqdmLine(
+      "my_lora:  45%|####5     | 450/1000 [05:12<06:21,  1.44it/s, lr: 1.0e-04 loss: 3.912e-01]",
+    );
     expect(update).toEqual({
       description: "my_lora",
       step: 450,
@@ -72,7 +84,9 @@ describe("reading a log", () => {
   });
 
   it("keeps tqdm's padding out of the values", () => {
-    const segments = splitLog(["\rrun:  10%|#         | 10/100 [00:10<01:30,  1.00it/s, lr: 1.0e-04 loss: 2.000e-01]     \n"]);
+    const segments = splitLog([
+      "\rrun:  10%|#         | 10/100 [00:10<01:30,  1.00it/s, lr: 1.0e-04 loss: 2.000e-01]     \n",
+    ]);
     expect(latestUpdate(segments)?.losses).toEqual({ loss: 0.2 });
   });
 
@@ -81,7 +95,9 @@ describe("reading a log", () => {
     const traceback = findTraceback(segments);
     expect(traceback?.startsWith("Traceback (most recent call last):")).toBe(true);
     expect(traceback).toContain("BaseSDTrainProcess.py");
-    expect(exceptionLine(traceback ?? "")).toBe("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB");
+    expect(exceptionLine(traceback ?? "")).toBe(
+      "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+    );
     expect(findTraceback(splitLog([tqdmLog("my_lora", 100, 0, 40, 10)]))).toBeUndefined();
   });
 

@@ -51,20 +51,35 @@ describe("TrainingJob", () => {
     expect((await status()).status).toBe("starting");
     job().log += tqdmLog("my_lora", 100, 0, 40, 10);
     await poll();
-    expect(await status()).toMatchObject({ status: "running", current_step: 40, total_steps: 100, progress: 40, rate: 2 });
+    expect(await status()).toMatchObject({
+      status: "running",
+      current_step: 40,
+      total_steps: 100,
+      progress: 40,
+      rate: 2,
+    });
     // Right after the start it polls fast.
     expect(await alarmDelay(stub)).toBeLessThanOrEqual(2_000);
     job().log += tqdmLog("my_lora", 100, 50, 100, 10) + "\nSaved to /ai-toolkit/outputs/my_lora.safetensors\n";
     job().status = "completed";
     await poll();
     const done = await status();
-    expect(done).toMatchObject({ status: "completed", current_step: 100, progress: 100, freshness: "final", estimated_time_remaining: null });
+    expect(done).toMatchObject({
+      status: "completed",
+      current_step: 100,
+      progress: 100,
+      freshness: "final",
+      estimated_time_remaining: null,
+    });
     expect(await poll()).toBe(false);
     const metrics = await stub.metrics(100);
     expect(metrics?.series.points.map((p) => p.step)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     expect(metrics?.series.summary.loss?.trend).toBe("falling");
     const index = jobIndexFor(env, "scripted-toolkit");
-    expect((await index.list()).find((entry) => entry.job_id === jobId)).toMatchObject({ status: "completed", current_step: 100 });
+    expect((await index.list()).find((entry) => entry.job_id === jobId)).toMatchObject({
+      status: "completed",
+      current_step: 100,
+    });
     expect((await index.speedOf(MODEL))?.secondsPerStep).toBeCloseTo(0.5, 5);
   });
 
@@ -137,7 +152,12 @@ describe("TrainingJob", () => {
     toolkit.down = false;
     job().log += tqdmLog("my_lora", 100, 30, 60, 10);
     await poll();
-    expect(await status()).toMatchObject({ status: "running", current_step: 60, toolkit_reachable: true, notice: null });
+    expect(await status()).toMatchObject({
+      status: "running",
+      current_step: 60,
+      toolkit_reachable: true,
+      notice: null,
+    });
   });
 
   it("costs one request per poll while the toolkit is down: polls are not retried", async () => {
@@ -172,7 +192,11 @@ describe("TrainingJob", () => {
 
     toolkit.down = false;
     job().log += tqdmLog("my_lora", 100, 30, 50, 10);
-    expect(found(await stub.status(jobId, { maxAgeMs: 0 }))).toMatchObject({ status: "running", current_step: 50, reason: null });
+    expect(found(await stub.status(jobId, { maxAgeMs: 0 }))).toMatchObject({
+      status: "running",
+      current_step: 50,
+      reason: null,
+    });
     expect(await alarmDelay(stub)).not.toBeNull();
   });
 
@@ -182,7 +206,12 @@ describe("TrainingJob", () => {
     await poll();
     await toolkit.client.run("stop_training", { job_id: jobId });
     const stopped = found(await stub.markStopped("owner", Date.UTC(2026, 0, 1)));
-    expect(stopped).toMatchObject({ status: "stopped", stopped_by: "owner", stopped_at: "2026-01-01T00:00:00.000Z", current_step: 20 });
+    expect(stopped).toMatchObject({
+      status: "stopped",
+      stopped_by: "owner",
+      stopped_at: "2026-01-01T00:00:00.000Z",
+      current_step: 20,
+    });
     const again = found(await stub.markStopped("someone else", Date.now()));
     expect(again.stopped_by).toBe("owner");
   });
@@ -203,7 +232,10 @@ describe("TrainingJob", () => {
     job().log += tqdmLog("my_lora", 100, 0, 20, 10);
     await poll();
     const calls = toolkit.calls.length;
-    expect(found(await stub.status(jobId, { maxAgeMs: 0, storedOnly: true }))).toMatchObject({ current_step: 20, freshness: "recent" });
+    expect(found(await stub.status(jobId, { maxAgeMs: 0, storedOnly: true }))).toMatchObject({
+      current_step: 20,
+      freshness: "recent",
+    });
     expect(toolkit.calls.length).toBe(calls);
   });
 
@@ -228,7 +260,15 @@ describe("TrainingJob", () => {
 
     async function starting() {
       const { toolkit, jobId, stub } = await wiredJob();
-      const begin = () => stub.begin({ jobId, config: "my_lora", startedAt: Date.now() - 1000, baseModel: MODEL, totalSteps: 100, estimate });
+      const begin = () =>
+        stub.begin({
+          jobId,
+          config: "my_lora",
+          startedAt: Date.now() - 1000,
+          baseModel: MODEL,
+          totalSteps: 100,
+          estimate,
+        });
       return { toolkit, jobId, stub, begin };
     }
 

@@ -13,7 +13,13 @@ async function staged(name: string, options: { expiresAt?: number; ttl?: number 
   const key = `models/${name}/test/${name}.safetensors`;
   const expiresAt = new Date(options.expiresAt ?? Date.now() + 3_600_000).toISOString();
   await env.STAGING.put(key, file, { customMetadata: { name, filename: `${name}.safetensors`, expiresAt } });
-  const link = await downloadLink({ ...config, DOWNLOAD_LINK_TTL_SECONDS: options.ttl ?? 600 }, env, "https://example.com", { key, expiresAt }, Date.now());
+  const link = await downloadLink(
+    { ...config, DOWNLOAD_LINK_TTL_SECONDS: options.ttl ?? 600 },
+    env,
+    "https://example.com",
+    { key, expiresAt },
+    Date.now(),
+  );
   return { key, url: link.url, link };
 }
 
@@ -94,7 +100,12 @@ describe("signed download links", () => {
   it("say the model is gone once the staged copy expired, and delete it", async () => {
     const { key } = await staged("gone", { expiresAt: Date.now() - 1_000 });
     // A link made before the copy expired (links never outlive it, so sign one by hand).
-    const url = await signedUrl("https://example.com", await signingKey(config, env), key, Math.floor(Date.now() / 1000) + 600);
+    const url = await signedUrl(
+      "https://example.com",
+      await signingKey(config, env),
+      key,
+      Math.floor(Date.now() / 1000) + 600,
+    );
     const response = await SELF.fetch(url);
     expect(response.status).toBe(404);
     expect(await response.text()).toMatch(/expired/);
@@ -115,7 +126,13 @@ describe("signed download links", () => {
     expect(await sign(await signingKey({ DOWNLOAD_SIGNING_KEY: "k" }, env), "models/a", 1)).not.toBe(kept);
     // Not derived from the owner password: a link reveals nothing to test guesses against.
     for (const guess of [env.OWNER_PASSWORD, "test-owner-password"]) {
-      const fromPassword = await crypto.subtle.importKey("raw", new TextEncoder().encode(guess), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      const fromPassword = await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(guess),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
       expect(await sign(fromPassword, "models/a", 1)).not.toBe(kept);
     }
   });

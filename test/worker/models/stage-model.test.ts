@@ -39,7 +39,10 @@ describe("stageModel", () => {
   it("streams a small safetensors model into R2 with its size, SHA-256 and metadata", async () => {
     const name = uniqueName("small");
     const file = safetensorsFile(100_000, { ss_network_dim: "16", ss_output_name: name });
-    const { model, reused } = await stageModel(deps(toolkitWith(name, file.length, downloadAnswer(name, file, { chunk: 997 }))), name);
+    const { model, reused } = await stageModel(
+      deps(toolkitWith(name, file.length, downloadAnswer(name, file, { chunk: 997 }))),
+      name,
+    );
     expect(reused).toBe(false);
     expect(model.size).toBe(file.length);
     expect(model.sha256).toBe(await sha256Hex(file));
@@ -102,7 +105,9 @@ describe("stageModel", () => {
   it("names a model the listing does not show after what its bytes are", async () => {
     const name = uniqueName("unlisted");
     const file = safetensorsFile(1_000);
-    const toolkit = toolkitWith(name, 0, downloadAnswer(name, file)).on("list_exported_models", { result: { models: [] } });
+    const toolkit = toolkitWith(name, 0, downloadAnswer(name, file)).on("list_exported_models", {
+      result: { models: [] },
+    });
     const { model } = await stageModel(deps(toolkit), name);
     expect(model.filename).toBe(`${name}.safetensors`);
   });
@@ -114,7 +119,10 @@ describe("stageModel leaves nothing half-written", () => {
   it("when the answer is cut off after a part was already uploaded", async () => {
     const name = uniqueName("cut");
     const answer = downloadAnswer(name, big, { cutAt: 7_500_000 });
-    await expectFailure(stageModel(deps(toolkitWith(name, big.length, answer), { partBytes: MIN_PART_BYTES }), name), /cut off|not its JSON envelope/);
+    await expectFailure(
+      stageModel(deps(toolkitWith(name, big.length, answer), { partBytes: MIN_PART_BYTES }), name),
+      /cut off|not its JSON envelope/,
+    );
     await expectNothingStaged(name);
   });
 
@@ -122,13 +130,17 @@ describe("stageModel leaves nothing half-written", () => {
     const name = uniqueName("corrupt");
     const file = bytesOf(30_000);
     const data = `${btoa("abc").repeat(100)}@@@@${btoa("abc").repeat(100)}`;
-    await expectFailure(stageModel(deps(toolkitWith(name, file.length, downloadAnswer(name, file, { data }))), name), /not valid base64/);
+    await expectFailure(
+      stageModel(deps(toolkitWith(name, file.length, downloadAnswer(name, file, { data }))), name),
+      /not valid base64/,
+    );
     await expectNothingStaged(name);
   });
 
   it("when the answer is not the toolkit's envelope", async () => {
     const name = uniqueName("html");
-    const html = () => new Response("<html><body>Bad gateway</body></html>", { headers: { "Content-Type": "text/html" } });
+    const html = () =>
+      new Response("<html><body>Bad gateway</body></html>", { headers: { "Content-Type": "text/html" } });
     await expectFailure(stageModel(deps(toolkitWith(name, 10, html)), name), /not its JSON envelope/);
     await expectNothingStaged(name);
   });
@@ -137,13 +149,18 @@ describe("stageModel leaves nothing half-written", () => {
     const name = uniqueName("size");
     const file = bytesOf(MIN_PART_BYTES + 10, 4);
     const answer = downloadAnswer(name, file, { size: file.length + 1 });
-    await expectFailure(stageModel(deps(toolkitWith(name, file.length, answer), { partBytes: MIN_PART_BYTES }), name), /reported \d+ bytes .* but sent \d+/);
+    await expectFailure(
+      stageModel(deps(toolkitWith(name, file.length, answer), { partBytes: MIN_PART_BYTES }), name),
+      /reported \d+ bytes .* but sent \d+/,
+    );
     await expectNothingStaged(name);
   });
 
   it("when the toolkit says the model does not exist", async () => {
     const name = uniqueName("missing");
-    const toolkit = toolkitWith(name, 10, () => Response.json({ success: true, result: { error: "Model not found" }, error: null }));
+    const toolkit = toolkitWith(name, 10, () =>
+      Response.json({ success: true, result: { error: "Model not found" }, error: null }),
+    );
     await expectFailure(stageModel(deps(toolkit), name), /Model not found/);
     await expectNothingStaged(name);
   });

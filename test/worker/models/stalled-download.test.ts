@@ -21,7 +21,9 @@ class StallingDownload extends ScriptedToolkit {
     private readonly head: Uint8Array,
   ) {
     super();
-    this.on("list_exported_models", { result: { models: [{ name, path: `/ai-toolkit/outputs/${name}.safetensors`, size }] } });
+    this.on("list_exported_models", {
+      result: { models: [{ name, path: `/ai-toolkit/outputs/${name}.safetensors`, size }] },
+    });
   }
 
   override async fetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -58,11 +60,13 @@ async function failureOf(promise: Promise<unknown>): Promise<ToolkitError> {
 function answerHead(name: string): { size: number; head: Uint8Array } {
   const file = bytesOf(R2_MIN_PART_BYTES + 30_000, 5);
   const text = `{"success": true, "result": {"status": "success", "model": "${name}", "data": "${base64(file)}", "size": ${file.length}}, "error": null}`;
-  return { size: file.length, head: new TextEncoder().encode(text.slice(0, Math.ceil((R2_MIN_PART_BYTES * 4) / 3) + 10_000)) };
+  return {
+    size: file.length,
+    head: new TextEncoder().encode(text.slice(0, Math.ceil((R2_MIN_PART_BYTES * 4) / 3) + 10_000)),
+  };
 }
 
 describe("a download whose answer stalls after its headers", () => {
-
   it("fails at the download's own time-out, naming the toolkit and how much it sent", async () => {
     const name = uniqueName("stalled");
     const { size, head } = answerHead(name);
@@ -95,7 +99,9 @@ describe("a download whose answer stalls after its headers", () => {
     const error = await failureOf(stageModel(deps, name));
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(error.kind).toBe("timeout");
-    expect(error.message).toMatch(/^the toolkit at http:\/\/127\.0\.0\.1:9 stopped sending its answer to download_model: nothing for 0\.5 s after \d+ bytes: is the tunnel running/);
+    expect(error.message).toMatch(
+      /^the toolkit at http:\/\/127\.0\.0\.1:9 stopped sending its answer to download_model: nothing for 0\.5 s after \d+ bytes: is the tunnel running/,
+    );
     expect(await keysUnder(`models/${name}/`)).toEqual([]);
   }, 20_000);
 });

@@ -15,7 +15,10 @@ export function bytesOf(size: number, seed = 1): Uint8Array {
 }
 
 /** A valid safetensors file: header with one F32 tensor and `__metadata__`, then `payload` bytes of data. */
-export function safetensorsFile(payload: number, metadata: Record<string, string> = { ss_network_dim: "16" }): Uint8Array {
+export function safetensorsFile(
+  payload: number,
+  metadata: Record<string, string> = { ss_network_dim: "16" },
+): Uint8Array {
   const header = JSON.stringify({
     __metadata__: metadata,
     "lora.down.weight": { dtype: "U8", shape: [payload], data_offsets: [0, payload] },
@@ -76,7 +79,9 @@ export function downloadAnswer(name: string, file: Uint8Array, options: AnswerOp
 /** A toolkit that lists one model and answers download_model with `answer`. */
 export function toolkitWith(name: string, size: number, answer: () => Response): ScriptedToolkit {
   return new ScriptedToolkit()
-    .on("list_exported_models", { result: { models: [{ name, path: `/ai-toolkit/outputs/${name}.safetensors`, size }] } })
+    .on("list_exported_models", {
+      result: { models: [{ name, path: `/ai-toolkit/outputs/${name}.safetensors`, size }] },
+    })
     .on("download_model", { response: answer });
 }
 

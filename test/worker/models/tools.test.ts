@@ -6,12 +6,16 @@ describe("download_model", () => {
   it("answers with a signed link, size, SHA-256, metadata, and small models inline", async () => {
     const name = uniqueName("tool_small");
     const file = safetensorsFile(20_000);
-    const result = await callTool(toolkitWith(name, file.length, downloadAnswer(name, file)), "download_model", { model_name: name });
+    const result = await callTool(toolkitWith(name, file.length, downloadAnswer(name, file)), "download_model", {
+      model_name: name,
+    });
     expect(result.isError).toBeUndefined();
     const s = result.structuredContent ?? {};
     expect(s.size).toBe(file.length);
     expect(s.sha256).toBe(await sha256Hex(file));
-    expect(s.download_url).toMatch(new RegExp(`^/downloads/models/${name}/[^/]+/${name}\\.safetensors\\?expires=\\d+&sig=[0-9a-f]{64}$`));
+    expect(s.download_url).toMatch(
+      new RegExp(`^/downloads/models/${name}/[^/]+/${name}\\.safetensors\\?expires=\\d+&sig=[0-9a-f]{64}$`),
+    );
     expect(s.safetensors).toEqual({ tensors: 1, metadata: { ss_network_dim: "16" } });
     expect(s.encoding).toBe("base64");
     expect(s.data).toBe(base64(file));
@@ -22,7 +26,12 @@ describe("download_model", () => {
     const name = uniqueName("tool_big");
     const file = safetensorsFile(20_000);
     const toolkit = toolkitWith(name, file.length, downloadAnswer(name, file));
-    const result = await callTool(toolkit, "download_model", { model_name: name }, { DOWNLOAD_INLINE_MAX_BYTES: "1000" });
+    const result = await callTool(
+      toolkit,
+      "download_model",
+      { model_name: name },
+      { DOWNLOAD_INLINE_MAX_BYTES: "1000" },
+    );
     const s = result.structuredContent ?? {};
     expect(s.data).toBeUndefined();
     expect(s.encoding).toBe("link");
@@ -42,7 +51,10 @@ describe("download_model", () => {
     expect(second.content[0]?.text).toMatch(/already staged/);
     expect(toolkit.callsTo("download_model")).toHaveLength(1);
     // The toolkit only speaks base64: the Worker always asks for it.
-    expect(toolkit.callsTo("download_model")[0]?.body).toEqual({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
+    expect(toolkit.callsTo("download_model")[0]?.body).toEqual({
+      tool: "download_model",
+      arguments: { model_name: name, encoding: "base64" },
+    });
   });
 
   it("reports a cut-off answer as an error that says what to do", async () => {
@@ -65,7 +77,10 @@ describe("export_model and list_exported_models", () => {
     const output_path = `/ai-toolkit/outputs/exports/${name}.safetensors`;
     const result = await callTool(toolkit, "export_model", { model_name: name, output_path, stage: true });
     expect(result.isError).toBeUndefined();
-    expect(toolkit.callsTo("export_model")[0]?.body).toEqual({ tool: "export_model", arguments: { model_name: name, output_path } });
+    expect(toolkit.callsTo("export_model")[0]?.body).toEqual({
+      tool: "export_model",
+      arguments: { model_name: name, output_path },
+    });
     const staged = result.structuredContent?.staged as Record<string, unknown>;
     expect(staged.sha256).toBe(await sha256Hex(file));
     expect(staged.download_url).toMatch(/^\/downloads\//);

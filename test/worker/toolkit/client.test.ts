@@ -34,10 +34,22 @@ describe("the envelope", () => {
   });
 
   it.each([
-    [() => new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } }), "protocol", /not JSON \(text\/html/],
+    [
+      () => new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } }),
+      "protocol",
+      /not JSON \(text\/html/,
+    ],
     [() => Response.json({ hello: "world" }), "protocol", /not its \{success, result, error\} envelope/],
-    [() => Response.json({ success: true, result: { configs: "nope" }, error: null }), "protocol", /unexpected shape \(configs:/],
-    [() => new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>'), "protocol", /Cloudflare Access answered list_configs with its login page/],
+    [
+      () => Response.json({ success: true, result: { configs: "nope" }, error: null }),
+      "protocol",
+      /unexpected shape \(configs:/,
+    ],
+    [
+      () => new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>'),
+      "protocol",
+      /Cloudflare Access answered list_configs with its login page/,
+    ],
     [() => new Response("error code: 1033", { status: 530 }), "unreachable", /cloudflared is not connected/],
     [() => new Response("", { status: 502 }), "unreachable", /toolkit behind it did not answer \(HTTP 502\)/],
     [() => Response.json({ detail: [{ msg: "invalid json" }] }, { status: 422 }), "http", /malformed \(HTTP 422\)/],
@@ -87,7 +99,9 @@ describe("transport failures and retries", () => {
       kind: "direct" as const,
       target: "http://127.0.0.1:9",
       fetch: (_path: string, init?: RequestInit) =>
-        new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason))),
+        new Promise<Response>((_resolve, reject) =>
+          init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+        ),
     };
     const error = await failureOf(new ToolkitClient(slow, 50).run("start_training", { config_name: "c" }));
     expect(error.kind).toBe("timeout");
@@ -121,7 +135,12 @@ describe("transport selection", () => {
         return Response.json({ status: "healthy" });
       },
     };
-    const config = readConfig({ ...base, AI_TOOLKIT_URL: "https://toolkit.example.com", CF_ACCESS_CLIENT_ID: "id", CF_ACCESS_CLIENT_SECRET: "secret" });
+    const config = readConfig({
+      ...base,
+      AI_TOOLKIT_URL: "https://toolkit.example.com",
+      CF_ACCESS_CLIENT_ID: "id",
+      CF_ACCESS_CLIENT_SECRET: "secret",
+    });
     const transport = selectTransport(config, binding);
     expect(transport.kind).toBe("vpc");
     await transport.fetch("/health", { method: "GET" });
@@ -130,7 +149,12 @@ describe("transport selection", () => {
   });
 
   it("uses the Access hostname with the service token when no binding exists", () => {
-    const config = readConfig({ ...base, AI_TOOLKIT_URL: "https://toolkit.example.com/", CF_ACCESS_CLIENT_ID: "id", CF_ACCESS_CLIENT_SECRET: "secret" });
+    const config = readConfig({
+      ...base,
+      AI_TOOLKIT_URL: "https://toolkit.example.com/",
+      CF_ACCESS_CLIENT_ID: "id",
+      CF_ACCESS_CLIENT_SECRET: "secret",
+    });
     const transport = selectTransport(config, undefined);
     expect(transport.kind).toBe("access");
     expect(transport.target).toBe("https://toolkit.example.com");
@@ -139,8 +163,16 @@ describe("transport selection", () => {
 
   it("sends the Access service token headers on every request to the hostname", async () => {
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json({ status: "healthy" }));
-    const config = readConfig({ ...base, AI_TOOLKIT_URL: "https://toolkit.example.com", CF_ACCESS_CLIENT_ID: "id.access", CF_ACCESS_CLIENT_SECRET: "s3cret" });
-    await selectTransport(config, undefined).fetch("/mcp/execute", { method: "POST", headers: { "Content-Type": "application/json" } });
+    const config = readConfig({
+      ...base,
+      AI_TOOLKIT_URL: "https://toolkit.example.com",
+      CF_ACCESS_CLIENT_ID: "id.access",
+      CF_ACCESS_CLIENT_SECRET: "s3cret",
+    });
+    await selectTransport(config, undefined).fetch("/mcp/execute", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+    });
     const [url, init] = spy.mock.calls[0] ?? [];
     const headers = new Headers(init?.headers);
     expect(url).toBe("https://toolkit.example.com/mcp/execute");
@@ -150,7 +182,10 @@ describe("transport selection", () => {
   });
 
   it("falls back to host and port, defaulting to the original bridge's address", () => {
-    expect(selectTransport(readConfig(base), undefined)).toMatchObject({ kind: "direct", target: "http://127.0.0.1:9" });
+    expect(selectTransport(readConfig(base), undefined)).toMatchObject({
+      kind: "direct",
+      target: "http://127.0.0.1:9",
+    });
     expect(selectTransport(readConfig({}), undefined).target).toBe("http://192.168.0.152:8012");
   });
 
@@ -182,7 +217,10 @@ describe("settings", () => {
   });
 
   it("treats empty strings as unset", () => {
-    expect(readConfig({ AI_TOOLKIT_URL: "", OWNER_PASSWORD: "" })).toMatchObject({ AI_TOOLKIT_URL: undefined, OWNER_PASSWORD: undefined });
+    expect(readConfig({ AI_TOOLKIT_URL: "", OWNER_PASSWORD: "" })).toMatchObject({
+      AI_TOOLKIT_URL: undefined,
+      OWNER_PASSWORD: undefined,
+    });
   });
 });
 
@@ -211,18 +249,25 @@ describe("an answer that stalls after its headers", () => {
     };
   }
 
-  it.each([true, false])("is a time-out naming the toolkit, what it sent and what to check (body tied to the signal: %s)", async (likeFetch) => {
-    const calls: string[] = [];
-    const started = Date.now();
-    const error = await failureOf(new ToolkitClient(stalling('{"success": true', likeFetch, calls), 100).run("start_training", { config_name: "c" }));
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(error.kind).toBe("timeout");
-    expect(error.hop).toBe("reach");
-    expect(error.message).toBe(
-      "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
-    );
-    expect(calls).toHaveLength(1);
-  });
+  it.each([true, false])(
+    "is a time-out naming the toolkit, what it sent and what to check (body tied to the signal: %s)",
+    async (likeFetch) => {
+      const calls: string[] = [];
+      const started = Date.now();
+      const error = await failureOf(
+        new ToolkitClient(stalling('{"success": true', likeFetch, calls), 100).run("start_training", {
+          config_name: "c",
+        }),
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(error.kind).toBe("timeout");
+      expect(error.hop).toBe("reach");
+      expect(error.message).toBe(
+        "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
+      );
+      expect(calls).toHaveLength(1);
+    },
+  );
 
   it("a read that stalls is retried once, like any read that timed out", async () => {
     const calls: string[] = [];
@@ -260,17 +305,22 @@ describe("an answer that stalls after its headers", () => {
     };
     const error = await failureOf(new ToolkitClient(broken, 1000).run("start_training", { config_name: "c" }));
     expect(error.kind).toBe("unreachable");
-    expect(error.message).toMatch(/^the connection to the toolkit at http:\/\/127\.0\.0\.1:9 broke after 10 bytes of its answer to start_training \(Network connection lost\.\): is the tunnel running\?/);
+    expect(error.message).toMatch(
+      /^the connection to the toolkit at http:\/\/127\.0\.0\.1:9 broke after 10 bytes of its answer to start_training \(Network connection lost\.\): is the tunnel running\?/,
+    );
   });
 
   it("reaches the tool's caller as a time-out result, not as a bug", async () => {
     const toolkit = new ScriptedToolkit().on("list_configs", {
-      response: () => new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"success": true')) })),
+      response: () =>
+        new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('{"success": true')) })),
     });
     const result = await callTool(toolkit, "list_configs");
     expect(result.isError).toBe(true);
     expect(result.structuredContent).toMatchObject({ kind: "timeout" });
-    expect(result.content[0]?.text).toMatch(/^The toolkit at http:\/\/127\.0\.0\.1:9 did not answer list_configs within 2 s \(it sent 16 bytes of its answer, then nothing more\): is the tunnel running/);
+    expect(result.content[0]?.text).toMatch(
+      /^The toolkit at http:\/\/127\.0\.0\.1:9 did not answer list_configs within 2 s \(it sent 16 bytes of its answer, then nothing more\): is the tunnel running/,
+    );
     expect(result.content[0]?.text).not.toMatch(/unexpectedly|bug/);
   }, 15_000);
 });

@@ -13,7 +13,11 @@ describe("headers", () => {
 
   it("sends the Bearer token beside the Access service token on the Access transport", async () => {
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json({ jobs: [] }));
-    const config = readConfig({ AI_TOOLKIT_URL: "https://ui.example.com", CF_ACCESS_CLIENT_ID: "id.access", CF_ACCESS_CLIENT_SECRET: "s3cret" });
+    const config = readConfig({
+      AI_TOOLKIT_URL: "https://ui.example.com",
+      CF_ACCESS_CLIENT_ID: "id.access",
+      CF_ACCESS_CLIENT_SECRET: "s3cret",
+    });
     const ui = new UiClient(selectTransport(config, undefined), { token: TOKEN, timeoutMs: 1000, gpuIds: "0" });
     await expect(ui.jobs()).resolves.toEqual([]);
     const [url, init] = spy.mock.calls[0] ?? [];
@@ -54,14 +58,44 @@ describe("refusals and wrong targets", () => {
 
   it.each([
     [() => new Response("<html>Forbidden</html>", { status: 403 }), "http", "access", /check CF_ACCESS_CLIENT_ID/],
-    [() => new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>'), "protocol", "access", /Cloudflare Access answered GET \/api\/jobs with its login page/],
+    [
+      () => new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>'),
+      "protocol",
+      "access",
+      /Cloudflare Access answered GET \/api\/jobs with its login page/,
+    ],
     [() => new Response("error code: 1033", { status: 530 }), "unreachable", "tunnel", /cloudflared is not connected/],
-    [() => new Response("UI server unavailable", { status: 502 }), "unreachable", "toolkit", /its Next\.js server is not/],
+    [
+      () => new Response("UI server unavailable", { status: 502 }),
+      "unreachable",
+      "toolkit",
+      /its Next\.js server is not/,
+    ],
     [() => new Response("", { status: 502 }), "unreachable", "toolkit", /is ai-toolkit's UI running on port 8675/],
-    [() => Response.json({ detail: "Not Found" }, { status: 404 }), "protocol", "toolkit", /original bridge on port 8012 .*point AI_TOOLKIT_HOST\/AI_TOOLKIT_PORT at the UI/i],
-    [() => new Response("<html>hello</html>", { headers: { "content-type": "text/html" } }), "protocol", "toolkit", /not JSON \(text\/html.*probably not ai-toolkit's UI: point AI_TOOLKIT_HOST\/AI_TOOLKIT_PORT at the UI/],
-    [() => Response.json({ jobs: [{ id: 1 }] }), "protocol", "toolkit", /unexpected shape \(jobs\.0\.id: .*probably not ai-toolkit's UI/],
-    [() => Response.json({ error: "Failed to fetch training data" }, { status: 500 }), "tool", "toolkit", /could not list its jobs: Failed to fetch training data \(HTTP 500\)/],
+    [
+      () => Response.json({ detail: "Not Found" }, { status: 404 }),
+      "protocol",
+      "toolkit",
+      /original bridge on port 8012 .*point AI_TOOLKIT_HOST\/AI_TOOLKIT_PORT at the UI/i,
+    ],
+    [
+      () => new Response("<html>hello</html>", { headers: { "content-type": "text/html" } }),
+      "protocol",
+      "toolkit",
+      /not JSON \(text\/html.*probably not ai-toolkit's UI: point AI_TOOLKIT_HOST\/AI_TOOLKIT_PORT at the UI/,
+    ],
+    [
+      () => Response.json({ jobs: [{ id: 1 }] }),
+      "protocol",
+      "toolkit",
+      /unexpected shape \(jobs\.0\.id: .*probably not ai-toolkit's UI/,
+    ],
+    [
+      () => Response.json({ error: "Failed to fetch training data" }, { status: 500 }),
+      "tool",
+      "toolkit",
+      /could not list its jobs: Failed to fetch training data \(HTTP 500\)/,
+    ],
   ] as const)("maps a bad answer to a clear error (%#)", async (answer, kind, hop, message) => {
     const error = await failureOf(client(new ScriptedUi().on("GET /api/jobs", answer)).jobs());
     expect(error).toMatchObject({ kind, hop });
@@ -85,7 +119,11 @@ describe("retries and timeouts", () => {
   });
 
   it("never retries a call that changes something", async () => {
-    const ui = new ScriptedUi().on("GET /api/jobs/" + JOB_ID + "/stop", new TypeError("connection reset"), json(jobRow()));
+    const ui = new ScriptedUi().on(
+      "GET /api/jobs/" + JOB_ID + "/stop",
+      new TypeError("connection reset"),
+      json(jobRow()),
+    );
     const error = await failureOf(client(ui).stop(JOB_ID));
     expect(error.kind).toBe("unreachable");
     expect(ui.calls).toHaveLength(1);
@@ -99,10 +137,15 @@ describe("retries and timeouts", () => {
   });
 
   it("times out when the body stalls after the headers, and names the hop", async () => {
-    const ui = new ScriptedUi().on("GET /api/cpu", () => new Response(stallingBody('{"name":'), { headers: { "content-type": "application/json" } }));
+    const ui = new ScriptedUi().on(
+      "GET /api/cpu",
+      () => new Response(stallingBody('{"name":'), { headers: { "content-type": "application/json" } }),
+    );
     const error = await failureOf(client(ui, TOKEN, 50).cpu());
     expect(error).toMatchObject({ kind: "timeout", hop: "toolkit" });
-    expect(error.message).toMatch(/began answering GET \/api\/cpu but then sent nothing for 0\.1 s .*stalled after the headers/);
+    expect(error.message).toMatch(
+      /began answering GET \/api\/cpu but then sent nothing for 0\.1 s .*stalled after the headers/,
+    );
     expect(ui.calls).toHaveLength(2); // a read: retried once
   });
 });
@@ -129,25 +172,41 @@ describe("jobs", () => {
     expect(await ui.calls[0]?.json()).toEqual({ name: "my_lora", gpu_ids: "0", job_config: jobConfig });
     const error = await failureOf(client(ui).saveJob({ name: "my_lora", jobConfig }));
     expect(error).toMatchObject({ kind: "tool", status: 409 });
-    expect(error.message).toBe("ai-toolkit's UI already has a job named my_lora: choose another name, or update that job by its id");
+    expect(error.message).toBe(
+      "ai-toolkit's UI already has a job named my_lora: choose another name, or update that job by its id",
+    );
   });
 
   it("refuses a job name that would leave TRAINING_FOLDER, or a config named otherwise", async () => {
     const ui = new ScriptedUi();
     await expect(client(ui).saveJob({ name: "..", jobConfig: {} })).rejects.toThrow(/job name/);
-    await expect(client(ui).saveJob({ name: "a", jobConfig: { config: { name: "b" } } })).rejects.toThrow(/config\.name .* must equal the job name/);
+    await expect(client(ui).saveJob({ name: "a", jobConfig: { config: { name: "b" } } })).rejects.toThrow(
+      /config\.name .* must equal the job name/,
+    );
     expect(ui.calls).toHaveLength(0);
   });
 
   it("starts with both calls, then reads the row again for its place in the queue", async () => {
-    const other = jobRow({ id: "00000000-0000-4000-8000-000000000001", name: "ahead", status: "queued", queue_position: 2000 });
+    const other = jobRow({
+      id: "00000000-0000-4000-8000-000000000001",
+      name: "ahead",
+      status: "queued",
+      queue_position: 2000,
+    });
     const running = jobRow({ id: "00000000-0000-4000-8000-000000000002", name: "busy", status: "running" });
     const ui = new ScriptedUi()
       .on(`GET /api/jobs/${JOB_ID}/start`, json(jobRow({ status: "stopped" })))
       .on("GET /api/queue/0/start", json({ id: 1, gpu_ids: "0", is_running: false }))
-      .on("GET /api/jobs", json({ jobs: [other, running, jobRow({ status: "queued", queue_position: 3000, info: "Job queued" })] }));
+      .on(
+        "GET /api/jobs",
+        json({ jobs: [other, running, jobRow({ status: "queued", queue_position: 3000, info: "Job queued" })] }),
+      );
     const result = await client(ui).start(JOB_ID);
-    expect(ui.calls.map((call) => new URL(call.url).pathname)).toEqual([`/api/jobs/${JOB_ID}/start`, "/api/queue/0/start", "/api/jobs"]);
+    expect(ui.calls.map((call) => new URL(call.url).pathname)).toEqual([
+      `/api/jobs/${JOB_ID}/start`,
+      "/api/queue/0/start",
+      "/api/jobs",
+    ]);
     expect(result.before.status).toBe("stopped");
     expect(result.job?.status).toBe("queued");
     expect(result.place).toEqual({ position: 2, queued: 2, runningJob: "busy" });
@@ -168,7 +227,11 @@ describe("jobs", () => {
       .on("GET /api/queue/0/start", json({ id: 1, gpu_ids: "0", is_running: true }))
       .on("GET /api/jobs", new TypeError("connection reset"));
     const result = await client(ui).start(JOB_ID);
-    expect(result).toMatchObject({ job: null, place: null, readFailure: expect.stringMatching(/could not be reached/) });
+    expect(result).toMatchObject({
+      job: null,
+      place: null,
+      readFailure: expect.stringMatching(/could not be reached/),
+    });
   });
 
   it("explains a job the UI does not have", async () => {
@@ -181,13 +244,25 @@ describe("jobs", () => {
   it("reads the log by offset and the loss by key", async () => {
     const ui = new ScriptedUi()
       .on(`GET /api/jobs/${JOB_ID}/log`, json({ log: "step 1\n", offset: 7, reset: false }))
-      .on(`GET /api/jobs/${JOB_ID}/loss`, json({ key: "loss/loss", keys: ["learning_rate", "loss/loss"], points: [{ step: 5, wall_time: 1.5, value: 0.3 }] }));
+      .on(
+        `GET /api/jobs/${JOB_ID}/loss`,
+        json({
+          key: "loss/loss",
+          keys: ["learning_rate", "loss/loss"],
+          points: [{ step: 5, wall_time: 1.5, value: 0.3 }],
+        }),
+      );
     await expect(client(ui).log(JOB_ID, 3)).resolves.toEqual({ log: "step 1\n", offset: 7, reset: false });
     await client(ui).loss(JOB_ID, { key: "loss/loss", sinceStep: 4, limit: 100, stride: 5 });
     await expect(client(ui).lossKeys(JOB_ID)).resolves.toEqual(["learning_rate", "loss/loss"]);
     const searches = ui.calls.map((call) => new URL(call.url).searchParams);
     expect(searches[0]?.get("offset")).toBe("3");
-    expect(Object.fromEntries(searches[1] ?? [])).toEqual({ key: "loss/loss", since_step: "4", limit: "100", stride: "5" });
+    expect(Object.fromEntries(searches[1] ?? [])).toEqual({
+      key: "loss/loss",
+      since_step: "4",
+      limit: "100",
+      stride: "5",
+    });
     expect(searches[2]?.get("limit")).toBe("0");
   });
 });
@@ -209,11 +284,23 @@ describe("datasets", () => {
 
 describe("folders", () => {
   const HF = "hf_SuperSecretTokenValue123";
-  const settings = { HF_TOKEN: HF, TRAINING_FOLDER: "/ai-toolkit/output", DATASETS_FOLDER: "/ai-toolkit/datasets", DATA_ROOT: "/ai-toolkit/data", MODELS_PATH: "/models", OTHER: "x" };
+  const settings = {
+    HF_TOKEN: HF,
+    TRAINING_FOLDER: "/ai-toolkit/output",
+    DATASETS_FOLDER: "/ai-toolkit/datasets",
+    DATA_ROOT: "/ai-toolkit/data",
+    MODELS_PATH: "/models",
+    OTHER: "x",
+  };
 
   it("returns the four folders and nothing of the HF token", async () => {
     const folders = await client(new ScriptedUi().on("GET /api/settings", json(settings))).folders();
-    expect(folders).toEqual({ TRAINING_FOLDER: "/ai-toolkit/output", DATASETS_FOLDER: "/ai-toolkit/datasets", DATA_ROOT: "/ai-toolkit/data", MODELS_PATH: "/models" });
+    expect(folders).toEqual({
+      TRAINING_FOLDER: "/ai-toolkit/output",
+      DATASETS_FOLDER: "/ai-toolkit/datasets",
+      DATA_ROOT: "/ai-toolkit/data",
+      MODELS_PATH: "/models",
+    });
     expect(JSON.stringify(folders)).not.toContain(HF);
     expect(Object.keys(folders)).not.toContain("HF_TOKEN");
   });

@@ -12,10 +12,15 @@ function fileServer(request: Request): Response {
   const common = { "content-type": "application/octet-stream", "accept-ranges": "bytes" };
   if (!range) return new Response(FILE, { headers: { ...common, "content-length": String(FILE.length) } });
   const start = Number(/^bytes=(\d+)-$/.exec(range)?.[1]);
-  if (start >= FILE.length) return new Response(null, { status: 416, headers: { "content-range": `bytes */${FILE.length}` } });
+  if (start >= FILE.length)
+    return new Response(null, { status: 416, headers: { "content-range": `bytes */${FILE.length}` } });
   return new Response(FILE.slice(start), {
     status: 206,
-    headers: { ...common, "content-range": `bytes ${start}-${FILE.length - 1}/${FILE.length}`, "content-length": String(FILE.length - start) },
+    headers: {
+      ...common,
+      "content-range": `bytes ${start}-${FILE.length - 1}/${FILE.length}`,
+      "content-length": String(FILE.length - start),
+    },
   });
 }
 
@@ -28,7 +33,9 @@ describe("fileDownload", () => {
     expect(download).toMatchObject({ start: 0, length: 20, size: 20, restarted: false });
     expect(await new Response(download.body).text()).toBe(FILE);
     expect(ui.calls[0]?.headers.get("range")).toBeNull();
-    expect(new URL(ui.calls[0]?.url ?? "").pathname).toBe(`/api/files/%2Fai-toolkit%2Foutput%2Fmy_lora%2Fmy_lora_000000500.safetensors`);
+    expect(new URL(ui.calls[0]?.url ?? "").pathname).toBe(
+      `/api/files/%2Fai-toolkit%2Foutput%2Fmy_lora%2Fmy_lora_000000500.safetensors`,
+    );
   });
 
   it("resumes with Range and checks the 206 starts where asked", async () => {
@@ -40,7 +47,10 @@ describe("fileDownload", () => {
   });
 
   it("refuses a part that starts elsewhere", async () => {
-    const ui = new ScriptedUi().on(ROUTE, () => new Response("abc", { status: 206, headers: { "content-range": "bytes 0-2/20" } }));
+    const ui = new ScriptedUi().on(
+      ROUTE,
+      () => new Response("abc", { status: 206, headers: { "content-range": "bytes 0-2/20" } }),
+    );
     const error = await failureOf(client(ui).fileDownload(PATH, { rangeStart: 15 }));
     expect(error.kind).toBe("protocol");
     expect(error.message).toMatch(/does not start there/);
@@ -69,13 +79,18 @@ describe("fileDownload", () => {
     [403, "Access denied", /serves only files under its DATASETS_FOLDER and TRAINING_FOLDER/],
     [404, "File not found", /has no file at .*list the job's files again/],
   ])("explains the file server's own %i", async (status, text, message) => {
-    const error = await failureOf(client(new ScriptedUi().on(ROUTE, () => new Response(text, { status }))).fileDownload(PATH));
+    const error = await failureOf(
+      client(new ScriptedUi().on(ROUTE, () => new Response(text, { status }))).fileDownload(PATH),
+    );
     expect(error).toMatchObject({ kind: "tool", status });
     expect(error.message).toMatch(message);
   });
 
   it("never streams Access's login page as the file", async () => {
-    const login = () => new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>', { headers: { "content-type": "text/html" } });
+    const login = () =>
+      new Response('<a href="https://x.cloudflareaccess.com/cdn-cgi/access/login">Sign in</a>', {
+        headers: { "content-type": "text/html" },
+      });
     const error = await failureOf(client(new ScriptedUi().on(ROUTE, login)).fileDownload(PATH));
     expect(error).toMatchObject({ kind: "protocol", hop: "access" });
   });
@@ -88,7 +103,10 @@ describe("fileDownload", () => {
   });
 
   it("fails a body that stalls, saying where to resume", async () => {
-    const ui = new ScriptedUi().on(ROUTE, () => new Response(stallingBody("0123"), { headers: { "content-length": "20" } }));
+    const ui = new ScriptedUi().on(
+      ROUTE,
+      () => new Response(stallingBody("0123"), { headers: { "content-length": "20" } }),
+    );
     const download = await client(ui, 50).fileDownload(PATH);
     const error = await failureOf(new Response(download.body).arrayBuffer());
     expect(error).toMatchObject({ kind: "timeout", hop: "toolkit" });
@@ -96,7 +114,10 @@ describe("fileDownload", () => {
   });
 
   it("fails a body that ends before its announced length", async () => {
-    const ui = new ScriptedUi().on(ROUTE, () => new Response("fghij".slice(0, 3), { status: 206, headers: { "content-range": "bytes 15-19/20" } }));
+    const ui = new ScriptedUi().on(
+      ROUTE,
+      () => new Response("fghij".slice(0, 3), { status: 206, headers: { "content-range": "bytes 15-19/20" } }),
+    );
     const download = await client(ui).fileDownload(PATH, { rangeStart: 15 });
     const error = await failureOf(new Response(download.body).arrayBuffer());
     expect(error.message).toMatch(/after 3 of 5 bytes; resume from byte 18/);

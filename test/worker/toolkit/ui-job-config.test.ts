@@ -222,11 +222,21 @@ describe("buildUiJobConfig", () => {
       controls: [],
     });
     expect(p.datasets[0]).not.toHaveProperty("fps");
-    expect(p.save).toEqual({ dtype: "bf16", save_every: 250, max_step_saves_to_keep: 4, save_format: "diffusers", push_to_hub: false });
+    expect(p.save).toEqual({
+      dtype: "bf16",
+      save_every: 250,
+      max_step_saves_to_keep: 4,
+      save_format: "diffusers",
+      push_to_hub: false,
+    });
   });
 
   it("gives FLUX.1-schnell its training adapter and distilled sampling", () => {
-    const config = buildUiJobConfig({ ...base, model_name: "black-forest-labs/FLUX.1-schnell" }, MODEL_PRESETS.flux_schnell, folders);
+    const config = buildUiJobConfig(
+      { ...base, model_name: "black-forest-labs/FLUX.1-schnell" },
+      MODEL_PRESETS.flux_schnell,
+      folders,
+    );
     expectUiShape(config);
     const p = processOf(config);
     expect(p.model).toMatchObject({
@@ -251,13 +261,19 @@ describe("buildUiJobConfig", () => {
   });
 
   it("gives SD 1.5 512 px samples", () => {
-    const p = processOf(buildUiJobConfig({ ...base, model_name: "runwayml/stable-diffusion-v1-5" }, MODEL_PRESETS.sd15, folders));
+    const p = processOf(
+      buildUiJobConfig({ ...base, model_name: "runwayml/stable-diffusion-v1-5" }, MODEL_PRESETS.sd15, folders),
+    );
     expect(p.sample).toMatchObject({ width: 512, height: 512, sampler: "ddpm" });
     expect(p.model).toMatchObject({ arch: "sd15", quantize: false });
   });
 
   it("gives Wan 2.1 its video fields", () => {
-    const config = buildUiJobConfig({ ...base, model_name: "Wan-AI/Wan2.1-T2V-14B-Diffusers" }, MODEL_PRESETS.wan21_14b, folders);
+    const config = buildUiJobConfig(
+      { ...base, model_name: "Wan-AI/Wan2.1-T2V-14B-Diffusers" },
+      MODEL_PRESETS.wan21_14b,
+      folders,
+    );
     expectUiShape(config);
     const p = processOf(config);
     expect(p.model).toMatchObject({ arch: "wan21:14b", quantize: true, quantize_te: true, low_vram: false });
@@ -267,7 +283,13 @@ describe("buildUiJobConfig", () => {
   });
 
   it("gives Wan 2.2 14B both experts, layer offloading and low VRAM; 5B its frames, size and i2v", () => {
-    const wan14 = processOf(buildUiJobConfig({ ...base, model_name: "ai-toolkit/Wan2.2-T2V-A14B-Diffusers-bf16" }, MODEL_PRESETS.wan22_14b, folders));
+    const wan14 = processOf(
+      buildUiJobConfig(
+        { ...base, model_name: "ai-toolkit/Wan2.2-T2V-A14B-Diffusers-bf16" },
+        MODEL_PRESETS.wan22_14b,
+        folders,
+      ),
+    );
     expect(wan14.model).toMatchObject({
       arch: "wan22_14b:t2v",
       low_vram: true,
@@ -278,7 +300,11 @@ describe("buildUiJobConfig", () => {
     });
     expect(wan14.train).toMatchObject({ timestep_type: "linear", switch_boundary_every: 1 });
 
-    const config5 = buildUiJobConfig({ ...base, model_name: "Wan-AI/Wan2.2-TI2V-5B-Diffusers" }, MODEL_PRESETS.wan22_5b, folders);
+    const config5 = buildUiJobConfig(
+      { ...base, model_name: "Wan-AI/Wan2.2-TI2V-5B-Diffusers" },
+      MODEL_PRESETS.wan22_5b,
+      folders,
+    );
     expectUiShape(config5);
     const wan5 = processOf(config5);
     expect(wan5.sample).toMatchObject({ num_frames: 121, fps: 24, width: 768, height: 768 });
@@ -324,20 +350,31 @@ describe("buildUiJobConfig", () => {
 
   it("uses the family's Low VRAM default when none is asked for", () => {
     expect(processOf(buildUiJobConfig(base, MODEL_PRESETS.qwen_image, folders)).model.low_vram).toBe(true);
-    expect(processOf(buildUiJobConfig({ ...base, low_vram: false }, MODEL_PRESETS.qwen_image, folders)).model.low_vram).toBe(false);
+    expect(
+      processOf(buildUiJobConfig({ ...base, low_vram: false }, MODEL_PRESETS.qwen_image, folders)).model.low_vram,
+    ).toBe(false);
   });
 
   it("switches sampling off when there is no test prompt, and leaves a blank trigger word out", () => {
-    const p = processOf(buildUiJobConfig({ ...base, test_prompts: undefined, trigger_word: "   " }, MODEL_PRESETS.flux, folders));
+    const p = processOf(
+      buildUiJobConfig({ ...base, test_prompts: undefined, trigger_word: "   " }, MODEL_PRESETS.flux, folders),
+    );
     expect(p.sample.samples).toEqual([]);
     expect(p.train.disable_sampling).toBe(true);
     expect(p.trigger_word).toBeNull();
-    expect(processOf(buildUiJobConfig({ ...base, test_prompts: [], trigger_word: undefined }, MODEL_PRESETS.flux, folders)).trigger_word).toBeNull();
-    expect(processOf(buildUiJobConfig({ ...base, trigger_word: " ohwx " }, MODEL_PRESETS.flux, folders)).trigger_word).toBe("ohwx");
+    expect(
+      processOf(buildUiJobConfig({ ...base, test_prompts: [], trigger_word: undefined }, MODEL_PRESETS.flux, folders))
+        .trigger_word,
+    ).toBeNull();
+    expect(
+      processOf(buildUiJobConfig({ ...base, trigger_word: " ohwx " }, MODEL_PRESETS.flux, folders)).trigger_word,
+    ).toBe("ohwx");
   });
 
   it("adds the control fields, controls and layer-offloading fields the UI adds for an arch", () => {
-    expect(processOf(buildUiJobConfig(base, MODEL_PRESETS.omnigen2, folders)).datasets[0]).toMatchObject({ control_path: null });
+    expect(processOf(buildUiJobConfig(base, MODEL_PRESETS.omnigen2, folders)).datasets[0]).toMatchObject({
+      control_path: null,
+    });
     const flux2 = processOf(buildUiJobConfig(base, MODEL_PRESETS.flux2, folders));
     expect(flux2.datasets[0]).toMatchObject({ control_path_1: null, control_path_2: null, control_path_3: null });
     expect(flux2.model).toMatchObject({ layer_offloading: false, model_kwargs: { match_target_res: false } });

@@ -33,7 +33,11 @@ async function drain(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
 
 /** Parses a body the way a server does: workerd's own multipart/form-data parser. */
 async function parse(body: BodyInit, contentType: string): Promise<FormData> {
-  return new Request("http://ui.test/api/datasets/upload", { method: "POST", body, headers: { "Content-Type": contentType } }).formData();
+  return new Request("http://ui.test/api/datasets/upload", {
+    method: "POST",
+    body,
+    headers: { "Content-Type": contentType },
+  }).formData();
 }
 
 describe("createMultipartBody", () => {
@@ -41,8 +45,19 @@ describe("createMultipartBody", () => {
     const image = bytes(70_000);
     const parts: MultipartPart[] = [
       { name: "datasetName", value: "my_set" },
-      { name: "files", filename: "cat_01.png", contentType: "image/png", size: image.length, open: async () => streamOf(image) },
-      { name: "files", filename: "cat_01.txt", contentType: "text/plain; charset=utf-8", data: new TextEncoder().encode("a photo of sks cat\r\n--not a boundary") },
+      {
+        name: "files",
+        filename: "cat_01.png",
+        contentType: "image/png",
+        size: image.length,
+        open: async () => streamOf(image),
+      },
+      {
+        name: "files",
+        filename: "cat_01.txt",
+        contentType: "text/plain; charset=utf-8",
+        data: new TextEncoder().encode("a photo of sks cat\r\n--not a boundary"),
+      },
       { name: "files", filename: "empty.png", size: 0, open: async () => streamOf(new Uint8Array(0)) },
     ];
     const { body, length, contentType } = createMultipartBody(parts);
@@ -61,7 +76,9 @@ describe("createMultipartBody", () => {
 
   it("keeps quotes, CR and LF in names from ending the header", async () => {
     const evil = 'a"; name="datasetName\r\nX-Injected: 1\r\n\r\n.png';
-    const { body, contentType } = createMultipartBody([{ name: "files", filename: evil, data: new Uint8Array([1, 2, 3]) }]);
+    const { body, contentType } = createMultipartBody([
+      { name: "files", filename: evil, data: new Uint8Array([1, 2, 3]) },
+    ]);
     const produced = await drain(body);
     const head = new TextDecoder().decode(produced.subarray(0, 200));
     expect(head).not.toContain("X-Injected: 1\r\n");
@@ -82,7 +99,9 @@ describe("createMultipartBody", () => {
     [10, 9, /ended after 9 bytes but its declared size is 10/],
     [10, 11, /has more bytes than its declared size of 10/],
   ])("fails a file declared as %i bytes that yields %i", async (size, actual, message) => {
-    const { body } = createMultipartBody([{ name: "files", filename: "x.png", size, open: async () => streamOf(bytes(actual)) }]);
+    const { body } = createMultipartBody([
+      { name: "files", filename: "x.png", size, open: async () => streamOf(bytes(actual)) },
+    ]);
     const error = await drain(body).then(
       () => undefined,
       (e: unknown) => e,
@@ -93,7 +112,12 @@ describe("createMultipartBody", () => {
 
   it("opens a file only when the body reaches it", async () => {
     const opened: string[] = [];
-    const part = (name: string): MultipartPart => ({ name: "files", filename: name, size: 3, open: async () => (opened.push(name), streamOf(bytes(3))) });
+    const part = (name: string): MultipartPart => ({
+      name: "files",
+      filename: name,
+      size: 3,
+      open: async () => (opened.push(name), streamOf(bytes(3))),
+    });
     const { body } = createMultipartBody([part("a.png"), part("b.png")]);
     const reader = body.getReader();
     await reader.read(); // a's headers
@@ -105,7 +129,12 @@ describe("createMultipartBody", () => {
 });
 
 describe("uploadDataset", () => {
-  const image = (name: string, data: Uint8Array, caption?: string): UiUploadImage => ({ name, size: data.length, open: async () => streamOf(data), caption });
+  const image = (name: string, data: Uint8Array, caption?: string): UiUploadImage => ({
+    name,
+    size: data.length,
+    open: async () => streamOf(data),
+    caption,
+  });
 
   it("sends images and captions as .txt files in one request with Content-Length, and checks what the UI stored", async () => {
     let received: FormData | undefined;
@@ -132,21 +161,33 @@ describe("uploadDataset", () => {
   it("refuses names the UI would store alike, before sending", async () => {
     const ui = new ScriptedUi();
     const client = new UiClient(ui, { timeoutMs: 1000, gpuIds: "0" });
-    await expect(client.uploadDataset("s", [image("a b.png", bytes(1)), image("a_b.png", bytes(1))])).rejects.toThrow(/would both be stored as a_b\.png/);
-    await expect(client.uploadDataset("s", [image("a.png", bytes(1), "x"), image("a.jpg", bytes(1), "y")])).rejects.toThrow(/a\.txt/);
+    await expect(client.uploadDataset("s", [image("a b.png", bytes(1)), image("a_b.png", bytes(1))])).rejects.toThrow(
+      /would both be stored as a_b\.png/,
+    );
+    await expect(
+      client.uploadDataset("s", [image("a.png", bytes(1), "x"), image("a.jpg", bytes(1), "y")]),
+    ).rejects.toThrow(/a\.txt/);
     await expect(client.uploadDataset("../x", [image("a.png", bytes(1))])).rejects.toThrow(/dataset name/);
     expect(ui.calls).toHaveLength(0);
   });
 
   it("explains a body too large for the tunnel", async () => {
-    const ui = new ScriptedUi().on("POST /api/datasets/upload", () => new Response("<html>413 Request Entity Too Large</html>", { status: 413 }));
-    const error = await failureOf(new UiClient(ui, { timeoutMs: 1000, gpuIds: "0" }).uploadDataset("s", [image("a.png", bytes(4))]));
+    const ui = new ScriptedUi().on(
+      "POST /api/datasets/upload",
+      () => new Response("<html>413 Request Entity Too Large</html>", { status: 413 }),
+    );
+    const error = await failureOf(
+      new UiClient(ui, { timeoutMs: 1000, gpuIds: "0" }).uploadDataset("s", [image("a.png", bytes(4))]),
+    );
     expect(error).toMatchObject({ status: 413, hop: "tunnel" });
     expect(error.message).toMatch(/too large .*send fewer files per request/);
   });
 
   it("reports files the UI did not store", async () => {
-    const ui = new ScriptedUi().on("POST /api/datasets/upload", async (request) => (await request.arrayBuffer(), json({ files: ["a.png"] })()));
+    const ui = new ScriptedUi().on(
+      "POST /api/datasets/upload",
+      async (request) => (await request.arrayBuffer(), json({ files: ["a.png"] })()),
+    );
     const client = new UiClient(ui, { timeoutMs: 1000, gpuIds: "0" });
     const error = await failureOf(client.uploadDataset("s", [image("a.png", bytes(4)), image("b.png", bytes(4))]));
     expect(error.message).toMatch(/stored 1 of the 2 files sent to s \(missing: b\.png\)/);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { jobFacts, observeMovement, parseSpeed, phaseOf, queuePlace, stuckVerdict } from "../../../src/toolkit/ui/progress";
+import {
+  jobFacts,
+  observeMovement,
+  parseSpeed,
+  phaseOf,
+  queuePlace,
+  stuckVerdict,
+} from "../../../src/toolkit/ui/progress";
 import { jobRow } from "./ui-scripted";
 
 describe("jobFacts", () => {
@@ -16,7 +23,15 @@ describe("jobFacts", () => {
 
   it("takes the total from the job config, since total_steps stays null", () => {
     const facts = jobFacts(jobRow({ status: "running", step: 500, info: "Training", speed_string: "2.00 iter/sec" }));
-    expect(facts).toMatchObject({ step: 500, totalSteps: 2000, progress: 25, rate: 2, secondsPerStep: 0.5, remainingSeconds: 750, phase: { kind: "training" } });
+    expect(facts).toMatchObject({
+      step: 500,
+      totalSteps: 2000,
+      progress: 25,
+      rate: 2,
+      secondsPerStep: 0.5,
+      remainingSeconds: 750,
+      phase: { kind: "training" },
+    });
     expect(jobFacts(jobRow({ total_steps: 100, step: 50 })).totalSteps).toBe(100);
     expect(jobFacts(jobRow({ job_config: "not json" })).totalSteps).toBeNull();
     expect(jobFacts(jobRow({ status: "completed", step: 1999 })).progress).toBe(100);
@@ -41,8 +56,14 @@ describe("phaseOf", () => {
 
   it("reads the stop flag and the error message", () => {
     expect(running("Training", true)).toEqual({ kind: "stopping" });
-    expect(phaseOf({ status: "error", info: "CUDA out of memory", stop: false })).toEqual({ kind: "error", message: "CUDA out of memory" });
-    expect(phaseOf({ status: "error", info: "", stop: false })).toMatchObject({ kind: "error", message: expect.stringMatching(/read the job's log/) });
+    expect(phaseOf({ status: "error", info: "CUDA out of memory", stop: false })).toEqual({
+      kind: "error",
+      message: "CUDA out of memory",
+    });
+    expect(phaseOf({ status: "error", info: "", stop: false })).toMatchObject({
+      kind: "error",
+      message: expect.stringMatching(/read the job's log/),
+    });
   });
 });
 
@@ -95,13 +116,21 @@ describe("stuckVerdict", () => {
     if (verdict.stuck) expect(verdict.message).toMatch(/step \(120\).*not changed for 15 min.*mark the job stopped/);
 
     const moved = observeMovement(movement, { ...row, step: 121 }, t0 + 15 * 60_000);
-    expect(stuckVerdict({ ...row, step: 121 }, moved, { now: t0 + 16 * 60_000, thresholdMs: 10 * 60_000 })).toEqual({ stuck: false });
+    expect(stuckVerdict({ ...row, step: 121 }, moved, { now: t0 + 16 * 60_000, thresholdMs: 10 * 60_000 })).toEqual({
+      stuck: false,
+    });
   });
 
   it("counts the UI's own writes as movement, and never calls a finished job stuck", () => {
     const row = jobRow({ status: "running", updated_at: new Date(t0 + 9 * 60_000).toISOString() });
-    const movement = observeMovement({ fingerprint: JSON.stringify(["running", 0, "", ""]), step: 0, movedAt: t0 }, row, t0 + 12 * 60_000);
+    const movement = observeMovement(
+      { fingerprint: JSON.stringify(["running", 0, "", ""]), step: 0, movedAt: t0 },
+      row,
+      t0 + 12 * 60_000,
+    );
     expect(movement.movedAt).toBe(t0 + 9 * 60_000);
-    expect(stuckVerdict(jobRow({ status: "completed" }), movement, { now: t0 + 60 * 60_000, thresholdMs: 1 })).toEqual({ stuck: false });
+    expect(stuckVerdict(jobRow({ status: "completed" }), movement, { now: t0 + 60 * 60_000, thresholdMs: 1 })).toEqual({
+      stuck: false,
+    });
   });
 });

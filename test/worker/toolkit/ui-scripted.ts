@@ -32,13 +32,20 @@ export class ScriptedUi implements ToolkitTransport {
     const route = `${request.method} ${new URL(request.url).pathname}`;
     const queue = this.routes.get(route);
     const answer = queue && queue.length > 1 ? queue.shift() : queue?.[0];
-    if (!answer) return new Response("<!DOCTYPE html><html><body>404: This page could not be found.</body></html>", { status: 404, headers: { "content-type": "text/html" } });
+    if (!answer)
+      return new Response("<!DOCTYPE html><html><body>404: This page could not be found.</body></html>", {
+        status: 404,
+        headers: { "content-type": "text/html" },
+      });
     if (answer instanceof Error) throw answer;
     return answer(request, init.signal ?? undefined);
   }
 }
 
-export const json = (body: unknown, status = 200) => () => Response.json(body, { status });
+export const json =
+  (body: unknown, status = 200) =>
+  () =>
+    Response.json(body, { status });
 
 /** An answer that never comes: the request hangs until its signal aborts. */
 export const hang: UiAnswer = (_request, signal) =>
@@ -63,7 +70,10 @@ export function jobRow(overrides: Partial<UiJob> = {}): UiJob {
     id: JOB_ID,
     name: "my_lora",
     gpu_ids: "0",
-    job_config: JSON.stringify({ job: "extension", config: { name: "my_lora", process: [{ type: "diffusion_trainer", train: { steps: 2000 } }] } }),
+    job_config: JSON.stringify({
+      job: "extension",
+      config: { name: "my_lora", process: [{ type: "diffusion_trainer", train: { steps: 2000 } }] },
+    }),
     created_at: "2026-01-01T10:00:00.000Z",
     updated_at: "2026-01-01T10:00:00.000Z",
     status: "stopped",

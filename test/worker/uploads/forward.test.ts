@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
-import { batchTimeoutMs, forwardNext, forwardStallMs, type ForwardDeps, type ForwardImage } from "../../../src/uploads/forward";
+import {
+  batchTimeoutMs,
+  forwardNext,
+  forwardStallMs,
+  type ForwardDeps,
+  type ForwardImage,
+} from "../../../src/uploads/forward";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { ForwardProgress } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
@@ -12,21 +18,42 @@ import { image, newSession } from "./support";
 class RecordingToolkit implements ToolkitTransport {
   readonly kind = "direct" as const;
   readonly target = "http://127.0.0.1:9";
-  readonly bodies: Array<{ length: number; declared: string | null; images: Array<{ filename: string; caption: string; data: string }> }> = [];
+  readonly bodies: Array<{
+    length: number;
+    declared: string | null;
+    images: Array<{ filename: string; caption: string; data: string }>;
+  }> = [];
   failOnBatch: number | undefined;
   listed = 0;
 
   async fetch(_path: string, init: RequestInit = {}): Promise<Response> {
     const text = await new Response(init.body).text();
-    const body = JSON.parse(text) as { tool: string; arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> } };
-    if (body.tool === "list_datasets") return Response.json({ success: true, result: { datasets: [{ name: "ds", images: this.listed }] }, error: null });
+    const body = JSON.parse(text) as {
+      tool: string;
+      arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> };
+    };
+    if (body.tool === "list_datasets")
+      return Response.json({ success: true, result: { datasets: [{ name: "ds", images: this.listed }] }, error: null });
     if (this.bodies.length + 1 === this.failOnBatch) {
       this.failOnBatch = undefined;
       throw new Error("connection reset");
     }
-    this.bodies.push({ length: new TextEncoder().encode(text).length, declared: new Headers(init.headers).get("content-length"), images: body.arguments.images });
+    this.bodies.push({
+      length: new TextEncoder().encode(text).length,
+      declared: new Headers(init.headers).get("content-length"),
+      images: body.arguments.images,
+    });
     this.listed += body.arguments.images.length;
-    return Response.json({ success: true, result: { status: "success", dataset: "ds", images_saved: body.arguments.images.length, path: "/ai-toolkit/datasets/ds" }, error: null });
+    return Response.json({
+      success: true,
+      result: {
+        status: "success",
+        dataset: "ds",
+        images_saved: body.arguments.images.length,
+        path: "/ai-toolkit/datasets/ds",
+      },
+      error: null,
+    });
   }
 }
 
@@ -39,7 +66,10 @@ function base64(bytes: Uint8Array): string {
 describe("forwarding", () => {
   it("streams batches under the limit, byte-exact, and a retry re-sends only what did not arrive", async () => {
     const config = { ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 };
-    const files = Array.from({ length: 12 }, (_, i) => ({ name: `img_${i}.png`, bytes: image("png", 7000 + i * 1001, i) }));
+    const files = Array.from({ length: 12 }, (_, i) => ({
+      name: `img_${i}.png`,
+      bytes: image("png", 7000 + i * 1001, i),
+    }));
     const images: ForwardImage[] = [];
     for (const file of files) {
       const key = `test-forward/${file.name}`;
@@ -88,7 +118,9 @@ describe("forwarding", () => {
       target: "http://127.0.0.1:9",
       fetch: async (_path, init = {}) => {
         await new Response(init.body).arrayBuffer();
-        return new Response("<html><title>Sign in ・ Cloudflare Access</title></html>", { headers: { "Content-Type": "text/html" } });
+        return new Response("<html><title>Sign in ・ Cloudflare Access</title></html>", {
+          headers: { "Content-Type": "text/html" },
+        });
       },
     };
     const failure = forwardNext({
@@ -168,10 +200,12 @@ describe("forwarding", () => {
     expect(busy.status).toBe(409);
     release();
     await runDurableObjectAlarm(stub);
-    await expect.poll(async () => {
-      const m = await stub.manifest();
-      return m.ok && m.value.state;
-    }).toBe("failed");
+    await expect
+      .poll(async () => {
+        const m = await stub.manifest();
+        return m.ok && m.value.state;
+      })
+      .toBe("failed");
     const m = await stub.manifest();
     expect(m.ok && m.value.forward.error).toMatch(/127\.0\.0\.1:9.*finalize again/s);
     // Still open for changes after a failure, and nothing was marked sent.
@@ -198,21 +232,35 @@ describe("forwarding", () => {
       instance.config = { ...instance.config, UPLOAD_BATCH_MAX_BYTES: 40_000 };
       instance.toolkit = new ToolkitClient(transport, 5000);
     });
-    for (let i = 0; i < 9; i++) expect((await SELF.fetch(`${base}/files/img_${i}.png`, { method: "PUT", body: image("png", 7000, i) })).status).toBe(201);
+    for (let i = 0; i < 9; i++)
+      expect(
+        (await SELF.fetch(`${base}/files/img_${i}.png`, { method: "PUT", body: image("png", 7000, i) })).status,
+      ).toBe(201);
     expect((await SELF.fetch(`${base}/finalize`, { method: "POST" })).status).toBe(202);
     await expect.poll(() => holding, { timeout: 5000 }).toBe(true);
     const during = await stub.manifest();
     if (!during.ok) throw new Error(during.error);
     // 9 images of ~9.4 KB of base64 in 40 KB bodies: 3 batches. The first is recorded...
-    expect(during.value).toMatchObject({ state: "forwarding", totals: { sent: 4 }, forward: { batchesDone: 1, batchesTotal: 3, filesSent: 4 } });
+    expect(during.value).toMatchObject({
+      state: "forwarding",
+      totals: { sent: 4 },
+      forward: { batchesDone: 1, batchesTotal: 3, filesSent: 4 },
+    });
     // ...and the second runs in an invocation of its own, which set the stall alarm as it began.
     const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-    expect(alarm).toBeGreaterThan(Date.now() + forwardStallMs({ ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 }) - 60_000);
+    expect(alarm).toBeGreaterThan(
+      Date.now() + forwardStallMs({ ...readConfig(env), UPLOAD_BATCH_MAX_BYTES: 40_000 }) - 60_000,
+    );
     release();
-    await expect.poll(async () => {
-      const m = await stub.manifest();
-      return m.ok && m.value.state;
-    }, { timeout: 5000 }).toBe("complete");
+    await expect
+      .poll(
+        async () => {
+          const m = await stub.manifest();
+          return m.ok && m.value.state;
+        },
+        { timeout: 5000 },
+      )
+      .toBe("complete");
     expect(transport.bodies.map((b) => b.images.length)).toEqual([4, 4, 1]);
   });
 
@@ -223,10 +271,12 @@ describe("forwarding", () => {
     expect((await SELF.fetch(`${base}/finalize`, { method: "POST" })).status).toBe(202);
     // Let the first attempt fail (nothing listens on 127.0.0.1:9), then put the session back
     // as an invocation killed mid-batch leaves it: forwarding, no alarm, no recent progress.
-    await expect.poll(async () => {
-      const m = await stub.manifest();
-      return m.ok && m.value.state;
-    }).toBe("failed");
+    await expect
+      .poll(async () => {
+        const m = await stub.manifest();
+        return m.ok && m.value.state;
+      })
+      .toBe("failed");
     await runInDurableObject(stub, async (_instance: UploadSession, state) => {
       await state.storage.deleteAlarm();
       const row = state.storage.sql.exec<{ json: string }>("SELECT json FROM meta").one();

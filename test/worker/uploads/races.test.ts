@@ -27,11 +27,18 @@ function heldBody(length?: number) {
 }
 
 function patch(url: string, offset: number, body: BodyInit) {
-  return SELF.fetch(url, { method: "PATCH", body, headers: { ...TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset) } });
+  return SELF.fetch(url, {
+    method: "PATCH",
+    body,
+    headers: { ...TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset) },
+  });
 }
 
 async function createTus(base: string, filename: string, length: number): Promise<string> {
-  const created = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { ...TUS, "Upload-Length": String(length), "Upload-Metadata": `filename ${btoa(filename)}` } });
+  const created = await SELF.fetch(`${base}/tus/`, {
+    method: "POST",
+    headers: { ...TUS, "Upload-Length": String(length), "Upload-Metadata": `filename ${btoa(filename)}` },
+  });
   expect(created.status).toBe(201);
   return created.headers.get("Location") ?? "";
 }
@@ -59,7 +66,9 @@ const errorOf = async (r: Response) => ((await r.json()) as { error: string }).e
 const manifestOf = async (base: string) => (await (await SELF.fetch(base)).json()) as Manifest;
 
 async function sha256(bytes: Uint8Array | ArrayBuffer): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 async function stagedSha(tokenHash: string, name: string): Promise<string> {
@@ -106,7 +115,9 @@ describe("concurrent tus PATCHes of one upload", () => {
     expect(offset).toBe(10 * MiB);
     const last = await patch(url, offset, file.slice(offset));
     expect(last.status).toBe(204);
-    expect((await manifestOf(base)).files).toMatchObject([{ name: "race.png", size: file.length, state: "staged", format: "png" }]);
+    expect((await manifestOf(base)).files).toMatchObject([
+      { name: "race.png", size: file.length, state: "staged", format: "png" },
+    ]);
     expect(await stagedSha(tokenHash, "race.png")).toBe(await sha256(file));
     // A finished upload takes no more bytes, and says in which state it is.
     const late = await patch(url, 0, file);
@@ -196,11 +207,16 @@ describe("late parts after complete", () => {
 
     const again = await SELF.fetch(partUrl(2), { method: "PUT", body: file.slice(5 * MiB) });
     expect(again.status).toBe(409);
-    expect(await errorOf(again)).toMatch(/late\.png is already staged \(\d+ bytes, complete\).*DELETE \.\.\.\/files\/late\.png first/);
+    expect(await errorOf(again)).toMatch(
+      /late\.png is already staged \(\d+ bytes, complete\).*DELETE \.\.\.\/files\/late\.png first/,
+    );
     // Before the fix this one failed the image check and took the staged file with it.
     const garbage = await SELF.fetch(partUrl(1), { method: "PUT", body: new Uint8Array(100) });
     expect(garbage.status).toBe(409);
-    const tus = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { ...TUS, "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("late.png")}` } });
+    const tus = await SELF.fetch(`${base}/tus/`, {
+      method: "POST",
+      headers: { ...TUS, "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("late.png")}` },
+    });
     expect(tus.status).toBe(409);
 
     const m = await manifestOf(base);

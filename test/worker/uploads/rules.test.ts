@@ -1,10 +1,27 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { zipSync } from "fflate";
 import { describe, expect, it } from "vitest";
-import { imageExtension, imageNameProblem, nameRefusal, sanitizeFilename, stemClash, stemOf, uniqueName, uploadKind, checkParts } from "../../../src/uploads/rules";
+import {
+  imageExtension,
+  imageNameProblem,
+  nameRefusal,
+  sanitizeFilename,
+  stemClash,
+  stemOf,
+  uniqueName,
+  uploadKind,
+  checkParts,
+} from "../../../src/uploads/rules";
 import { uploadBodyLength } from "../../../src/toolkit/bridge/upload-body";
 import { largestImageFor, planBatches } from "../../../src/uploads/batches";
-import { CaptionFileError, captionListProblem, effectiveCaption, parseCaptionsCsv, parseCaptionsJson, unsafeCharacter } from "../../../src/uploads/captions";
+import {
+  CaptionFileError,
+  captionListProblem,
+  effectiveCaption,
+  parseCaptionsCsv,
+  parseCaptionsJson,
+  unsafeCharacter,
+} from "../../../src/uploads/captions";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { SessionStore } from "../../../src/uploads/store";
 import type { Manifest } from "../../../src/uploads/types";
@@ -68,7 +85,9 @@ describe("names without a stem", () => {
 
 describe("one stem, one caption", () => {
   it("refuses a second image with another extension, in any case, and nothing else", () => {
-    expect(stemClash("a.jpg", ["a.png"])).toMatch(/^a\.jpg and a\.png share the name "a": the toolkit stores each image's caption as <name>\.txt, so one caption would replace the other\. Rename one of them \(for example a_2\.jpg\)$/);
+    expect(stemClash("a.jpg", ["a.png"])).toMatch(
+      /^a\.jpg and a\.png share the name "a": the toolkit stores each image's caption as <name>\.txt, so one caption would replace the other\. Rename one of them \(for example a_2\.jpg\)$/,
+    );
     expect(stemClash("A.webp", ["b.png", "a.PNG"])).toMatch(/A\.webp and a\.PNG share the name "a"/);
     expect(stemClash("a.png", ["A.PNG"])).toBeUndefined(); // the same file sent again
     expect(stemClash("a.png", ["a.txt", "a.zip", "ab.png", "a.b.png"])).toBeUndefined();
@@ -77,22 +96,38 @@ describe("one stem, one caption", () => {
 
 describe("characters", () => {
   it("name the field, the character and its position in characters", () => {
-    expect(unsafeCharacter("ab\u001bc", "caption")).toBe("caption contains U+001B (ESC), a control character, at position 3: remove it");
+    expect(unsafeCharacter("ab\u001bc", "caption")).toBe(
+      "caption contains U+001B (ESC), a control character, at position 3: remove it",
+    );
     expect(unsafeCharacter("🐱🐱\u0000", "caption")).toMatch(/U\+0000 \(NUL\), a control character, at position 3/);
     expect(unsafeCharacter("a\nb", "trigger_word")).toMatch(/at position 2: trigger_word must be on one line/);
     expect(unsafeCharacter("a\tb\r\nc", "caption", { lines: true })).toBeUndefined();
-    expect(unsafeCharacter("x\u2066y", "caption", { lines: true })).toMatch(/U\+2066 \(left-to-right isolate\), a bidirectional text control/);
+    expect(unsafeCharacter("x\u2066y", "caption", { lines: true })).toMatch(
+      /U\+2066 \(left-to-right isolate\), a bidirectional text control/,
+    );
     expect(unsafeCharacter("a\u200bb", "caption", { lines: true })).toBeUndefined();
-    expect(unsafeCharacter("a\u200bb", "trigger_word", { visibleOnly: true })).toMatch(/an invisible character, at position 2/);
+    expect(unsafeCharacter("a\u200bb", "trigger_word", { visibleOnly: true })).toMatch(
+      /an invisible character, at position 2/,
+    );
     expect(unsafeCharacter("Zürich 東京 👨‍👩‍👧 Ελλάδα", "caption", { visibleOnly: true })).toBeUndefined();
   });
 
   it("are checked for every caption a session takes, and the names they are for", () => {
-    expect(captionListProblem([{ stem: "a", text: "fine" }, { stem: "b", text: "bad\u0000" }], 4000)).toBe(
-      "the caption for b contains U+0000 (NUL), a control character, at position 4: remove it",
+    expect(
+      captionListProblem(
+        [
+          { stem: "a", text: "fine" },
+          { stem: "b", text: "bad\u0000" },
+        ],
+        4000,
+      ),
+    ).toBe("the caption for b contains U+0000 (NUL), a control character, at position 4: remove it");
+    expect(captionListProblem([{ stem: "a\u001b", text: "x" }], 4000)).toMatch(
+      /the file name "a\\u001b" a caption is for contains U\+001B/,
     );
-    expect(captionListProblem([{ stem: "a\u001b", text: "x" }], 4000)).toMatch(/the file name "a\\u001b" a caption is for contains U\+001B/);
-    expect(captionListProblem([{ stem: "a", text: "x".repeat(11) }], 10)).toMatch(/11 characters, over the 10-character limit/);
+    expect(captionListProblem([{ stem: "a", text: "x".repeat(11) }], 10)).toMatch(
+      /11 characters, over the 10-character limit/,
+    );
     expect(captionListProblem([{ stem: "a", text: "multi\nline\tcaption ✓" }], 4000)).toBeUndefined();
   });
 });
@@ -136,13 +171,19 @@ describe("multipart rules", () => {
     expect(checkParts("a.png", [])).toMatch(/no parts/);
     expect(checkParts("a.png", [part(1, PART_MIN_BYTES), part(3, 1)])).toMatch(/missing part 2/);
     expect(checkParts("a.png", [part(1, 1000), part(2, 10)])).toMatch(/at least 5242880/);
-    expect(checkParts("a.png", [part(1, PART_MIN_BYTES), part(2, PART_MIN_BYTES + 1), part(3, 1)])).toMatch(/same size/);
+    expect(checkParts("a.png", [part(1, PART_MIN_BYTES), part(2, PART_MIN_BYTES + 1), part(3, 1)])).toMatch(
+      /same size/,
+    );
     expect(checkParts("a.png", [part(1, PART_MIN_BYTES), part(2, PART_MIN_BYTES + 1)])).toMatch(/last part/);
   });
 });
 
 describe("batches", () => {
-  const images = Array.from({ length: 40 }, (_, i) => ({ filename: `img_${i}.png`, caption: `caption "${i}"`, size: 1000 + i * 137 }));
+  const images = Array.from({ length: 40 }, (_, i) => ({
+    filename: `img_${i}.png`,
+    caption: `caption "${i}"`,
+    size: 1000 + i * 137,
+  }));
   it("stay under the body limit, keep order and hold every image once", () => {
     const limit = 12_000;
     const batches = planBatches("ds", images, limit);
@@ -173,13 +214,20 @@ describe("batches", () => {
       if (current.length > 0) out.push({ images: current, bodyBytes: uploadBodyLength(name, current) });
       return out;
     };
-    const mixed = images.map((image, i) => ({ ...image, caption: i % 3 === 0 ? `é "quoted" \u0001 ${"x".repeat(i * 7)}` : image.caption }));
+    const mixed = images.map((image, i) => ({
+      ...image,
+      caption: i % 3 === 0 ? `é "quoted" \u0001 ${"x".repeat(i * 7)}` : image.caption,
+    }));
     for (const limit of [10_000, 20_000, 40_000]) {
       const planned = planBatches(name, mixed, limit);
       expect(planned.length).toBeGreaterThan(1);
       expect(planned).toEqual(naive(mixed, limit));
     }
-    const many = Array.from({ length: 5000 }, (_, i) => ({ filename: `img_${i}.png`, caption: "c".repeat(4000), size: 1000 + i }));
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      filename: `img_${i}.png`,
+      caption: "c".repeat(4000),
+      size: 1000 + i,
+    }));
     const started = performance.now();
     const batches = planBatches("ds", many, 90_000_000);
     const elapsed = performance.now() - started;
@@ -188,9 +236,13 @@ describe("batches", () => {
     for (const batch of batches.slice(0, 3)) expect(batch.bodyBytes).toBe(uploadBodyLength("ds", batch.images));
   });
   it("refuse an image that cannot fit a batch alone, and size the per-image limit to fit", () => {
-    expect(() => planBatches("ds", [{ filename: "big.png", caption: "", size: 10_000 }], 5_000)).toThrow(/UPLOAD_BATCH_MAX_BYTES/);
+    expect(() => planBatches("ds", [{ filename: "big.png", caption: "", size: 10_000 }], 5_000)).toThrow(
+      /UPLOAD_BATCH_MAX_BYTES/,
+    );
     const largest = largestImageFor("ds", 90_000_000, 4000);
-    expect(uploadBodyLength("ds", [{ filename: "x".repeat(128), caption: "\u0001".repeat(4000), size: largest }])).toBeLessThanOrEqual(90_000_000);
+    expect(
+      uploadBodyLength("ds", [{ filename: "x".repeat(128), caption: "\u0001".repeat(4000), size: largest }]),
+    ).toBeLessThanOrEqual(90_000_000);
     expect(largest).toBeGreaterThan(60 * 1024 * 1024);
   });
 });
@@ -216,7 +268,10 @@ describe("the same rules in an upload session", () => {
       expect(r.status, name).toBe(415);
       expect(r.json.error, name).toMatch(/has no name before its extension: name the file like cat_01\./);
     }
-    const tus = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa(".webp")}` } });
+    const tus = await SELF.fetch(`${base}/tus/`, {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa(".webp")}` },
+    });
     expect(tus.status).toBe(415);
     expect(await tus.text()).toMatch(/has no name before its extension/);
     expect((await manifestOf(base)).files).toEqual([]);
@@ -231,9 +286,16 @@ describe("the same rules in an upload session", () => {
     expect(whole.json.error).toMatch(/a\.jpg and a\.png share the name "a".*one caption would replace the other/);
     const part = await call(`${base}/files/A.webp/parts/1`, "PUT", image("webp", 100));
     expect(part.status).toBe(409);
-    const tus = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("a.jpeg")}` } });
+    const tus = await SELF.fetch(`${base}/tus/`, {
+      method: "POST",
+      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("a.jpeg")}` },
+    });
     expect(tus.status).toBe(409);
-    const zip = await call(`${base}/files/more.zip`, "PUT", zipSync({ "a.jpg": image("jpeg", 100), "b.png": image("png", 100) }));
+    const zip = await call(
+      `${base}/files/more.zip`,
+      "PUT",
+      zipSync({ "a.jpg": image("jpeg", 100), "b.png": image("png", 100) }),
+    );
     expect(zip.json.unpacked).toMatchObject({ images: 1, rejected: [{ name: "a.jpg" }] });
     const m = await manifestOf(base);
     expect(m.files.map((f) => [f.name, f.caption])).toEqual([
@@ -259,7 +321,13 @@ describe("the same rules in an upload session", () => {
     const { base: base2, tokenHash: hash2 } = await newSession();
     expect((await call(`${base2}/files/b.png/parts/1`, "PUT", image("png", 100))).status).toBe(201);
     await runInDurableObject(sessionStub(env, hash2), async (session: UploadSession) => {
-      (session as unknown as { store: SessionStore }).store.putFile({ name: "b.jpg", size: 100, state: "staged", upload_id: null, format: "jpeg" });
+      (session as unknown as { store: SessionStore }).store.putFile({
+        name: "b.jpg",
+        size: 100,
+        state: "staged",
+        upload_id: null,
+        format: "jpeg",
+      });
     });
     const completed = await call(`${base2}/files/b.png/complete`, "POST");
     expect(completed.status).toBe(409);
@@ -275,13 +343,23 @@ describe("the same rules in an upload session", () => {
     await call(`${base}/files/a.png`, "PUT", image("png", 100));
     const page = await call(`${base}/captions/a.png`, "PUT", "red \u001b[31m text");
     expect(page.status).toBe(400);
-    expect(page.json.error).toBe("the caption for a contains U+001B (ESC), a control character, at position 5: remove it");
+    expect(page.json.error).toBe(
+      "the caption for a contains U+001B (ESC), a control character, at position 5: remove it",
+    );
     expect((await call(`${base}/files/a.txt`, "PUT", "nul\u0000")).json.error).toMatch(/U\+0000 \(NUL\)/);
-    expect((await call(`${base}/files/captions.json`, "PUT", JSON.stringify({ "a.png": "c1 \u0085" }))).json.error).toMatch(/U\+0085 \(next line\), a control character/);
-    expect((await call(`${base}/files/captions.csv`, "PUT", 'a.png,"bidi \u202e"\n')).json.error).toMatch(/U\+202E \(right-to-left override\)/);
+    expect(
+      (await call(`${base}/files/captions.json`, "PUT", JSON.stringify({ "a.png": "c1 \u0085" }))).json.error,
+    ).toMatch(/U\+0085 \(next line\), a control character/);
+    expect((await call(`${base}/files/captions.csv`, "PUT", 'a.png,"bidi \u202e"\n')).json.error).toMatch(
+      /U\+202E \(right-to-left override\)/,
+    );
     const tus = await SELF.fetch(`${base}/tus/`, {
       method: "POST",
-      headers: { "Tus-Resumable": "1.0.0", "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("b.png")},caption ${btoa("bell\u0007")}` },
+      headers: {
+        "Tus-Resumable": "1.0.0",
+        "Upload-Length": "100",
+        "Upload-Metadata": `filename ${btoa("b.png")},caption ${btoa("bell\u0007")}`,
+      },
     });
     expect(tus.status).toBe(400);
     expect((await manifestOf(base)).files.map((f) => f.caption)).toEqual([""]);

@@ -65,7 +65,9 @@ describe("upload sessions", () => {
     await call(`${base}/files/a.png`, "PUT", image("png", 100));
     await call(`${base}/files/b.png`, "PUT", image("png", 100));
     expect((await call(`${base}/files/captions.csv`, "PUT", 'a.png,"first, with comma"\n')).status).toBe(201);
-    expect((await call(`${base}/files/captions.json`, "PUT", '{"b.png": "second", "c.png": "third"}')).status).toBe(201);
+    expect((await call(`${base}/files/captions.json`, "PUT", '{"b.png": "second", "c.png": "third"}')).status).toBe(
+      201,
+    );
     const m = await manifestOf(base);
     expect(m.files.map((f) => f.caption)).toEqual(["first, with comma", "second"]);
     expect(m.unpaired_captions).toEqual(["c"]);

@@ -10,7 +10,11 @@ export function image(format: "png" | "jpeg" | "webp", size: number, seed = 1): 
     bytes[i] = x >>> 24;
   }
   const magic =
-    format === "png" ? [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] : format === "jpeg" ? [0xff, 0xd8, 0xff, 0xe0] : [...ascii("RIFF"), 0, 0, 0, 0, ...ascii("WEBP")];
+    format === "png"
+      ? [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+      : format === "jpeg"
+        ? [0xff, 0xd8, 0xff, 0xe0]
+        : [...ascii("RIFF"), 0, 0, 0, 0, ...ascii("WEBP")];
   bytes.set(magic.slice(0, size));
   return bytes;
 }
@@ -20,7 +24,11 @@ function ascii(text: string): number[] {
 }
 
 export async function newSession(datasetName = "cats", init: { defaultCaption?: string; triggerWord?: string } = {}) {
-  const created = await createUploadSession(env, "https://example.com", { datasetName, defaultCaption: init.defaultCaption ?? "", triggerWord: init.triggerWord ?? "" });
+  const created = await createUploadSession(env, "https://example.com", {
+    datasetName,
+    defaultCaption: init.defaultCaption ?? "",
+    triggerWord: init.triggerWord ?? "",
+  });
   const base = created.uploadUrl;
   return { ...created, base };
 }

@@ -19,7 +19,10 @@ import { image } from "./support";
  * the tool's create() then lands on that same instance.
  */
 
-type UploadBody = { tool: string; arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> } };
+type UploadBody = {
+  tool: string;
+  arguments: { dataset_name: string; images: Array<{ filename: string; caption: string; data: string }> };
+};
 
 /** A toolkit that reads each streamed upload_dataset body and answers from a script. */
 class ForwardRecorder implements ToolkitTransport {
@@ -29,14 +32,24 @@ class ForwardRecorder implements ToolkitTransport {
   /** What upload_dataset answers: the toolkit's envelope. */
   uploadAnswer: (body: UploadBody) => unknown = (body) => ({
     success: true,
-    result: { status: "success", dataset: body.arguments.dataset_name, images_saved: body.arguments.images.length, path: `/ai-toolkit/datasets/${body.arguments.dataset_name}` },
+    result: {
+      status: "success",
+      dataset: body.arguments.dataset_name,
+      images_saved: body.arguments.images.length,
+      path: `/ai-toolkit/datasets/${body.arguments.dataset_name}`,
+    },
     error: null,
   });
   private saved = 0;
 
   async fetch(_path: string, init: RequestInit = {}): Promise<Response> {
     const body = JSON.parse(await new Response(init.body).text()) as UploadBody;
-    if (body.tool === "list_datasets") return Response.json({ success: true, result: { datasets: [{ name: "inline_set", images: this.saved }] }, error: null });
+    if (body.tool === "list_datasets")
+      return Response.json({
+        success: true,
+        result: { datasets: [{ name: "inline_set", images: this.saved }] },
+        error: null,
+      });
     this.uploads.push(body.arguments);
     const answer = this.uploadAnswer(body);
     if ((answer as { success?: boolean }).success) this.saved += body.arguments.images.length;
@@ -144,7 +157,9 @@ describe("upload_dataset (inline) through its private upload session", () => {
       images: [{ filename: "one.png", data: base64(image("png", 3000)), caption: "x" }],
     });
     expect(result.isError).toBe(true);
-    expect(result.content[0]?.text).toMatch(/could not run upload_dataset: No space left on device.*call upload_dataset again/);
+    expect(result.content[0]?.text).toMatch(
+      /could not run upload_dataset: No space left on device.*call upload_dataset again/,
+    );
   });
 
   it("a toolkit that never answers fails the call within the time-out derived from TOOLKIT_TIMEOUT_MS, naming the hop", async () => {
@@ -155,7 +170,9 @@ describe("upload_dataset (inline) through its private upload session", () => {
       target: "http://127.0.0.1:9",
       fetch: (path, init = {}) => {
         seen.push(path);
-        return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
+        return new Promise<Response>((_resolve, reject) =>
+          init.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+        );
       },
     };
     const tokenHash = await nextSessionUses(silent, { TOOLKIT_TIMEOUT_MS: 500 });
@@ -179,9 +196,19 @@ describe("upload_dataset (inline) through its private upload session", () => {
 describe("create_dataset_upload and get_dataset_upload", () => {
   it("returns an upload URL, a page, a curl example and the expiry; get_dataset_upload reports the manifest", async () => {
     const before = Date.now();
-    const created = await callTool(new ScriptedToolkit(), "create_dataset_upload", { dataset_name: "cats", default_caption: "a photo", trigger_word: "sks" });
+    const created = await callTool(new ScriptedToolkit(), "create_dataset_upload", {
+      dataset_name: "cats",
+      default_caption: "a photo",
+      trigger_word: "sks",
+    });
     expect(created.isError, created.content[0]?.text).toBeFalsy();
-    const s = created.structuredContent as { upload_url: string; page_url: string; expires_at: string; curl_example: string; limits: Record<string, number> };
+    const s = created.structuredContent as {
+      upload_url: string;
+      page_url: string;
+      expires_at: string;
+      curl_example: string;
+      limits: Record<string, number>;
+    };
     expect(s.upload_url).toMatch(/\/uploads\/[0-9a-f]{32}$/);
     expect(s.page_url).toBe(`${s.upload_url}/page`);
     expect((created.structuredContent as { tus_url: string }).tus_url).toBe(`${s.upload_url}/tus/`);
@@ -212,16 +239,23 @@ describe("create_dataset_upload and get_dataset_upload", () => {
     expect(got.content[0]?.text).toMatch(/^Dataset cats: open; 1 image staged/);
     expect(got.content[0]?.text).toMatch(/Refused: notes\.exe/);
     // The bare token works as well as the whole URL.
-    expect((await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: s.upload_url.slice(-32) })).structuredContent).toMatchObject({ dataset_name: "cats" });
+    expect(
+      (await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: s.upload_url.slice(-32) }))
+        .structuredContent,
+    ).toMatchObject({ dataset_name: "cats" });
   });
 
   it("get_dataset_upload says clearly when the URL is malformed or unknown", async () => {
-    const malformed = await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: "https://example.com/uploads/not-a-token" });
+    const malformed = await callTool(new ScriptedToolkit(), "get_dataset_upload", {
+      upload_url: "https://example.com/uploads/not-a-token",
+    });
     expect(malformed.isError).toBe(true);
     expect(malformed.content[0]?.text).toMatch(/not an upload URL from create_dataset_upload/);
     expect(malformed.structuredContent).toMatchObject({ kind: "invalid" });
 
-    const unknown = await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: `https://example.com/uploads/${"ab".repeat(16)}` });
+    const unknown = await callTool(new ScriptedToolkit(), "get_dataset_upload", {
+      upload_url: `https://example.com/uploads/${"ab".repeat(16)}`,
+    });
     expect(unknown.isError).toBe(true);
     expect(unknown.content[0]?.text).toMatch(/no upload session at this URL.*create_dataset_upload/);
 

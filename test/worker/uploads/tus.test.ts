@@ -12,11 +12,18 @@ const TUS = { "Tus-Resumable": "1.0.0" };
 const b64 = (text: string) => btoa(text);
 
 async function createUpload(base: string, filename: string, length: number, extra: Record<string, string> = {}) {
-  return SELF.fetch(`${base}/tus/`, { method: "POST", headers: { ...TUS, "Upload-Length": String(length), "Upload-Metadata": `filename ${b64(filename)}`, ...extra } });
+  return SELF.fetch(`${base}/tus/`, {
+    method: "POST",
+    headers: { ...TUS, "Upload-Length": String(length), "Upload-Metadata": `filename ${b64(filename)}`, ...extra },
+  });
 }
 
 function patch(url: string, offset: number, body: BodyInit, headers: Record<string, string> = {}) {
-  return SELF.fetch(url, { method: "PATCH", body, headers: { ...TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset), ...headers } });
+  return SELF.fetch(url, {
+    method: "PATCH",
+    body,
+    headers: { ...TUS, "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset), ...headers },
+  });
 }
 
 async function headOffset(url: string): Promise<number> {
@@ -50,7 +57,11 @@ describe("tus 1.0", () => {
     const { base, manifest } = await newSession();
     const r = await SELF.fetch(`${base}/tus/`, { method: "OPTIONS" });
     expect(r.status).toBe(204);
-    expect(Object.fromEntries(["Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size"].map((h) => [h, r.headers.get(h)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        ["Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size"].map((h) => [h, r.headers.get(h)]),
+      ),
+    ).toEqual({
       "Tus-Resumable": "1.0.0",
       "Tus-Version": "1.0.0",
       "Tus-Extension": "creation,termination",
@@ -64,7 +75,9 @@ describe("tus 1.0", () => {
   it("takes PATCHes of uneven sizes into equal R2 parts and stages the file byte-exact", async () => {
     const { base, tokenHash } = await newSession();
     const file = image("png", 2 * TUS_PART_BYTES + 5 * MiB + 77, 3);
-    const created = await createUpload(base, "big cat.png", file.length, { "Upload-Metadata": `filename ${b64("big cat.png")},caption ${b64("a big cat")}` });
+    const created = await createUpload(base, "big cat.png", file.length, {
+      "Upload-Metadata": `filename ${b64("big cat.png")},caption ${b64("a big cat")}`,
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get("Tus-Resumable")).toBe("1.0.0");
     const url = created.headers.get("Location") ?? "";
@@ -78,11 +91,15 @@ describe("tus 1.0", () => {
       if (i + 2 < cuts.length) expect(await headOffset(url)).toBe(cuts[i + 1]);
     }
     const m = await manifestOf(base);
-    expect(m.files).toMatchObject([{ name: "big_cat.png", size: file.length, state: "staged", format: "png", caption: "a big cat" }]);
+    expect(m.files).toMatchObject([
+      { name: "big_cat.png", size: file.length, state: "staged", format: "png", caption: "a big cat" },
+    ]);
     const key = `uploads/${tokenHash.slice(0, 32)}/files/big_cat.png`;
     expect(await r2Sha256(key, file.length)).toBe(await hex(await crypto.subtle.digest("SHA-256", file)));
     // Only the staged image is left: no tail object, no unfinished multipart upload.
-    expect((await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` })).objects.map((o) => o.key)).toEqual([key]);
+    expect(
+      (await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` })).objects.map((o) => o.key),
+    ).toEqual([key]);
     // A client resuming a finished upload learns it is complete.
     expect(await headOffset(url)).toBe(file.length);
   });
@@ -104,10 +121,16 @@ describe("tus 1.0", () => {
     });
     // Called beneath the route: over SELF.fetch the stream's error would not reach the Worker's reader.
     const cut = await patchUpload(env, tokenHash, "cut.jpg", 0, broken);
-    expect(cut).toMatchObject({ ok: false, status: 400, error: expect.stringMatching(/broke off after byte 9437184 .*resume from its Upload-Offset/) });
+    expect(cut).toMatchObject({
+      ok: false,
+      status: 400,
+      error: expect.stringMatching(/broke off after byte 9437184 .*resume from its Upload-Offset/),
+    });
     const offset = await headOffset(url);
     expect(offset).toBe(9 * MiB);
-    expect((await manifestOf(base)).files).toMatchObject([{ name: "cut.jpg", state: "receiving", receivedBytes: TUS_PART_BYTES }]);
+    expect((await manifestOf(base)).files).toMatchObject([
+      { name: "cut.jpg", state: "receiving", receivedBytes: TUS_PART_BYTES },
+    ]);
     expect((await patch(url, offset, file.slice(offset))).status).toBe(204);
     const m = await manifestOf(base);
     expect(m.files).toMatchObject([{ name: "cut.jpg", size: file.length, state: "staged", format: "jpeg" }]);
@@ -124,7 +147,10 @@ describe("tus 1.0", () => {
     expect(((await big.json()) as { error: string }).error).toMatch(/UPLOAD_FILE_MAX_BYTES/);
     expect((await createUpload(base, "x.png", 10, { "Upload-Metadata": "" })).status).toBe(400);
     expect((await createUpload(base, "x.png", 10, { "Upload-Metadata": "filename !!!" })).status).toBe(400);
-    const deferred = await SELF.fetch(`${base}/tus/`, { method: "POST", headers: { ...TUS, "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${b64("d.png")}` } });
+    const deferred = await SELF.fetch(`${base}/tus/`, {
+      method: "POST",
+      headers: { ...TUS, "Upload-Defer-Length": "1", "Upload-Metadata": `filename ${b64("d.png")}` },
+    });
     expect(deferred.status).toBe(400);
     const m = await manifestOf(base);
     expect(m.files).toEqual([]);
@@ -156,10 +182,27 @@ describe("tus 1.0", () => {
       kind: "direct",
       target: "http://127.0.0.1:9",
       fetch: async (_path, init = {}) => {
-        const body = JSON.parse(await new Response(init.body).text()) as { tool: string; arguments: { images: Array<{ filename: string; data: string }> } };
-        if (body.tool === "list_datasets") return Response.json({ success: true, result: { datasets: [{ name: "ds", images: arrived.length }] }, error: null });
+        const body = JSON.parse(await new Response(init.body).text()) as {
+          tool: string;
+          arguments: { images: Array<{ filename: string; data: string }> };
+        };
+        if (body.tool === "list_datasets")
+          return Response.json({
+            success: true,
+            result: { datasets: [{ name: "ds", images: arrived.length }] },
+            error: null,
+          });
         arrived.push(...body.arguments.images);
-        return Response.json({ success: true, result: { status: "success", dataset: "ds", images_saved: body.arguments.images.length, path: "/ai-toolkit/datasets/ds" }, error: null });
+        return Response.json({
+          success: true,
+          result: {
+            status: "success",
+            dataset: "ds",
+            images_saved: body.arguments.images.length,
+            path: "/ai-toolkit/datasets/ds",
+          },
+          error: null,
+        });
       },
     };
     await runInDurableObject(stub, (instance: UploadSession) => {

@@ -24,7 +24,8 @@ function streamedZip(entries: Array<{ name: string; zeros?: number; bytes?: Uint
     const file = new ZipDeflate(entry.name, { level: 1 });
     zip.add(file);
     if (entry.bytes) file.push(entry.bytes, entry.zeros === undefined);
-    for (let left = entry.zeros ?? 0; left > 0; left -= MiB) file.push(zeros.subarray(0, Math.min(MiB, left)), left <= MiB);
+    for (let left = entry.zeros ?? 0; left > 0; left -= MiB)
+      file.push(zeros.subarray(0, Math.min(MiB, left)), left <= MiB);
   }
   zip.end();
   return concatBytes(out);
@@ -63,7 +64,10 @@ class RecordingSink implements ZipEntrySink {
 
 describe("unpacking zips", () => {
   it("inflates a zip bomb in small pieces and stops an entry at the per-file limit", async () => {
-    const bomb = streamedZip([{ name: "bomb.png", zeros: 200 * MiB }, { name: "after.png", bytes: image("png", 3000) }]);
+    const bomb = streamedZip([
+      { name: "bomb.png", zeros: 200 * MiB },
+      { name: "after.png", bytes: image("png", 3000) },
+    ]);
     expect(bomb.length).toBeLessThan(400 * 1024);
     const sinks = new Map<string, RecordingSink>();
     const started = Date.now();
@@ -89,7 +93,10 @@ describe("unpacking zips", () => {
   });
 
   it("stops inflating an entry its sink refuses", async () => {
-    const zip = streamedZip([{ name: "a.png", zeros: 50 * MiB }, { name: "b.png", bytes: image("png", 100) }]);
+    const zip = streamedZip([
+      { name: "a.png", zeros: 50 * MiB },
+      { name: "b.png", bytes: image("png", 100) },
+    ]);
     const refusing = new RecordingSink(1 * MiB);
     const next = new RecordingSink();
     await unpackZip(chunked(zip), async (path) => (path === "a.png" ? refusing : next), 64 * MiB);
@@ -100,12 +107,19 @@ describe("unpacking zips", () => {
 
   it("refuses a bomb entry of unknown size in an upload, keeping the session's other files", async () => {
     const { base } = await newSession();
-    const zip = streamedZip([{ name: "bomb.png", bytes: image("png", 16), zeros: 100 * MiB }, { name: "ok.png", bytes: image("png", 2000) }]);
+    const zip = streamedZip([
+      { name: "bomb.png", bytes: image("png", 16), zeros: 100 * MiB },
+      { name: "ok.png", bytes: image("png", 2000) },
+    ]);
     const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
     expect(response.status).toBe(201);
-    const body = (await response.json()) as { unpacked: { images: number; rejected: Array<{ name: string; reason: string }> } };
+    const body = (await response.json()) as {
+      unpacked: { images: number; rejected: Array<{ name: string; reason: string }> };
+    };
     expect(body.unpacked.images).toBe(1);
-    expect(body.unpacked.rejected).toEqual([{ name: "bomb.png", reason: expect.stringMatching(/limit per image|unpacks to more than/) }]);
+    expect(body.unpacked.rejected).toEqual([
+      { name: "bomb.png", reason: expect.stringMatching(/limit per image|unpacks to more than/) },
+    ]);
     const manifest = (await (await SELF.fetch(base)).json()) as Manifest;
     expect(manifest.files.map((f) => [f.name, f.size])).toEqual([["ok.png", 2000]]);
   });
@@ -120,9 +134,13 @@ describe("unpacking zips", () => {
     const zip = streamedZip([1, 2, 3].map((i) => ({ name: `img_${i}.png`, bytes: compressible(i) })));
     const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
     expect(response.status).toBe(201);
-    const body = (await response.json()) as { unpacked: { images: number; rejected: Array<{ name: string; reason: string }> } };
+    const body = (await response.json()) as {
+      unpacked: { images: number; rejected: Array<{ name: string; reason: string }> };
+    };
     expect(body.unpacked.images).toBe(2);
-    expect(body.unpacked.rejected).toEqual([{ name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) }]);
+    expect(body.unpacked.rejected).toEqual([
+      { name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) },
+    ]);
     const m = await stub.manifest();
     expect(m.ok && m.value.files.map((f) => f.name)).toEqual(["img_1.png", "img_2.png"]);
     const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
@@ -132,8 +150,12 @@ describe("unpacking zips", () => {
   it("checks a file joined from parts again with its real size", async () => {
     const { base, tokenHash, stub } = await smallSession(64 * MiB);
     const file = image("png", 5 * MiB + 1000);
-    expect((await SELF.fetch(`${base}/files/big.png/parts/1`, { method: "PUT", body: file.slice(0, 5 * MiB) })).status).toBe(201);
-    expect((await SELF.fetch(`${base}/files/big.png/parts/2`, { method: "PUT", body: file.slice(5 * MiB) })).status).toBe(201);
+    expect(
+      (await SELF.fetch(`${base}/files/big.png/parts/1`, { method: "PUT", body: file.slice(0, 5 * MiB) })).status,
+    ).toBe(201);
+    expect(
+      (await SELF.fetch(`${base}/files/big.png/parts/2`, { method: "PUT", body: file.slice(5 * MiB) })).status,
+    ).toBe(201);
     // Another upload took the room meanwhile (nothing is reserved while parts arrive).
     await runInDurableObject(stub, (instance: UploadSession) => {
       instance.config = { ...instance.config, UPLOAD_SESSION_MAX_BYTES: 5 * MiB };

@@ -21,7 +21,8 @@ import {
 
 const createTrainingConfig: ToolHandler = async (args, { layout }) => {
   const name = requireString(args, "name");
-  if (safeName(name) === null) throw new InBandError(`Invalid config name: ${JSON.stringify(name)} (no path separators or '..')`);
+  if (safeName(name) === null)
+    throw new InBandError(`Invalid config name: ${JSON.stringify(name)} (no path separators or '..')`);
   const config = buildTrainingConfig({
     name,
     modelName: requireString(args, "model_name"),
@@ -44,7 +45,9 @@ const createTrainingConfig: ToolHandler = async (args, { layout }) => {
 
 const listConfigs: ToolHandler = async (_args, { layout }) => {
   const entries = await listDir(layout.dir("config"));
-  const configs = entries.filter((e) => e.isFile() && e.name.endsWith(".yaml")).map((e) => e.name.slice(0, -".yaml".length));
+  const configs = entries
+    .filter((e) => e.isFile() && e.name.endsWith(".yaml"))
+    .map((e) => e.name.slice(0, -".yaml".length));
   return { configs };
 };
 

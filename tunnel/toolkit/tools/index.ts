@@ -25,8 +25,7 @@ export { TOOL_DESCRIPTIONS };
 
 /** The envelope of every /mcp/execute answer. */
 export type Envelope =
-  | { success: true; result: ToolResult; error: null }
-  | { success: false; result: null; error: string };
+  { success: true; result: ToolResult; error: null } | { success: false; result: null; error: string };
 
 /**
  * Runs a tool. As in the original: an unknown tool and any unexpected exception give

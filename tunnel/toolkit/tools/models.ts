@@ -5,7 +5,15 @@ import path from "node:path";
 
 import type { DataLayout } from "../paths.ts";
 import { safeName } from "../paths.ts";
-import { FileAsBase64, InBandError, isErrno, listDir, optionalString, requireString, type ToolHandler } from "./common.ts";
+import {
+  FileAsBase64,
+  InBandError,
+  isErrno,
+  listDir,
+  optionalString,
+  requireString,
+  type ToolHandler,
+} from "./common.ts";
 
 /** Extensions the original tries, in its order, after the model name. */
 const MODEL_EXTENSIONS = [".safetensors", ".ckpt", ".pt"];
@@ -48,7 +56,9 @@ const exportModel: ToolHandler = async (args, { layout }) => {
   // folder: `/ai-toolkit/...` paths map into it, relative paths are taken from outputs/.
   let target = layout.resolveUserPath(outputPath, layout.dir("outputs"));
   if (target === null) {
-    throw new InBandError(`Invalid output path: ${JSON.stringify(outputPath)} is outside ${layout.toVirtual(layout.root)}`);
+    throw new InBandError(
+      `Invalid output path: ${JSON.stringify(outputPath)} is outside ${layout.toVirtual(layout.root)}`,
+    );
   }
   // Like shutil.copy2: a folder as the destination receives the file under its own name.
   if (outputPath.endsWith("/") || (await isDirectory(target))) target = path.join(target, path.basename(model.file));
@@ -84,7 +94,8 @@ const downloadModel: ToolHandler = async (args, { layout }) => {
   const model = await findModel(layout, modelName);
   if (!model) throw new InBandError("Model not found");
   // The original's "raw" puts bytes into JSON, which cannot be encoded; say so instead.
-  if (encoding !== "base64") throw new InBandError(`Unsupported encoding: ${encoding} (only base64 fits in a JSON answer)`);
+  if (encoding !== "base64")
+    throw new InBandError(`Unsupported encoding: ${encoding} (only base64 fits in a JSON answer)`);
   // The whole file in one JSON body held in memory and sent in one write, as the original (json-body.ts).
   return { status: "success", model: modelName, data: new FileAsBase64(model.file, model.size), size: model.size };
 };

@@ -10,7 +10,11 @@ export interface ToolDescription {
 
 const noParameters: JsonObject = { type: "object", properties: {} };
 const str = (description: string): JsonObject => ({ type: "string", description });
-const int = (description: string, fallback: number): JsonObject => ({ type: "integer", description, default: fallback });
+const int = (description: string, fallback: number): JsonObject => ({
+  type: "integer",
+  description,
+  default: fallback,
+});
 const jobId: JsonObject = { type: "object", properties: { job_id: str("Training job ID") }, required: ["job_id"] };
 
 export const TOOL_DESCRIPTIONS: ToolDescription[] = [
@@ -67,7 +71,11 @@ export const TOOL_DESCRIPTIONS: ToolDescription[] = [
   {
     name: "start_training",
     description: "Start a training job",
-    parameters: { type: "object", properties: { config_name: str("Configuration name to use") }, required: ["config_name"] },
+    parameters: {
+      type: "object",
+      properties: { config_name: str("Configuration name to use") },
+      required: ["config_name"],
+    },
   },
   { name: "get_training_status", description: "Get the status of a training job", parameters: jobId },
   { name: "stop_training", description: "Stop a running training job", parameters: jobId },

@@ -67,7 +67,11 @@ async function gpuInfo(): Promise<JsonObject> {
       (error, stdout) => resolve(error ? null : stdout),
     );
   });
-  const lines = output?.trim().split("\n").filter((l) => l !== "") ?? [];
+  const lines =
+    output
+      ?.trim()
+      .split("\n")
+      .filter((l) => l !== "") ?? [];
   const [name, usedMiB] = (lines[0] ?? "").split(",").map((s) => s.trim());
   if (!name) {
     noGpu = true;
@@ -85,7 +89,12 @@ async function gpuInfo(): Promise<JsonObject> {
 }
 
 const getSystemStats: ToolHandler = async (_args, { layout }) => {
-  const [cpu, memory, disk, gpu] = await Promise.all([cpuPercent(), memoryPercent(), diskPercent(layout.root), gpuInfo()]);
+  const [cpu, memory, disk, gpu] = await Promise.all([
+    cpuPercent(),
+    memoryPercent(),
+    diskPercent(layout.root),
+    gpuInfo(),
+  ]);
   return { cpu_percent: cpu, memory_percent: memory, disk_usage: disk, gpu };
 };
 

@@ -76,7 +76,9 @@ const getTrainingLogs: ToolHandler = async (args, { jobs }): Promise<ToolResult>
 const getTrainingInfo: ToolHandler = async (_args, { layout, jobs }) => {
   const configs = (await listDir(layout.dir("config"))).filter((e) => e.isFile() && e.name.endsWith(".yaml"));
   const datasets = (await listDir(layout.dir("datasets"))).filter((e) => e.isDirectory());
-  const models = (await listDir(layout.dir("outputs"))).filter((e) => e.isFile() && /\.(safetensors|ckpt)$/.test(e.name));
+  const models = (await listDir(layout.dir("outputs"))).filter(
+    (e) => e.isFile() && /\.(safetensors|ckpt)$/.test(e.name),
+  );
   return {
     total_jobs: jobs.list().length,
     active_jobs: jobs.activeCount(),

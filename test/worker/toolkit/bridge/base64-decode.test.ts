@@ -108,13 +108,21 @@ describe("Base64Decoder", () => {
     expect(decoderError("QUJDR===").message).toContain('"=" as character 2 of a 4-character group');
     expect(decoderError("QUJDR===").offset).toBe(5);
     expect(decoderError("QU=J").message).toBe("invalid base64 text at offset 3: 'J' (0x4a) after \"=\" padding");
-    expect(decoderError("QU==QUJD").message).toBe("invalid base64 text at offset 4: 'Q' (0x51) after the closing \"=\" padding");
-    expect(decoderError("QUI=\n=").message).toContain('\'=\' (0x3d) after the closing "=" padding');
+    expect(decoderError("QU==QUJD").message).toBe(
+      "invalid base64 text at offset 4: 'Q' (0x51) after the closing \"=\" padding",
+    );
+    expect(decoderError("QUI=\n=").message).toContain("'=' (0x3d) after the closing \"=\" padding");
     expect(decoderError("QUI=\n=").offset).toBe(5);
   });
 
   it("rejects text that does not end on a 4-character boundary", () => {
-    for (const [input, left] of [["Q", 1], ["QU", 2], ["QUJ", 3], ["QUJDR", 1], ["QU=", 3]] as const) {
+    for (const [input, left] of [
+      ["Q", 1],
+      ["QU", 2],
+      ["QUJ", 3],
+      ["QUJDR", 1],
+      ["QU=", 3],
+    ] as const) {
       const error = decoderError(input);
       expect(error.message).toBe(
         `invalid base64 text at offset ${input.length}: it ends inside a 4-character group ` +

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Base64Encoder, base64EncodedLength, createBase64EncodeStream, ENCODE_SLICE_BYTES } from "../../../../src/toolkit/bridge/base64";
+import {
+  Base64Encoder,
+  base64EncodedLength,
+  createBase64EncodeStream,
+  ENCODE_SLICE_BYTES,
+} from "../../../../src/toolkit/bridge/base64";
 import { concatBytes as concat } from "../../../../src/toolkit/bridge/json-stream";
 import {
   ascii,
@@ -118,7 +123,9 @@ describe("createBase64EncodeStream", () => {
   });
 
   it("emits nothing for empty input", async () => {
-    const chunks = await collectChunks(new ReadableStream<Uint8Array>({ start: (c) => c.close() }).pipeThrough(createBase64EncodeStream()));
+    const chunks = await collectChunks(
+      new ReadableStream<Uint8Array>({ start: (c) => c.close() }).pipeThrough(createBase64EncodeStream()),
+    );
     expect(chunks).toEqual([]);
   });
 });

@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { extractBase64Field } from "../../../../src/toolkit/bridge/download-extract";
 import { concatBytes as concat, JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
 import { expectExtraction, expected, extract } from "./extract-support";
-import { ascii, expectSameBytes, randomBytes, randomInt, referenceBase64, seededRandom, splitEvery, splitRandomly, streamOf } from "./support";
+import {
+  ascii,
+  expectSameBytes,
+  randomBytes,
+  randomInt,
+  referenceBase64,
+  seededRandom,
+  splitEvery,
+  splitRandomly,
+  streamOf,
+} from "./support";
 
 const MB = 1024 * 1024;
 const tick = (ms = 20) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -31,16 +41,20 @@ describe("extractBase64Field: streaming", () => {
   it.each([
     [51, true],
     [52, false],
-  ])("streams a multi-megabyte model to a slow consumer (seed %i, data first: %s)", async (seed, dataFirst) => {
-    const random = seededRandom(seed);
-    const model = randomBytes(random, randomInt(random, 4 * MB, 6 * MB));
-    const json = answer(referenceBase64(model), dataFirst);
-    const { data, envelope } = extractBase64Field(streamOf(splitRandomly(ascii(json), random, 64 * 1024)));
-    const received: Uint8Array[] = [];
-    const [, env] = await Promise.all([data.pipeTo(slowSink(received)), envelope]);
-    expect(env).toStrictEqual(expected(json).envelope);
-    expectSameBytes(concat(received), model);
-  }, 60_000);
+  ])(
+    "streams a multi-megabyte model to a slow consumer (seed %i, data first: %s)",
+    async (seed, dataFirst) => {
+      const random = seededRandom(seed);
+      const model = randomBytes(random, randomInt(random, 4 * MB, 6 * MB));
+      const json = answer(referenceBase64(model), dataFirst);
+      const { data, envelope } = extractBase64Field(streamOf(splitRandomly(ascii(json), random, 64 * 1024)));
+      const received: Uint8Array[] = [];
+      const [, env] = await Promise.all([data.pipeTo(slowSink(received)), envelope]);
+      expect(env).toStrictEqual(expected(json).envelope);
+      expectSameBytes(concat(received), model);
+    },
+    60_000,
+  );
 
   it("decodes a megabyte model whose every '/' is escaped, in awkward chunks", async () => {
     const random = seededRandom(53);
@@ -120,7 +134,9 @@ describe("extractBase64Field: streaming", () => {
     expect((await reader.read()).done).toBe(false);
     await reader.cancel("user went away");
     expect(input.cancelledWith()).toBe("user went away");
-    await expect(envelope).rejects.toThrow("the model download was cancelled before the toolkit's answer was read to the end");
+    await expect(envelope).rejects.toThrow(
+      "the model download was cancelled before the toolkit's answer was read to the end",
+    );
     await tick();
     expect(input.pulledBytes()).toBeLessThan(MB);
   });

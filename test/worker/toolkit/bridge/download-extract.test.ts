@@ -3,7 +3,17 @@ import { Base64Error } from "../../../../src/toolkit/bridge/base64";
 import { extractBase64Field } from "../../../../src/toolkit/bridge/download-extract";
 import { JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
 import { expectExtraction, expected, extract, extractionError } from "./extract-support";
-import { ascii, collect, randomBytes, referenceBase64, seededRandom, splitEvery, splitRandomly, streamOf, text } from "./support";
+import {
+  ascii,
+  collect,
+  randomBytes,
+  referenceBase64,
+  seededRandom,
+  splitEvery,
+  splitRandomly,
+  streamOf,
+  text,
+} from "./support";
 
 // Bytes whose base64 holds "+" and "/"; the answer escapes every "/" as "\/" (as some JSON
 // encoders do) and writes the first digit as a \u escape.
@@ -62,8 +72,16 @@ describe("extractBase64Field: a well-formed answer", () => {
 
   it("accepts whitespace wherever JSON allows it", async () => {
     const data = referenceBase64(randomBytes(seededRandom(41), 100));
-    const answer = { success: true, result: { status: "success", model: "m", data, size: 100, nested: { a: [1, { b: null }] } }, error: null };
-    for (const json of [JSON.stringify(answer, null, 2), JSON.stringify(answer, null, "\t").replace(/\n/g, "\r\n"), ` \n${JSON.stringify(answer)}\t\r\n `]) {
+    const answer = {
+      success: true,
+      result: { status: "success", model: "m", data, size: 100, nested: { a: [1, { b: null }] } },
+      error: null,
+    };
+    for (const json of [
+      JSON.stringify(answer, null, 2),
+      JSON.stringify(answer, null, "\t").replace(/\n/g, "\r\n"),
+      ` \n${JSON.stringify(answer)}\t\r\n `,
+    ]) {
       expectExtraction(await extract(splitRandomly(ascii(json), seededRandom(42), 7)), expected(json));
     }
   });
@@ -215,19 +233,40 @@ describe("extractBase64Field: a broken answer", () => {
       [`{"a":tru}`, "unexpected character '}' at byte 8 of the toolkit's answer (expected 'true')"],
       [`{"a":t rue}`, "unexpected character ' ' at byte 6 of the toolkit's answer (expected 'true')"],
       [`{"a":nul1}`, "unexpected character '1' at byte 8 of the toolkit's answer (expected 'null')"],
-      [`{"a":1}x`, "unexpected character 'x' at byte 7 of the toolkit's answer (expected nothing after the end of the answer)"],
-      [`{"a":1}{}`, "unexpected character '{' at byte 7 of the toolkit's answer (expected nothing after the end of the answer)"],
-      [`{"a":"x\ny"}`, "unexpected byte 0x0a at byte 7 of the toolkit's answer (expected no raw control characters inside a string)"],
-      [`{"a\ty":1}`, "unexpected byte 0x09 at byte 3 of the toolkit's answer (expected no raw control characters inside a string)"],
-      [`{"a":"\\x"}`, `unexpected character 'x' at byte 7 of the toolkit's answer (expected an escape ("\\n", "\\u00e9", ...) after "\\")`],
-      [`{"a":"\\u12G4"}`, `unexpected character 'G' at byte 10 of the toolkit's answer (expected a hex digit in a "\\u" escape)`],
+      [
+        `{"a":1}x`,
+        "unexpected character 'x' at byte 7 of the toolkit's answer (expected nothing after the end of the answer)",
+      ],
+      [
+        `{"a":1}{}`,
+        "unexpected character '{' at byte 7 of the toolkit's answer (expected nothing after the end of the answer)",
+      ],
+      [
+        `{"a":"x\ny"}`,
+        "unexpected byte 0x0a at byte 7 of the toolkit's answer (expected no raw control characters inside a string)",
+      ],
+      [
+        `{"a\ty":1}`,
+        "unexpected byte 0x09 at byte 3 of the toolkit's answer (expected no raw control characters inside a string)",
+      ],
+      [
+        `{"a":"\\x"}`,
+        `unexpected character 'x' at byte 7 of the toolkit's answer (expected an escape ("\\n", "\\u00e9", ...) after "\\")`,
+      ],
+      [
+        `{"a":"\\u12G4"}`,
+        `unexpected character 'G' at byte 10 of the toolkit's answer (expected a hex digit in a "\\u" escape)`,
+      ],
       [`{"a":01}`, "malformed number '01' at byte 5"],
       [`{"a":-}`, "malformed number '-' at byte 5"],
       [`{"a":1.}`, "malformed number '1.' at byte 5"],
       [`{"a":1e+}`, "malformed number '1e+' at byte 5"],
       [`{"a":1-2}`, "malformed number '1-2' at byte 5"],
       [`{"result":{"data":"QUJD","data":"QUJD"}}`, "result.data appears twice in the toolkit's answer (byte 32)"],
-      [`{"result":{"data":"QU\nJD"}}`, "unexpected byte 0x0a at byte 21 of the toolkit's answer (expected no raw control characters inside a string)"],
+      [
+        `{"result":{"data":"QU\nJD"}}`,
+        "unexpected byte 0x0a at byte 21 of the toolkit's answer (expected no raw control characters inside a string)",
+      ],
     ];
     for (const [json, message] of cases) {
       for (const chunks of [[ascii(json)], splitEvery(ascii(json), 1)]) {
@@ -242,9 +281,15 @@ describe("extractBase64Field: a broken answer", () => {
   it("errors data and envelope with a Base64Error for corrupt base64", async () => {
     const good = referenceBase64(randomBytes(seededRandom(45), 3000));
     const cases: Array<[string, RegExp]> = [
-      [`${good.slice(0, 2000)}!${good.slice(2001)}`, /^invalid result\.data at offset 2000: invalid character '!' \(0x21\)$/],
+      [
+        `${good.slice(0, 2000)}!${good.slice(2001)}`,
+        /^invalid result\.data at offset 2000: invalid character '!' \(0x21\)$/,
+      ],
       [`${good.slice(0, 2000)}-${good.slice(2001)}`, /^invalid result\.data at offset 2000: invalid character '-'/],
-      [`${good}QUI`, /^invalid result\.data at offset 4003: it ends inside a 4-character group \(3 characters left over\)/],
+      [
+        `${good}QUI`,
+        /^invalid result\.data at offset 4003: it ends inside a 4-character group \(3 characters left over\)/,
+      ],
       [`QUI=QUJD`, /^invalid result\.data at offset 4: 'Q' \(0x51\) after the closing "=" padding$/],
       [`QUJD\\u00e9AAA`, /^invalid result\.data at offset 4: non-ASCII byte 0xc3$/],
       [`QUJDé`, /^invalid result\.data at offset 4: non-ASCII byte 0xc3$/],
@@ -265,24 +310,32 @@ describe("extractBase64Field: a broken answer", () => {
     expect(fits.envelope.error).toBe(big);
 
     const tooLong = await extractionError(splitEvery(ascii(`{"error":"${big}x"}`), 4096));
-    expect(tooLong.message).toMatch(/^the toolkit's answer holds a string longer than 1048576 bytes \(at byte \d+\); refusing to keep it in memory$/);
+    expect(tooLong.message).toMatch(
+      /^the toolkit's answer holds a string longer than 1048576 bytes \(at byte \d+\); refusing to keep it in memory$/,
+    );
 
     const small = (json: string, limits: Parameters<typeof extractBase64Field>[2]) => {
       const { data, envelope } = extractBase64Field(streamOf([ascii(json)]), undefined, limits);
       return Promise.all([collect(data), envelope]);
     };
     await expect(small(`{"a":"0123456789","b":"x"}`, { maxStringBytes: 10 })).resolves.toBeDefined();
-    await expect(small(`{"a":"0123456789a"}`, { maxStringBytes: 10 })).rejects.toThrow("a string longer than 10 bytes (at byte 5)");
+    await expect(small(`{"a":"0123456789a"}`, { maxStringBytes: 10 })).rejects.toThrow(
+      "a string longer than 10 bytes (at byte 5)",
+    );
     await expect(small(`{"abcdefghijk":1}`, { maxStringBytes: 10 })).rejects.toThrow("a string longer than 10 bytes");
     await expect(small(`{"a":[1,2,3,4,5,6,7,8,9]}`, { maxValues: 10 })).resolves.toBeDefined();
     await expect(small(`{"a":[1,2,3,4,5,6,7,8,9,10]}`, { maxValues: 10 })).rejects.toThrow(
       "the toolkit's answer holds more than 10 values besides result.data (at byte 24)",
     );
     await expect(small(`{"a":[[[[[[[[[[[]]]]]]]]]]]}`, { maxValues: 10 })).rejects.toThrow(JsonStreamError);
-    await expect(small(`{"ab":"cd","ef":"gh"}`, { maxEnvelopeBytes: 7 })).rejects.toThrow("more than 7 bytes of fields besides result.data");
+    await expect(small(`{"ab":"cd","ef":"gh"}`, { maxEnvelopeBytes: 7 })).rejects.toThrow(
+      "more than 7 bytes of fields besides result.data",
+    );
     await expect(small(`{"a":${"1".repeat(513)}}`, {})).rejects.toThrow("a number longer than 512 characters");
     // The extracted field itself is never capped.
-    const { data } = extractBase64Field(streamOf([ascii(`{"result":{"data":"${"QUJD".repeat(100)}"}}`)]), undefined, { maxStringBytes: 10 });
+    const { data } = extractBase64Field(streamOf([ascii(`{"result":{"data":"${"QUJD".repeat(100)}"}}`)]), undefined, {
+      maxStringBytes: 10,
+    });
     expect((await collect(data)).length).toBe(300);
   });
 });

@@ -27,7 +27,7 @@ export function randomBytes(random: () => number, length: number): Uint8Array {
 /** Splits `bytes` into chunks of 0..maxChunk bytes (empty chunks included on purpose). */
 export function splitRandomly(bytes: Uint8Array, random: () => number, maxChunk: number): Uint8Array[] {
   const chunks: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const size = randomInt(random, 0, maxChunk);
     chunks.push(bytes.slice(i, i + size));
     i += size;
@@ -71,7 +71,9 @@ export function text(bytes: Uint8Array): string {
 }
 
 /** A pull-based stream that hands out one chunk per pull, counting what was pulled. */
-export function streamOf(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> & { pulledBytes(): number; cancelledWith(): unknown } {
+export function streamOf(
+  chunks: readonly Uint8Array[],
+): ReadableStream<Uint8Array> & { pulledBytes(): number; cancelledWith(): unknown } {
   let index = 0;
   let pulled = 0;
   let cancelReason: unknown = undefined;
@@ -125,7 +127,10 @@ export async function collectChunks(stream: ReadableStream<Uint8Array>): Promise
   }
 }
 
-export async function pipeChunks(chunks: readonly Uint8Array[], transform: TransformStream<Uint8Array, Uint8Array>): Promise<Uint8Array> {
+export async function pipeChunks(
+  chunks: readonly Uint8Array[],
+  transform: TransformStream<Uint8Array, Uint8Array>,
+): Promise<Uint8Array> {
   return collect(streamOf(chunks).pipeThrough(transform));
 }
 

@@ -71,7 +71,11 @@ function expectedJson(datasetName: string, images: readonly TestImage[]): unknow
     tool: "upload_dataset",
     arguments: {
       dataset_name: datasetName,
-      images: images.map((image) => ({ filename: image.filename, caption: image.caption, data: referenceBase64(image.bytes) })),
+      images: images.map((image) => ({
+        filename: image.filename,
+        caption: image.caption,
+        data: referenceBase64(image.bytes),
+      })),
     },
   };
 }
@@ -102,7 +106,11 @@ describe("createUploadDatasetBody", () => {
     const control = Array.from({ length: 32 }, (_, c) => String.fromCharCode(c)).join("");
     const images = [
       { filename: '../"quoted"\\back.png', caption: `line1\nline2\ttab ${control}`, bytes: Uint8Array.of(0) },
-      { filename: "été_😀_\u2028\u2029.png", caption: `lone ${LONE_SURROGATE} surrogate, DEL \u007f`, bytes: Uint8Array.of(1, 2) },
+      {
+        filename: "été_😀_\u2028\u2029.png",
+        caption: `lone ${LONE_SURROGATE} surrogate, DEL \u007f`,
+        bytes: Uint8Array.of(1, 2),
+      },
     ];
     const name = 'ds "x" \\ é 😀 \u0000';
     const { body, length } = createUploadDatasetBody(name, sources(images).list);
@@ -117,8 +125,16 @@ describe("createUploadDatasetBody", () => {
 
   it("matches JSON.parse and its declared length for image sizes 0..20 in any chunking", async () => {
     const random = seededRandom(61);
-    const images = Array.from({ length: 21 }, (_, n) => ({ filename: `${n}.png`, caption: `size ${n}`, bytes: randomBytes(random, n) }));
-    for (const chunking of [(b: Uint8Array) => [b], (b: Uint8Array) => splitEvery(b, 1), (b: Uint8Array) => splitRandomly(b, random, 4)]) {
+    const images = Array.from({ length: 21 }, (_, n) => ({
+      filename: `${n}.png`,
+      caption: `size ${n}`,
+      bytes: randomBytes(random, n),
+    }));
+    for (const chunking of [
+      (b: Uint8Array) => [b],
+      (b: Uint8Array) => splitEvery(b, 1),
+      (b: Uint8Array) => splitRandomly(b, random, 4),
+    ]) {
       const { body, length } = createUploadDatasetBody("sizes", sources(images, chunking).list);
       const bytes = await collect(body);
       expect(length).toBe(bytes.length);
@@ -133,7 +149,10 @@ describe("createUploadDatasetBody", () => {
       caption: `big ${k}`,
       bytes: randomBytes(random, randomInt(random, MB, 2 * MB)),
     }));
-    const { body, length } = createUploadDatasetBody("big", sources(images, (b) => splitRandomly(b, random, 100_000)).list);
+    const { body, length } = createUploadDatasetBody(
+      "big",
+      sources(images, (b) => splitRandomly(b, random, 100_000)).list,
+    );
     const bytes = await collect(body);
     expect(length).toBe(bytes.length);
     const parsed = JSON.parse(text(bytes)) as { arguments: { images: Array<{ data: string }> } };
@@ -142,7 +161,11 @@ describe("createUploadDatasetBody", () => {
 
   it("opens images lazily, one at a time, in order", async () => {
     const random = seededRandom(63);
-    const images = Array.from({ length: 4 }, (_, k) => ({ filename: `${k}.png`, caption: "", bytes: randomBytes(random, 1000) }));
+    const images = Array.from({ length: 4 }, (_, k) => ({
+      filename: `${k}.png`,
+      caption: "",
+      bytes: randomBytes(random, 1000),
+    }));
     const src = sources(images, (b) => splitEvery(b, 100));
     const { body } = createUploadDatasetBody("lazy", src.list);
     const reader = body.getReader();
@@ -158,7 +181,9 @@ describe("createUploadDatasetBody", () => {
   it("reads an image only as fast as the body is consumed", async () => {
     const image = randomBytes(seededRandom(64), 4 * MB);
     const input = streamOf(splitEvery(image, 64 * 1024));
-    const { body } = createUploadDatasetBody("slow", [{ filename: "x.png", caption: "", size: image.length, open: async () => input }]);
+    const { body } = createUploadDatasetBody("slow", [
+      { filename: "x.png", caption: "", size: image.length, open: async () => input },
+    ]);
     const reader = body.getReader();
     for (let i = 0; i < 5; i++) await reader.read();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -196,21 +221,26 @@ describe("createUploadDatasetBody", () => {
 
   it("errors the body with the image's own error when opening or reading fails", async () => {
     const failure = new Error("R2 object missing");
-    const { body } = createUploadDatasetBody("d", [{ filename: "x", caption: "", size: 1, open: () => Promise.reject(failure) }]);
+    const { body } = createUploadDatasetBody("d", [
+      { filename: "x", caption: "", size: 1, open: () => Promise.reject(failure) },
+    ]);
     await expect(collect(body)).rejects.toBe(failure);
   });
 
   it("rejects sizes that are not byte counts", () => {
     for (const size of [-1, 1.5, Number.NaN]) {
-      expect(() => createUploadDatasetBody("d", [{ filename: "x.png", caption: "", size, open: async () => streamOf([]) }])).toThrow(
-        `image "x.png" (1 of 1) has an invalid size: ${size}`,
-      );
+      expect(() =>
+        createUploadDatasetBody("d", [{ filename: "x.png", caption: "", size, open: async () => streamOf([]) }]),
+      ).toThrow(`image "x.png" (1 of 1) has an invalid size: ${size}`);
     }
   });
 
   it("round-trips a single binary image through the body byte-exactly", async () => {
     const bytes = randomBytes(seededRandom(66), 70_000);
-    const { body } = createUploadDatasetBody("one", sources([{ filename: "f", caption: "c", bytes }], (b) => splitEvery(b, 7)).list);
+    const { body } = createUploadDatasetBody(
+      "one",
+      sources([{ filename: "f", caption: "c", bytes }], (b) => splitEvery(b, 7)).list,
+    );
     const produced = await collect(body);
     const expectedText = `{"tool":"upload_dataset","arguments":{"dataset_name":"one","images":[{"filename":"f","caption":"c","data":"${referenceBase64(bytes)}"}]}}`;
     expectSameBytes(produced, new TextEncoder().encode(expectedText));
@@ -226,7 +256,11 @@ describe("uploadBodyLength", () => {
         caption: "x".repeat(randomInt(random, 0, 30)) + "\n",
         bytes: randomBytes(random, randomInt(random, 0, 50)),
       }));
-      const infos = images.map((image) => ({ filename: image.filename, caption: image.caption, size: image.bytes.length }));
+      const infos = images.map((image) => ({
+        filename: image.filename,
+        caption: image.caption,
+        size: image.bytes.length,
+      }));
       const predicted = uploadBodyLength("dataset ü", infos);
       const bytes = await collect(createUploadDatasetBody("dataset ü", sources(images).list).body);
       expect(predicted).toBe(bytes.length);
