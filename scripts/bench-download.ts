@@ -73,10 +73,12 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
   console.log(`  worker: stage into R2      ${secs(staged.ms)}  ${rate(size, staged.ms)}`);
   console.log(`  worker: signed link        ${secs(link.ms)}  ${rate(size, link.ms)}`);
   console.log(
-    `  worker: both               ${secs(total)}  ${rate(size, total)}  (${(direct.ms / total).toFixed(2)}x the direct rate)`,
+    `  worker: both               ${secs(total)}  ${rate(size, total)}  ` +
+      `(${(direct.ms / total).toFixed(2)}x the direct rate)`,
   );
   console.log(
-    `  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
+    `  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ` +
+      `${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
   );
 }
 

@@ -113,9 +113,12 @@ async function fanIn(stack: Stack, counts: Map<string, number>): Promise<string[
     "| burst | calls | toolkit requests caused | p50 | p95 |",
     "|---|---|---|---|---|",
     ...rows,
-    `| through the Worker, one at a time (for comparison) | 50 | ${sequentialCaused} | ${fmt(sequential.p50)} | ${fmt(sequential.p95)} |`,
-    `| direct toolkit get_training_status, one at a time (no Worker) | 100 | 100 | ${fmt(direct.p50)} | ${fmt(direct.p95)} |`,
-    "\nOne toolkit poll is two requests (status, then the log tail). Background polling is set to 60 s here so only the bursts are counted.",
+    `| through the Worker, one at a time (for comparison) | 50 | ${sequentialCaused} | ` +
+      `${fmt(sequential.p50)} | ${fmt(sequential.p95)} |`,
+    `| direct toolkit get_training_status, one at a time (no Worker) | 100 | 100 | ${fmt(direct.p50)} | ` +
+      `${fmt(direct.p95)} |`,
+    "\nOne toolkit poll is two requests (status, then the log tail). Background polling is set to 60 s " +
+      "here so only the bursts are counted.",
   ];
 }
 

@@ -77,7 +77,8 @@ async function main(): Promise<void> {
   const stack = await startStack();
   try {
     console.log(
-      `Dataset upload bench on ${machine()}; images of ${FILE / MiB} MiB, batch bodies ≤ ${BATCH_LIMIT / 1e6} MB, loopback only.\n`,
+      `Dataset upload bench on ${machine()}; images of ${FILE / MiB} MiB, batch bodies ≤ ` +
+        `${BATCH_LIMIT / 1e6} MB, loopback only.\n`,
     );
     await throughWorker(stack, "bench_warmup", 4);
     const warmRss = processRss(findDescendant(stack.wranglerPid, "workerd") ?? 0);
@@ -89,12 +90,15 @@ async function main(): Promise<void> {
       const w = mbps(bytes, worker.ms);
       const d = mbps(bytes, directMs);
       rows.push(
-        `| ${(bytes / 1e6).toFixed(0)} MB (${count} files) | ${w.toFixed(1)} MB/s | ${d.toFixed(1)} MB/s | ${(w / d).toFixed(2)} | ${(worker.baseRss / MiB).toFixed(0)} MiB | ${(worker.peakRss / MiB).toFixed(0)} MiB | ${((worker.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
+        `| ${(bytes / 1e6).toFixed(0)} MB (${count} files) | ${w.toFixed(1)} MB/s | ${d.toFixed(1)} MB/s | ` +
+          `${(w / d).toFixed(2)} | ${(worker.baseRss / MiB).toFixed(0)} MiB | ` +
+          `${(worker.peakRss / MiB).toFixed(0)} MiB | ${((worker.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
       );
     }
     console.log(`workerd RSS after a ${(4 * FILE) / MiB} MiB warm-up upload: ${(warmRss / MiB).toFixed(0)} MiB\n`);
     console.log(
-      "| dataset | through the Worker (upload + finalize) | straight to the toolkit | ratio | workerd RSS before | workerd peak RSS | peak growth over warmed-up |",
+      "| dataset | through the Worker (upload + finalize) | straight to the toolkit | ratio | workerd RSS " +
+        "before | workerd peak RSS | peak growth over warmed-up |",
     );
     console.log("|---|---|---|---|---|---|---|");
     for (const row of rows) console.log(row);

@@ -109,7 +109,8 @@ async function main(): Promise<void> {
       console.log(`| ${probe.name} | ${stats[i]!.n} | ${fmt(stats[i]!.p50)} | ${fmt(stats[i]!.p95)} |`),
     );
     console.log(
-      `| **overhead of a tool call** (list_configs Worker − plain route − direct) | | ${fmt(tool.p50 - plain.p50 - direct.p50)} | ${fmt(tool.p95 - plain.p95 - direct.p95)} |`,
+      `| **overhead of a tool call** (list_configs Worker − plain route − direct) | | ` +
+        `${fmt(tool.p50 - plain.p50 - direct.p50)} | ${fmt(tool.p95 - plain.p95 - direct.p95)} |`,
     );
   } finally {
     await stack.stop();

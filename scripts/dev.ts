@@ -95,7 +95,8 @@ async function suggestPort(port: number, settings: DevSettings): Promise<number>
 async function checkPorts(settings: DevSettings, withToolkit: boolean): Promise<void> {
   if (withToolkit && settings.workerPort === settings.toolkitPort) {
     console.error(
-      `npm run dev: the Worker and the local toolkit cannot share port ${settings.workerPort}: give them different ports (--port, --toolkit-port).`,
+      `npm run dev: the Worker and the local toolkit cannot share port ${settings.workerPort}: give them ` +
+        `different ports (--port, --toolkit-port).`,
     );
     process.exit(1);
   }
@@ -120,11 +121,13 @@ async function checkPorts(settings: DevSettings, withToolkit: boolean): Promise<
     const other = await suggestPort(port, settings);
     console.error(
       problem === "EADDRINUSE"
-        ? `npm run dev: port ${port} (${what}) is already taken on ${DEV_HOST}: another \`npm run dev\` or another program listens there.`
+        ? `npm run dev: port ${port} (${what}) is already taken on ${DEV_HOST}: another \`npm run dev\` or ` +
+            `another program listens there.`
         : `npm run dev: cannot listen on port ${port} (${what}) on ${DEV_HOST}: ${problem}.`,
     );
     console.error(
-      `  Stop that program, or choose another port: npm run dev -- ${flag} ${other}   (or ${variable}=${other} npm run dev)`,
+      `  Stop that program, or choose another port: npm run dev -- ${flag} ${other}   (or ` +
+        `${variable}=${other} npm run dev)`,
     );
   }
   if (failed) process.exit(1);

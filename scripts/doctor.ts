@@ -166,7 +166,8 @@ async function main(argv: string[]): Promise<number> {
     console.log("ok   configuration: Workers VPC binding TOOLKIT is set in wrangler.toml");
     if (!workerUrl) {
       console.log(
-        "NOT CHECKED: a VPC binding works only inside Cloudflare. Run `npm run doctor -- --worker https://<your worker>`",
+        "NOT CHECKED: a VPC binding works only inside Cloudflare. Run `npm run doctor -- --worker " +
+          "https://<your worker>`",
       );
       console.log("     or call the check_connection tool from your MCP client.");
       return 2;
@@ -178,7 +179,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       devPid !== undefined
         ? `ok   npm run dev (pid ${devPid}) runs with the local toolkit at ${localToolkit}`
-        : `note No toolkit is configured, so \`npm run dev\` points the Worker at the local toolkit at ${localToolkit} (npm run dev is not running).`,
+        : `note No toolkit is configured, so \`npm run dev\` points the Worker at the local toolkit at ` +
+            `${localToolkit} (npm run dev is not running).`,
     );
   }
   const diagnosis = await diagnose(config, selectTransport(config, undefined));
@@ -188,8 +190,11 @@ async function main(argv: string[]): Promise<number> {
       if (hop.ok || hop.fix === undefined) continue;
       hop.fix =
         devPid !== undefined
-          ? `npm run dev (pid ${devPid}) started the local toolkit at ${localToolkit} but it does not answer: look at dev's output, or restart npm run dev.`
-          : `The local toolkit runs only while npm run dev does: start \`npm run dev\` (or \`node tunnel/toolkit/server.ts\`), then run npm run doctor again. To check another toolkit, set AI_TOOLKIT_URL or AI_TOOLKIT_HOST in ${path.relative(root, dev.varsFile)}.`;
+          ? `npm run dev (pid ${devPid}) started the local toolkit at ${localToolkit} but it does not ` +
+            `answer: look at dev's output, or restart npm run dev.`
+          : `The local toolkit runs only while npm run dev does: start \`npm run dev\` (or \`node ` +
+            `tunnel/toolkit/server.ts\`), then run npm run doctor again. To check another toolkit, set ` +
+            `AI_TOOLKIT_URL or AI_TOOLKIT_HOST in ${path.relative(root, dev.varsFile)}.`;
     }
   }
   console.log(formatDiagnosis(diagnosis));

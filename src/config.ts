@@ -113,7 +113,9 @@ export const configSchema = z
       if (!root.split("/").includes("outputs")) {
         ctx.addIssue({
           code: "custom",
-          message: `EXPORT_ROOT must be the toolkit's outputs folder or a folder inside it, such as /ai-toolkit/outputs/exports (it is ${JSON.stringify(root)})`,
+          message:
+            `EXPORT_ROOT must be the toolkit's outputs folder or a folder inside it, such as ` +
+            `/ai-toolkit/outputs/exports (it is ${JSON.stringify(root)})`,
         });
       }
     }),
@@ -187,7 +189,9 @@ export const configSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["EXPORT_ROOT"],
-        message: `EXPORT_ROOT and DATASETS_ROOT must not contain one another (${config.EXPORT_ROOT}, ${config.DATASETS_ROOT}): exports would land among the datasets`,
+        message:
+          `EXPORT_ROOT and DATASETS_ROOT must not contain one another (${config.EXPORT_ROOT}, ` +
+          `${config.DATASETS_ROOT}): exports would land among the datasets`,
       });
     }
   });

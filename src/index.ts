@@ -26,7 +26,8 @@ publicRoutes.route("/uploads", uploadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));
 publicRoutes.get("/", (c) =>
   c.text(
-    `AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with the owner password).\n`,
+    `AI Toolkit edge MCP. Connect your MCP client to ${new URL(c.req.url).origin}/mcp (OAuth sign-in with ` +
+      `the owner password).\n`,
   ),
 );
 
@@ -107,7 +108,8 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
     if (!(error instanceof TypeError)) throw error;
     if (new URL(request.url).pathname === "/health") return healthResponse(env);
     return new Response(
-      `${resource} cannot be an OAuth resource: OAuth needs https, or http on a loopback address (127.0.0.1, localhost). ` +
+      `${resource} cannot be an OAuth resource: OAuth needs https, or http on a loopback address ` +
+        `(127.0.0.1, localhost). ` +
         "Connect through https (the deployed Worker or a tunnel), use http://127.0.0.1, or set MCP_RESOURCE.\n",
       { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
     );

@@ -54,7 +54,9 @@ authorizeRoutes.post("/authorize", async (c) => {
       const request = await oauth.parseAuthRequest(c.req.raw);
       const details = await oauth.describeConsent(request);
       const left = MAX_FAILURES - attempt.count;
-      const error = `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for ${WINDOW_MINUTES} minutes.`;
+      const error =
+        `Wrong password. ${left} ${left === 1 ? "try" : "tries"} left before sign-in is locked for ` +
+        `${WINDOW_MINUTES} minutes.`;
       return html(consentPage({ details, handle, error }), 401);
     }
 
@@ -77,7 +79,8 @@ function tooManyAttempts(retryAfterSeconds: number): Response {
   return html(
     messagePage(
       "Too many wrong passwords",
-      `Sign-in from this address is locked after ${MAX_FAILURES} wrong passwords in ${WINDOW_MINUTES} minutes. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      `Sign-in from this address is locked after ${MAX_FAILURES} wrong passwords in ${WINDOW_MINUTES} ` +
+        `minutes. Try again in about ${minutes} minute${minutes === 1 ? "" : "s"}.`,
     ),
     429,
     new Headers({ "Retry-After": String(retryAfterSeconds) }),

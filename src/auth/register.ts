@@ -35,7 +35,8 @@ export async function screenRegistration(request: Request, env: Env): Promise<Re
       request,
       429,
       "temporarily_unavailable",
-      `Too many client registrations from this address: at most ${REGISTRATION.max} in ${WINDOW_MINUTES} minutes. Retry after ${attempt.retryAfterSeconds} seconds.`,
+      `Too many client registrations from this address: at most ${REGISTRATION.max} in ${WINDOW_MINUTES} ` +
+        `minutes. Retry after ${attempt.retryAfterSeconds} seconds.`,
       { "Retry-After": String(attempt.retryAfterSeconds) },
     );
   }

@@ -22,7 +22,9 @@ export const MCP_APP_MIME_TYPE = "text/html;profile=mcp-app";
 /** The spec's older, flat key for a tool's UI resource; hosts of the first drafts read only this one. */
 export const LEGACY_RESOURCE_URI_KEY = "ui/resourceUri";
 
-/** The tools the page calls through the host; each must stay visible to the app ("app" in its visibility, the default). */
+/**
+ * The tools the page calls through the host; each must stay visible to the app ("app" in its visibility, the default).
+ */
 export const DASHBOARD_TOOL_CALLS = [
   "get_training_status",
   "get_training_metrics",
@@ -57,7 +59,8 @@ export function registerDashboard(server: McpServer): void {
     {
       title: "Training dashboard",
       description:
-        "Live view of one training job: status, progress, loss chart, samples and GPU; refreshes itself while the job runs.",
+        "Live view of one training job: status, progress, loss chart, samples and GPU; refreshes itself " +
+        "while the job runs.",
       mimeType: MCP_APP_MIME_TYPE,
       _meta: { ui: resourceUiMeta },
     },

@@ -78,7 +78,8 @@ function onNotification(method, params) {
   if (method === "ui/notifications/tool-input") adoptJob(isObject(params.arguments) ? params.arguments : {});
   else if (method === "ui/notifications/tool-result") onToolResult(params);
   else if (method === "ui/notifications/host-context-changed") applyHostContext(params);
-  else if (method === "ui/notifications/tool-cancelled") showNotice("The tool call was cancelled" + (str(params.reason) ? ": " + params.reason : "") + ".", "bad");
+  else if (method === "ui/notifications/tool-cancelled") showNotice("The tool call was cancelled" +
+    (str(params.reason) ? ": " + params.reason : "") + ".", "bad");
 }
 
 /** The tool that opened the page names the job, in its arguments or its result. */
@@ -123,7 +124,8 @@ function refresh() {
   state.inflight = true;
   var id = state.jobId;
   var calls = [
-    callData("get_training_status", { job_id: id }).then(function (data) { if (isJobView(data)) applyJob(data); }, function (error) {
+    callData("get_training_status", { job_id: id }).then(function (data) { if (isJobView(data)) applyJob(data); },
+      function (error) {
       showNotice("Could not read the job: " + error.message, "bad");
     }),
     callData("get_training_metrics", { job_id: id, points: 200 }).then(renderMetrics, function () {}),
@@ -178,7 +180,8 @@ function confirmStop() {
   var buttons = [el("stop-yes"), el("stop-no")];
   buttons.forEach(function (button) { button.disabled = true; });
   callTool("stop_training", { job_id: state.jobId }).then(function (result) {
-    showNotice(textOf(result) || (result.isError ? "Stopping failed." : "Stop requested."), result.isError ? "bad" : "ok");
+    showNotice(textOf(result) || (result.isError ? "Stopping failed." : "Stop requested."), result.isError ? "bad" :
+      "ok");
   }, function (error) {
     showNotice("Could not stop the job: " + error.message, "bad");
   }).then(function () {

@@ -25,9 +25,11 @@ function niceTicks(min, max, count) {
   var span = max - min || Math.abs(max) || 1;
   var raw = span / count;
   var magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-  var step = [1, 2, 2.5, 5, 10].map(function (f) { return f * magnitude; }).find(function (s) { return s >= raw; }) || raw;
+  var step = [1, 2, 2.5, 5, 10].map(function (f) { return f * magnitude; }).find(function (s) { return s >= raw; }) ||
+    raw;
   var ticks = [];
-  for (var value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
+  for (var value = Math.ceil(min / step) * step; value <= max + step * 1e-9;
+    value += step) ticks.push(Number(value.toPrecision(12)));
   return ticks;
 }
 
@@ -70,7 +72,8 @@ function drawChart() {
     shown.forEach(function (term) { if (usable(point.losses[term])) values.push(point.losses[term]); });
   });
   if (!values.length) {
-    var note = !chart.points.length ? "No loss values yet." : !shown.length ? "Every loss term is hidden." : "No positive values to show on a log scale.";
+    var note = !chart.points.length ? "No loss values yet." : !shown.length ? "Every loss term is hidden." :
+      "No positive values to show on a log scale.";
     box.innerHTML = '<div class="empty muted"></div>';
     box.firstChild.textContent = note;
     return;
@@ -87,10 +90,12 @@ function drawChart() {
   var width = Math.max(box.clientWidth, 280);
   var plotW = width - PAD.left - PAD.right;
   var plotH = CHART_HEIGHT - PAD.top - PAD.bottom;
-  var x = function (step) { return PAD.left + (last === first ? plotW / 2 : ((step - first) / (last - first)) * plotW); };
+  var x = function (step) { return PAD.left + (last === first ? plotW / 2 : ((step - first) / (last - first)) * plotW);
+    };
   var y = function (value) { return PAD.top + (1 - (scale(value) - low) / (high - low)) * plotH; };
 
-  var svg = svgNode("svg", { viewBox: "0 0 " + width + " " + CHART_HEIGHT, role: "img", "aria-label": "Loss by step" }, box);
+  var svg = svgNode("svg", { viewBox: "0 0 " + width + " " + CHART_HEIGHT, role: "img", "aria-label": "Loss by step" },
+    box);
   var grid = svgNode("g", { class: "grid" }, svg);
   var axis = svgNode("g", { class: "axis" }, svg);
   niceTicks(low, high, 5).forEach(function (tick) {
@@ -129,7 +134,8 @@ function drawChart() {
     var bounds = svg.getBoundingClientRect();
     var px = ((event.clientX - bounds.left) / bounds.width) * width;
     var nearest = chart.points[0];
-    chart.points.forEach(function (point) { if (Math.abs(x(point.step) - px) < Math.abs(x(nearest.step) - px)) nearest = point; });
+    chart.points.forEach(function (point) {
+      if (Math.abs(x(point.step) - px) < Math.abs(x(nearest.step) - px)) nearest = point; });
     var cx = x(nearest.step);
     cursor.setAttribute("x1", cx);
     cursor.setAttribute("x2", cx);

@@ -12,11 +12,13 @@ function isObject(value) { return typeof value === "object" && value !== null &&
 function num(value) { return typeof value === "number" && isFinite(value) ? value : null; }
 function str(value) { return typeof value === "string" && value ? value : null; }
 function isFinished(status) { return FINISHED.indexOf(status) >= 0; }
-function isJobView(data) { return isObject(data) && str(data.status) !== null && (num(data.current_step) !== null || num(data.progress) !== null); }
+function isJobView(data) { return isObject(data) && str(data.status) !== null && (num(data.current_step) !== null ||
+  num(data.progress) !== null); }
 
 function textOf(result) {
   var blocks = Array.isArray(result.content) ? result.content : [];
-  return blocks.filter(function (b) { return isObject(b) && b.type === "text" && typeof b.text === "string"; }).map(function (b) { return b.text; }).join("\n");
+  return blocks.filter(function (b) { return isObject(b) && b.type === "text" && typeof b.text === "string";
+    }).map(function (b) { return b.text; }).join("\n");
 }
 
 /** The same rounding as the Worker's own texts: seconds, then minutes, then hours. */
@@ -60,8 +62,10 @@ function applyJob(data) {
   var percent = job.total ? (100 * (job.step || 0)) / job.total : job.progress || 0;
   percent = Math.max(0, Math.min(100, percent));
   el("bar-fill").style.width = percent.toFixed(1) + "%";
-  el("bar").className = "bar" + (job.status === "completed" ? " done" : job.status === "failed" || job.status === "lost" ? " bad" : "");
-  el("step").textContent = job.total ? "Step " + grouped(job.step || 0) + " / " + grouped(job.total) : job.step !== null ? "Step " + grouped(job.step) : "–";
+  el("bar").className = "bar" + (job.status === "completed" ? " done" : job.status === "failed" ||
+    job.status === "lost" ? " bad" : "");
+  el("step").textContent = job.total ? "Step " + grouped(job.step || 0) + " / " + grouped(job.total) :
+    job.step !== null ? "Step " + grouped(job.step) : "–";
   el("pct").textContent = Math.round(percent) + "%";
   var parts = [];
   if (!isFinished(job.status)) {
@@ -80,10 +84,12 @@ function applyJob(data) {
 }
 
 function renderMetrics(data) {
-  var points = (Array.isArray(data.points) ? data.points : []).filter(function (p) { return isObject(p) && num(p.step) !== null && isObject(p.losses); });
+  var points = (Array.isArray(data.points) ? data.points : []).filter(function (p) { return isObject(p) &&
+    num(p.step) !== null && isObject(p.losses); });
   points.sort(function (a, b) { return a.step - b.step; });
   var terms = (Array.isArray(data.terms) ? data.terms : []).filter(function (t) { return typeof t === "string"; });
-  points.forEach(function (p) { Object.keys(p.losses).forEach(function (t) { if (terms.indexOf(t) < 0) terms.push(t); }); });
+  points.forEach(function (p) { Object.keys(p.losses).forEach(function (t) { if (terms.indexOf(t) < 0) terms.push(t);
+    }); });
   // The main term first, so it keeps the first colour whatever the others are called.
   terms.sort(function (a, b) { return (b === "loss") - (a === "loss") || (a < b ? -1 : a > b ? 1 : 0); });
   var changed = terms.join() !== chart.terms.join();
@@ -101,7 +107,8 @@ function gpuOf(stats) {
     var g = list[0];
     var memory = isObject(g.memory) ? g.memory : {};
     var mib = function (v) { return num(v) === null ? null : v / 1024; };
-    return { name: str(g.name), used: mib(memory.used), total: mib(memory.total), temp: num(g.temperature), util: isObject(g.utilization) ? num(g.utilization.gpu) : null };
+    return { name: str(g.name), used: mib(memory.used), total: mib(memory.total), temp: num(g.temperature),
+      util: isObject(g.utilization) ? num(g.utilization.gpu) : null };
   }
   if (isObject(stats.gpu) && stats.gpu.cuda_available !== false) {
     var b = stats.gpu;
@@ -128,13 +135,15 @@ function renderStats(stats) {
     el("gpu-mem").appendChild(unit);
     el("gpu-mem-fill").style.width = gpu.total ? Math.min(100, (100 * gpu.used) / gpu.total).toFixed(1) + "%" : "0";
   }
-  if (gpu.temp !== null) el("gpu-temp").textContent = Math.round(gpu.temp) + " °C" + (gpu.util !== null ? " · " + Math.round(gpu.util) + "%" : "");
+  if (gpu.temp !== null) el("gpu-temp").textContent = Math.round(gpu.temp) + " °C" + (gpu.util !== null ? " · " +
+    Math.round(gpu.util) + "%" : "");
 }
 
 /** Only data: URIs: the host's policy loads no image from anywhere else. */
 function imageSource(sample, block) {
   var candidates = [sample.data_uri, sample.image, sample.url, sample.src];
-  for (var i = 0; i < candidates.length; i++) if (typeof candidates[i] === "string" && candidates[i].indexOf("data:image/") === 0) return candidates[i];
+  for (var i = 0; i < candidates.length; i++) if (typeof candidates[i] === "string" &&
+    candidates[i].indexOf("data:image/") === 0) return candidates[i];
   var data = str(sample.data) || (block && str(block.data));
   var mime = str(sample.mime_type) || str(sample.mimeType) || (block && str(block.mimeType)) || "image/jpeg";
   return data && mime.indexOf("image/") === 0 ? "data:" + mime + ";base64," + data : null;
@@ -143,7 +152,8 @@ function imageSource(sample, block) {
 function renderSamples(result) {
   if (result.isError === true) return samplesFailed(new Error(textOf(result) || "get_training_samples failed"));
   var data = isObject(result.structuredContent) ? result.structuredContent : {};
-  var blocks = (Array.isArray(result.content) ? result.content : []).filter(function (b) { return isObject(b) && b.type === "image"; });
+  var blocks = (Array.isArray(result.content) ? result.content : []).filter(function (b) { return isObject(b) &&
+    b.type === "image"; });
   var listed = Array.isArray(data.samples) ? data.samples : blocks.map(function () { return {}; });
   var samples = listed.map(function (s, i) {
     s = isObject(s) ? s : {};
@@ -182,11 +192,13 @@ function samplesFailed(error) {
   if (missing) state.samplesMissing = true;
   el("samples").hidden = true;
   el("samples").textContent = "";
-  el("samples-note").textContent = missing ? "This server does not offer training samples." : "Samples unavailable: " + error.message;
+  el("samples-note").textContent = missing ? "This server does not offer training samples." : "Samples unavailable: " +
+    error.message;
 }
 
 function renderPolling(mode) {
   el("updated").textContent = state.updatedAt ? "Updated " + state.updatedAt.toLocaleTimeString() : "";
-  el("polling").textContent = mode === "paused" ? "Refresh paused" : mode === "done" ? "The job is over: no more refreshes" : "Refreshing every " + Math.round(mode / 1000) + " s";
+  el("polling").textContent = mode === "paused" ? "Refresh paused" : mode === "done" ?
+    "The job is over: no more refreshes" : "Refreshing every " + Math.round(mode / 1000) + " s";
 }
 `;

@@ -31,9 +31,11 @@ body {
 header { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
 header .title { flex: 1; min-width: 0; }
 h1 { font-size: 17px; margin: 0; font-weight: 650; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-h2 { font-size: 13px; margin: 0; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; color: var(--color-text-secondary, var(--c-muted)); }
+h2 { font-size: 13px; margin: 0; font-weight: 600; text-transform: uppercase; letter-spacing: .04em;
+  color: var(--color-text-secondary, var(--c-muted)); }
 .sub { font-size: 12px; }
-.pill { display: inline-flex; align-items: center; gap: 6px; padding: 3px 10px; border-radius: 999px; font-size: 12px; font-weight: 600; text-transform: capitalize; background: var(--c-run-bg); color: var(--c-accent); }
+.pill { display: inline-flex; align-items: center; gap: 6px; padding: 3px 10px; border-radius: 999px; font-size: 12px;
+  font-weight: 600; text-transform: capitalize; background: var(--c-run-bg); color: var(--c-accent); }
 .pill::before { content: ""; width: 7px; height: 7px; border-radius: 50%; background: currentColor; }
 .pill[data-status="running"]::before { animation: pulse 1.6s ease-in-out infinite; }
 .pill[data-status="completed"] { background: var(--c-ok-bg); color: var(--c-ok); }
@@ -41,12 +43,14 @@ h2 { font-size: 13px; margin: 0; font-weight: 600; text-transform: uppercase; le
 .pill[data-status="lost"] { background: var(--c-warn-bg); color: var(--c-warn); }
 .pill[data-status="stopped"] { background: var(--c-surface); color: var(--c-muted); }
 @keyframes pulse { 50% { opacity: .3; } }
-button { font: inherit; font-size: 13px; border-radius: 8px; padding: 5px 12px; cursor: pointer; border: 1px solid var(--color-border-primary, var(--c-border)); background: var(--c-surface); color: inherit; }
+button { font: inherit; font-size: 13px; border-radius: 8px; padding: 5px 12px; cursor: pointer;
+  border: 1px solid var(--color-border-primary, var(--c-border)); background: var(--c-surface); color: inherit; }
 button:disabled { opacity: .5; cursor: default; }
 button.danger { border-color: var(--c-bad); color: var(--c-bad); background: transparent; }
 button.danger.solid { background: var(--c-bad); color: var(--c-bg); }
 .stop { display: flex; gap: 6px; align-items: center; }
-.notice { margin-top: 12px; padding: 8px 12px; border-radius: 8px; background: var(--c-warn-bg); color: var(--c-warn); font-size: 13px; }
+.notice { margin-top: 12px; padding: 8px 12px; border-radius: 8px; background: var(--c-warn-bg); color: var(--c-warn);
+  font-size: 13px; }
 .notice.bad { background: var(--c-bad-bg); color: var(--c-bad); }
 .notice.ok { background: var(--c-ok-bg); color: var(--c-ok); }
 .progress { margin-top: 16px; }
@@ -54,7 +58,8 @@ button.danger.solid { background: var(--c-bad); color: var(--c-bg); }
 .bar > div { height: 100%; width: 0; border-radius: inherit; background: var(--c-accent); transition: width .6s ease; }
 .bar.done > div { background: var(--c-ok); }
 .bar.bad > div { background: var(--c-bad); }
-.progress-line { display: flex; justify-content: space-between; gap: 12px; flex-wrap: wrap; margin-top: 6px; font-size: 13px; }
+.progress-line { display: flex; justify-content: space-between; gap: 12px; flex-wrap: wrap; margin-top: 6px;
+  font-size: 13px; }
 .progress-line strong { font-size: 15px; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px; margin-top: 16px; }
 .tile { background: var(--color-background-secondary, var(--c-surface)); border-radius: 10px; padding: 10px 12px; }
@@ -62,10 +67,12 @@ button.danger.solid { background: var(--c-bad); color: var(--c-bg); }
 .tile .value { font-size: 18px; font-weight: 650; margin-top: 2px; }
 .tile .value small { font-size: 12px; font-weight: 500; color: var(--color-text-secondary, var(--c-muted)); }
 .tile .bar { height: 5px; margin-top: 6px; }
-section.card { margin-top: 16px; border: 1px solid var(--color-border-primary, var(--c-border)); border-radius: 12px; padding: 12px 14px; }
+section.card { margin-top: 16px; border: 1px solid var(--color-border-primary, var(--c-border)); border-radius: 12px;
+  padding: 12px 14px; }
 .card-head { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; margin-bottom: 8px; }
 .card-head h2 { flex: 1; }
-.chip { display: inline-flex; align-items: center; gap: 6px; padding: 2px 10px; border-radius: 999px; font-size: 12px; background: transparent; }
+.chip { display: inline-flex; align-items: center; gap: 6px; padding: 2px 10px; border-radius: 999px; font-size: 12px;
+  background: transparent; }
 .chip i { width: 10px; height: 3px; border-radius: 2px; background: var(--term); }
 .chip[aria-pressed="false"] { opacity: .45; text-decoration: line-through; }
 label.switch { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; cursor: pointer; }
@@ -75,16 +82,19 @@ label.switch { display: inline-flex; align-items: center; gap: 4px; font-size: 1
 .chart .axis text { fill: var(--color-text-secondary, var(--c-muted)); font-size: 11px; }
 .chart path.line { fill: none; stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; }
 .chart .cursor { stroke: var(--c-muted); stroke-dasharray: 3 3; }
-.tip { position: absolute; pointer-events: none; background: var(--c-bg); border: 1px solid var(--c-border); border-radius: 8px; padding: 6px 9px; font-size: 12px; box-shadow: 0 4px 14px rgba(0,0,0,.15); white-space: nowrap; }
+.tip { position: absolute; pointer-events: none; background: var(--c-bg); border: 1px solid var(--c-border);
+  border-radius: 8px; padding: 6px 9px; font-size: 12px; box-shadow: 0 4px 14px rgba(0,0,0,.15); white-space: nowrap; }
 .tip b { display: block; margin-bottom: 2px; }
 .tip span { display: flex; align-items: center; gap: 6px; }
 .tip span i { width: 8px; height: 8px; border-radius: 50%; background: var(--term); }
 .empty { padding: 24px 0; text-align: center; font-size: 13px; }
 .samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
-.samples figure { margin: 0; background: var(--color-background-secondary, var(--c-surface)); border-radius: 10px; overflow: hidden; }
+.samples figure { margin: 0; background: var(--color-background-secondary, var(--c-surface)); border-radius: 10px;
+  overflow: hidden; }
 .samples img { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; }
 .samples figcaption { padding: 6px 8px; font-size: 12px; }
-.samples figcaption .prompt { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+.samples figcaption .prompt { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
+  overflow: hidden; }
 footer { margin-top: 14px; font-size: 12px; display: flex; justify-content: space-between; gap: 8px; }
 [hidden] { display: none !important; }
 `;

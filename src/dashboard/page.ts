@@ -7,7 +7,8 @@ import { dashboardStyle } from "./page-style";
  * The dashboard's markup. Everything is inline (style, script, images as data: URIs) because a
  * host's default App policy loads nothing from anywhere else.
  */
-const body = `
+const body =
+  `
 <header>
   <div class="title">
     <h1 id="title">Training job</h1>
@@ -34,8 +35,10 @@ const body = `
 <div class="tiles">
   <div class="tile"><div class="label">Loss</div><div class="value num" id="loss">–</div></div>
   <div class="tile"><div class="label">Learning rate</div><div class="value num" id="lr">–</div></div>
-  <div class="tile" id="gpu-mem-tile" hidden><div class="label" id="gpu-name">GPU memory</div><div class="value num" id="gpu-mem">–</div><div class="bar"><div id="gpu-mem-fill"></div></div></div>
-  <div class="tile" id="gpu-temp-tile" hidden><div class="label">GPU temperature</div><div class="value num" id="gpu-temp">–</div></div>
+  <div class="tile" id="gpu-mem-tile" hidden><div class="label" id="gpu-name">GPU memory</div><div class="value num" id="gpu-mem">–</div><div ` +
+  `class="bar"><div id="gpu-mem-fill"></div></div></div>
+  <div class="tile" id="gpu-temp-tile" hidden><div class="label">GPU temperature</div><div class="value num" ` +
+  `id="gpu-temp">–</div></div>
 </div>
 <section class="card">
   <div class="card-head">

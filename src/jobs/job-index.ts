@@ -50,7 +50,8 @@ export class JobIndex extends DurableObject<Env> {
 
   upsert(entry: IndexEntry): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO jobs (job_id, config, status, current_step, total_steps, progress, base_model, started_at, updated_at)
+      `INSERT INTO jobs (job_id, config, status, current_step, total_steps, progress, ` +
+        `base_model, started_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, current_step = excluded.current_step,
          total_steps = excluded.total_steps, progress = excluded.progress,

@@ -12,11 +12,14 @@ const LEGACY_STRIDE_KEY = "historyStride";
 
 export class JobStore {
   constructor(private readonly storage: DurableObjectStorage) {
-    storage.sql.exec(`
+    storage.sql.exec(
+      `
       CREATE TABLE IF NOT EXISTS history (step INTEGER PRIMARY KEY, at INTEGER NOT NULL, losses TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS history_stride (id INTEGER PRIMARY KEY CHECK (id = 1), stride INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, progress INTEGER NOT NULL);
-    `);
+      CREATE TABLE IF NOT EXISTS logs (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL, ` +
+        `progress INTEGER NOT NULL);
+    `,
+    );
   }
 
   async record(): Promise<JobRecord | undefined> {

@@ -139,7 +139,9 @@ export async function estimateRun(
       secondsPerStep: speed.secondsPerStep,
       steps,
       basis: "history",
-      note: `about ${formatDuration(seconds)}: ${steps} steps at ${speed.secondsPerStep.toFixed(2)} s/step, the median of ${speed.runs} earlier run(s) of ${baseModel ?? "this model"}`,
+      note:
+        `about ${formatDuration(seconds)}: ${steps} steps at ${speed.secondsPerStep.toFixed(2)} s/step, the ` +
+        `median of ${speed.runs} earlier run(s) of ${baseModel ?? "this model"}`,
     };
   }
   const secondsPerStep = guessSecondsPerStep(baseModel);
@@ -149,7 +151,9 @@ export async function estimateRun(
     secondsPerStep,
     steps,
     basis: "guess",
-    note: `a guess of about ${formatDuration(seconds)} (${steps} steps at a typical ${secondsPerStep} s/step): no earlier run of ${baseModel ?? "this model"} has finished here yet`,
+    note:
+      `a guess of about ${formatDuration(seconds)} (${steps} steps at a typical ${secondsPerStep} s/step): ` +
+      `no earlier run of ${baseModel ?? "this model"} has finished here yet`,
   };
 }
 
@@ -181,7 +185,9 @@ export async function listJobs(env: Env, toolkit: ToolkitClient): Promise<JobLis
     });
   } catch (error) {
     reachable = false;
-    notice = `the toolkit could not be asked (${errorMessage(error)}): these are the jobs the Worker has recorded, as last known`;
+    notice =
+      `the toolkit could not be asked (${errorMessage(error)}): these are the jobs the Worker has recorded, ` +
+      `as last known`;
   }
   return { jobs: await index.list(), toolkit_reachable: reachable, notice };
 }

@@ -182,7 +182,8 @@ export function applyObservation(
       record.status = "lost";
       record.finishedAt = now;
       record.reason =
-        'the toolkit no longer knows this job (it answers "Job not found"): it was restarted, which ends its runs. Everything last known is kept here; start the training again to resume work.';
+        'the toolkit no longer knows this job (it answers "Job not found"): it was restarted, which ends ' +
+        "its runs. Everything last known is kept here; start the training again to resume work.";
     }
     return { record, newSegments: [], updates: [] };
   }
@@ -230,7 +231,10 @@ function giveUp(record: JobRecord, since: number, now: number): void {
   record.gaveUpAt = now;
   record.finishedAt = now;
   const hours = Math.round((now - since) / 360_000) / 10;
-  record.reason = `the toolkit has been unreachable since ${new Date(since).toISOString()} (${hours} h), so the Worker stopped polling this job. Everything last known is kept here; get_training_status asks the toolkit again, and following resumes if it answers`;
+  record.reason =
+    `the toolkit has been unreachable since ${new Date(since).toISOString()} (${hours} h), so the Worker ` +
+    `stopped polling this job. Everything last known is kept here; get_training_status asks the toolkit ` +
+    `again, and following resumes if it answers`;
 }
 
 /** Moves a live job to the state the toolkit's answer and the log imply. */
@@ -257,7 +261,9 @@ function settle(record: JobRecord, toolkitStatus: string, traceback: string | un
       record.reason = "the training process ended before logging any training step: see get_training_logs";
     } else if (record.step < total) {
       record.status = "failed";
-      record.reason = `the training process ended at step ${record.step} of ${total}, before the last step: see get_training_logs`;
+      record.reason =
+        `the training process ended at step ${record.step} of ${total}, before the last step: see ` +
+        `get_training_logs`;
     } else record.status = "completed";
     record.finishedAt = now;
     return;

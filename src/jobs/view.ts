@@ -27,7 +27,10 @@ export const jobViewSchema = z.object({
   last_update: z.string().nullable(),
   /** Seconds since the toolkit last answered about this job. */
   age_seconds: z.number().nullable(),
-  /** "live": just asked; "recent": within the freshness window; "stale": the toolkit could not be asked; "final": the job is over. */
+  /**
+   * "live": just asked; "recent": within the freshness window; "stale": the toolkit could not be asked; "final": the
+   * job is over.
+   */
   freshness: z.enum(["live", "recent", "stale", "final"]),
   toolkit_reachable: z.boolean(),
   notice: z.string().nullable(),

@@ -3,7 +3,8 @@ import { FILE_NAME_MAX_CHARS } from "../common";
 import { captionProblem, unsafeCharacter } from "../uploads/captions";
 
 /**
- * Validation rules of names, paths and one-line texts, shared by several tools. Each rule is the field's validation, its
+ * Validation rules of names, paths and one-line texts, shared by several tools. Each rule is the field's validation,
+ * its
  * TypeScript type and (through the MCP SDK) its published JSON Schema, so a message here is
  * what a client sees when it sends bad input. Nothing reaches the toolkit unless it passes.
  */
@@ -102,7 +103,10 @@ export function exportPathProblem(path: string, root: string): string | undefine
   if (!(MODEL_EXTENSIONS as readonly string[]).includes(extension))
     return `output_path's file name must end in one of: ${extensions} (for example ${example})`;
   if (dot <= 0 || file.startsWith("."))
-    return `output_path's file name needs a name before its extension and must not start with a dot (for example ${example})`;
+    return (
+      `output_path's file name needs a name before its extension and must not start with a dot (for example ` +
+      `${example})`
+    );
   return undefined;
 }
 
@@ -118,7 +122,9 @@ const HF_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?$/;
  * the toolkit's folder, and a path outside MODELS_ROOT could point anywhere on the machine.
  */
 export function baseModelProblem(value: string, modelsRoot: string): string | undefined {
-  const accepted = `a Hugging Face model id "owner/name" (for example black-forest-labs/FLUX.1-dev) or an absolute path under ${modelsRoot}/`;
+  const accepted =
+    `a Hugging Face model id "owner/name" (for example black-forest-labs/FLUX.1-dev) or an absolute path ` +
+    `under ${modelsRoot}/`;
   if (value.startsWith("/")) {
     const problem = pathProblem("model_name", value, true);
     if (problem) return problem;
@@ -132,12 +138,19 @@ export function baseModelProblem(value: string, modelsRoot: string): string | un
   if (character) return character;
   const parts = value.split("/");
   if (parts.length === 3 && /\.(safetensors|ckpt|pt|bin)$/i.test(value)) {
-    return `model_name must be ${accepted}: a file inside a repository is not a model id; put the file under ${modelsRoot}/ and give its absolute path`;
+    return (
+      `model_name must be ${accepted}: a file inside a repository is not a model id; put the file under ` +
+      `${modelsRoot}/ and give its absolute path`
+    );
   }
   if (parts.length !== 2) return `model_name must be ${accepted}`;
   for (const part of parts) {
     if (!HF_PART.test(part) || part.includes("--") || part.includes("..")) {
-      return `model_name must be ${accepted}: ${JSON.stringify(part)} is not a valid Hugging Face owner or name (letters, digits, '-', '_' and '.', not starting or ending with '-' or '.', no '--' or '..', at most 96 characters)`;
+      return (
+        `model_name must be ${accepted}: ${JSON.stringify(part)} is not a valid Hugging Face owner or name ` +
+        `(letters, digits, '-', '_' and '.', not starting or ending with '-' or '.', no '--' or '..', at ` +
+        `most 96 characters)`
+      );
     }
   }
   if (value.endsWith(".git")) return `model_name must be ${accepted}: a Hugging Face id does not end in .git`;

@@ -65,7 +65,9 @@ export const inlineImage = (maxBytes: number, maxCaptionChars: number) =>
         ctx.addIssue({
           code: "custom",
           path: ["data"],
-          message: `${image.filename} is ${size} bytes, over the ${maxBytes}-byte limit for inline images: use create_dataset_upload for large files`,
+          message:
+            `${image.filename} is ${size} bytes, over the ${maxBytes}-byte limit for inline images: use ` +
+            `create_dataset_upload for large files`,
         });
         return;
       }

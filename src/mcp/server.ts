@@ -47,7 +47,8 @@ export function buildServer(context: ToolContext): McpServer {
       // can never send that notification, so it must not promise it.
       capabilities: { tools: { listChanged: false } },
       instructions:
-        "Drive LoRA training on the owner's AI Toolkit GPU box: create a config, upload a dataset, start training, follow it, then fetch the model.",
+        "Drive LoRA training on the owner's AI Toolkit GPU box: create a config, upload a dataset, start " +
+        "training, follow it, then fetch the model.",
     },
   );
   for (const tool of allTools(context)) tool.register(server);

@@ -9,7 +9,8 @@ import { z } from "zod";
 export function strictInput<T extends z.ZodType>(tool: string, schema: T | undefined): T {
   if (schema === undefined) {
     throw new TypeError(
-      `tool ${tool} declares no inputSchema: give it z.object({}) when it takes no arguments, so unknown ones are refused`,
+      `tool ${tool} declares no inputSchema: give it z.object({}) when it takes no arguments, so unknown ` +
+        `ones are refused`,
     );
   }
   return strictDeep(schema, tool, []) as T;

@@ -180,7 +180,8 @@ async function guarded(body: () => Promise<CallToolResult>): Promise<CallToolRes
     if (error instanceof UserError) return failure(error.message, error.details);
     console.error("tool failed unexpectedly", error);
     return failure(
-      `The Worker failed unexpectedly: ${errorMessage(error)}. This is a bug: check with list_training_jobs or get_dataset_upload what was done before it failed.`,
+      `The Worker failed unexpectedly: ${errorMessage(error)}. This is a bug: check with ` +
+        `list_training_jobs or get_dataset_upload what was done before it failed.`,
       { kind: "internal" },
     );
   }

@@ -105,7 +105,8 @@ async function download(
         if (reported !== size) {
           throw new ToolkitError(
             "protocol",
-            `the toolkit reported ${reported} bytes for "${name}" but sent ${size}: the file may have changed during the download; ${RETRY_HINT}`,
+            `the toolkit reported ${reported} bytes for "${name}" but sent ${size}: the file may have ` +
+              `changed during the download; ${RETRY_HINT}`,
           );
         }
       },
@@ -132,7 +133,8 @@ function explain(error: unknown, name: string): unknown {
   if (error instanceof JsonStreamError) {
     return new ToolkitError(
       "protocol",
-      `the toolkit's answer to download_model for "${name}" was cut off or is not its JSON envelope (${error.message}): ${RETRY_HINT}`,
+      `the toolkit's answer to download_model for "${name}" was cut off or is not its JSON envelope ` +
+        `(${error.message}): ${RETRY_HINT}`,
     );
   }
   if (error instanceof Base64Error) {

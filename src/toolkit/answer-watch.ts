@@ -9,7 +9,8 @@ export function timedOut(target: string, what: string, timeoutMs: number, receiv
   const sent = received === undefined ? "" : ` (it sent ${received} bytes of its answer, then nothing more)`;
   return new ToolkitError(
     "timeout",
-    `the toolkit at ${target} did not answer ${what} within ${formatSeconds(timeoutMs)}${sent}: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
+    `the toolkit at ${target} did not answer ${what} within ${formatSeconds(timeoutMs)}${sent}: is the ` +
+      `tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
   );
 }
 
@@ -43,7 +44,9 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
     if (cause === "idle") {
       return new ToolkitError(
         "timeout",
-        `the toolkit at ${watch.target} stopped sending its answer to ${watch.what}: nothing for ${formatSeconds(watch.idleMs)} after ${received} bytes: is the tunnel running and the toolkit up? ${TUNNEL_GUIDE}`,
+        `the toolkit at ${watch.target} stopped sending its answer to ${watch.what}: nothing for ` +
+          `${formatSeconds(watch.idleMs)} after ${received} bytes: is the tunnel running and the toolkit up? ` +
+          `${TUNNEL_GUIDE}`,
       );
     }
     if (cause === "timeout" || watch.timeout.aborted)
@@ -51,7 +54,8 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
     if (watch.signal?.aborted) return watch.signal.reason;
     return new ToolkitError(
       "unreachable",
-      `the connection to the toolkit at ${watch.target} broke after ${received} bytes of its answer to ${watch.what} (${describeNetworkError(cause)}): is the tunnel running? ${TUNNEL_GUIDE}`,
+      `the connection to the toolkit at ${watch.target} broke after ${received} bytes of its answer to ` +
+        `${watch.what} (${describeNetworkError(cause)}): is the tunnel running? ${TUNNEL_GUIDE}`,
     );
   };
   const body = new ReadableStream<Uint8Array>(

@@ -48,7 +48,9 @@ export async function diagnose(config: Config, transport: ToolkitTransport): Pro
     hops.push({
       hop: "toolkit",
       ok: true,
-      detail: `${health.server ?? "the toolkit"} ${health.version ?? "(version unknown)"} answered /health in ${health.latencyMs} ms`,
+      detail:
+        `${health.server ?? "the toolkit"} ${health.version ?? "(version unknown)"} answered /health in ` +
+        `${health.latencyMs} ms`,
     });
     return { ok: true, transport: transport.kind, hops, version: health.version, latencyMs: health.latencyMs };
   }
@@ -59,7 +61,9 @@ export async function diagnose(config: Config, transport: ToolkitTransport): Pro
 function configurationHop(config: Config, transport: ToolkitTransport): Hop {
   const detail = {
     vpc: "Workers VPC binding TOOLKIT",
-    access: `tunnel hostname ${transport.target}${config.CF_ACCESS_CLIENT_ID ? " with an Access service token" : " WITHOUT an Access service token"}`,
+    access:
+      `tunnel hostname ${transport.target}` +
+      `${config.CF_ACCESS_CLIENT_ID ? " with an Access service token" : " WITHOUT an Access service token"}`,
     direct: `direct address ${transport.target} (no TOOLKIT binding, no AI_TOOLKIT_URL)`,
   }[transport.kind];
   if (transport.kind === "access" && !(config.CF_ACCESS_CLIENT_ID && config.CF_ACCESS_CLIENT_SECRET)) {
@@ -67,7 +71,9 @@ function configurationHop(config: Config, transport: ToolkitTransport): Hop {
       hop: "configuration",
       ok: false,
       detail,
-      fix: `Set both CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET (npx wrangler secret put ...), or anyone who finds the hostname reaches your toolkit. See ${GUIDE}, "Access-protected hostname".`,
+      fix:
+        `Set both CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET (npx wrangler secret put ...), or anyone ` +
+        `who finds the hostname reaches your toolkit. See ${GUIDE}, "Access-protected hostname".`,
     };
   }
   return { hop: "configuration", ok: true, detail };
@@ -106,34 +112,49 @@ export function hopFix(
     case "tunnel":
       return {
         detail: `Cloudflare answered ${status ?? 530} (error 1033): no cloudflared is connected for this tunnel`,
-        fix: `Start cloudflared on the LAN box (cd tunnel && npm run tunnel, or docker compose up -d) and check its token. See ${GUIDE}, "Diagnosis".`,
+        fix:
+          `Start cloudflared on the LAN box (cd tunnel && npm run tunnel, or docker compose up -d) and check ` +
+          `its token. See ${GUIDE}, "Diagnosis".`,
       };
     case "access":
       return {
         detail: "Cloudflare Access answered instead of the toolkit: the service token was not accepted",
-        fix: `Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET against the service token, and that the Access application's policy is "Service Auth" for that token. See ${GUIDE}, "Access-protected hostname".`,
+        fix:
+          `Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET against the service token, and that the ` +
+          `Access application's policy is "Service Auth" for that token. See ${GUIDE}, "Access-protected ` +
+          `hostname".`,
       };
     case "toolkit":
       return status !== undefined && status >= 500
         ? {
             detail: `the tunnel is up but the toolkit answered HTTP ${status}`,
-            fix: `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
+            fix:
+              `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the ` +
+              `tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
           }
         : {
             detail: message,
-            fix: `Something other than the AI Toolkit server answers there: check the address or hostname. See ${GUIDE}.`,
+            fix:
+              `Something other than the AI Toolkit server answers there: check the address or hostname. See ` +
+              `${GUIDE}.`,
           };
     case "reach":
     case "configuration": {
       const dns = /ENOTFOUND|getaddrinfo|DNS|resolve|name not resolved/i.test(message);
       const fix =
         transport.kind === "direct"
-          ? `No TOOLKIT binding and no AI_TOOLKIT_URL are set, so the Worker tries ${transport.target} directly, which only works from wrangler dev on the same network. Set up the tunnel (Workers VPC or an Access-protected hostname): ${GUIDE}.`
+          ? `No TOOLKIT binding and no AI_TOOLKIT_URL are set, so the Worker tries ${transport.target} ` +
+            `directly, which only works from wrangler dev on the same network. Set up the tunnel (Workers ` +
+            `VPC or an Access-protected hostname): ${GUIDE}.`
           : transport.kind === "access" && dns
-            ? `The hostname ${transport.target} does not resolve: add it as a public hostname of your tunnel in the Cloudflare dashboard. See ${GUIDE}.`
+            ? `The hostname ${transport.target} does not resolve: add it as a public hostname of your tunnel ` +
+              `in the Cloudflare dashboard. See ${GUIDE}.`
             : transport.kind === "access"
-              ? `Nothing answered at ${transport.target}: check the hostname and that the tunnel routes it. See ${GUIDE}.`
-              : `The VPC binding got no answer: check the VPC service's tunnel id, host ${config.AI_TOOLKIT_HOST} and port ${config.AI_TOOLKIT_PORT} (npx wrangler vpc service get ...), and that cloudflared runs. See ${GUIDE}.`;
+              ? `Nothing answered at ${transport.target}: check the hostname and that the tunnel routes it. ` +
+                `See ${GUIDE}.`
+              : `The VPC binding got no answer: check the VPC service's tunnel id, host ` +
+                `${config.AI_TOOLKIT_HOST} and port ${config.AI_TOOLKIT_PORT} (npx wrangler vpc service get ` +
+                `...), and that cloudflared runs. See ${GUIDE}.`;
       return { detail: dns ? `DNS lookup failed: ${message}` : message, fix };
     }
   }

@@ -63,12 +63,15 @@ export class UploadBodyError extends Error {
   override readonly name = "UploadBodyError";
 }
 
-/** Cloudflare answers 530 (error 1033) when the tunnel has no connected cloudflared: whichever upstream is behind it. */
+/**
+ * Cloudflare answers 530 (error 1033) when the tunnel has no connected cloudflared: whichever upstream is behind it.
+ */
 export function tunnelNotConnected(target: string, status: number, text: string): ToolkitError | undefined {
   if (status !== 530 && !/error code:?\s*1033/i.test(text)) return undefined;
   return new ToolkitError(
     "unreachable",
-    `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
+    `Cloudflare could not reach the tunnel for ${target} (HTTP ${status}, error 1033): cloudflared is not ` +
+      `connected on the LAN box. Start it (cd tunnel && npm run tunnel), ${TUNNEL_GUIDE}`,
     status,
     "tunnel",
   );

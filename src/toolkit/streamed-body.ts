@@ -32,7 +32,8 @@ export class StreamedBody {
         seen += next.value.byteLength;
         if (seen > size) {
           throw new UploadBodyError(
-            `${label} has more bytes than its declared size of ${size}: the staged file changed since it was measured; upload it again`,
+            `${label} has more bytes than its declared size of ${size}: the staged file changed since it ` +
+              `was measured; upload it again`,
           );
         }
         yield next.value;
@@ -40,7 +41,8 @@ export class StreamedBody {
       complete = true;
       if (seen !== size) {
         throw new UploadBodyError(
-          `${label} ended after ${seen} bytes but its declared size is ${size}: the staged file is incomplete; upload it again`,
+          `${label} ended after ${seen} bytes but its declared size is ${size}: the staged file is ` +
+            `incomplete; upload it again`,
         );
       }
     } finally {

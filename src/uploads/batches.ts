@@ -36,7 +36,8 @@ export function planBatches<T extends UploadImageInfo>(
     if (current.length > 0) batches.push({ images: current, bodyBytes: currentBytes });
     if (alone > maxBodyBytes) {
       throw new RangeError(
-        `${image.filename} needs a ${alone}-byte request on its own, over the ${maxBodyBytes}-byte batch limit: raise UPLOAD_BATCH_MAX_BYTES or remove the file`,
+        `${image.filename} needs a ${alone}-byte request on its own, over the ${maxBodyBytes}-byte batch ` +
+          `limit: raise UPLOAD_BATCH_MAX_BYTES or remove the file`,
       );
     }
     current = [image];

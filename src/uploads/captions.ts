@@ -66,7 +66,8 @@ export function parseCaptionsCsv(text: string): CaptionEntry[] {
     if (index === 0 && /^(file(name)?|image)$/i.test(name?.trim() ?? "")) return;
     if (name === undefined || caption === undefined || row.length > 2) {
       throw new CaptionFileError(
-        `captions.csv row ${index + 1} must have exactly two columns: file name, caption (quote captions that hold commas)`,
+        `captions.csv row ${index + 1} must have exactly two columns: file name, caption (quote captions ` +
+          `that hold commas)`,
       );
     }
     entries.push({ stem: stemOf(baseName(name.trim())), text: caption });
@@ -231,7 +232,10 @@ export function captionListProblem(entries: readonly CaptionEntry[], maxChars: n
     if (name) return name;
     const what = `the caption for ${entry.stem}`;
     if (entry.text.length > maxChars) {
-      return `${what} is ${entry.text.length} characters, over the ${maxChars}-character limit (UPLOAD_CAPTION_MAX_CHARS): shorten it`;
+      return (
+        `${what} is ${entry.text.length} characters, over the ${maxChars}-character limit ` +
+        `(UPLOAD_CAPTION_MAX_CHARS): shorten it`
+      );
     }
     const problem = captionProblem(entry.text, what);
     if (problem) return problem;

@@ -90,7 +90,8 @@ export class SessionFiles {
       if (part !== undefined && this.store.tus(name))
         return refuse(
           409,
-          `${name} is being uploaded with tus: continue it there (HEAD .../tus/${name}), or DELETE .../files/${name} first`,
+          `${name} is being uploaded with tus: continue it there (HEAD .../tus/${name}), or DELETE ` +
+            `.../files/${name} first`,
         );
     }
     const received =

@@ -97,12 +97,15 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
     open: () => openStaged(bucket, image.key, image.name),
   }));
   const { body, length } = createUploadDatasetBody(datasetName, images);
-  const what = `batch ${progress.batchesDone + 1} of ${progress.batchesTotal} (${batch.images.length} images, ${length} bytes)`;
+  const what =
+    `batch ${progress.batchesDone + 1} of ${progress.batchesTotal} (${batch.images.length} images, ${length} ` +
+    `bytes)`;
   const result = await sendBody(toolkit, body, length, batchTimeoutMs(config, length));
   if (result.images_saved !== batch.images.length) {
     throw new ToolkitError(
       "tool",
-      `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: check its disk space and console, then finalize again`,
+      `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: ` +
+        `check its disk space and console, then finalize again`,
     );
   }
   progress.toolkitPath = result.path;
@@ -124,7 +127,8 @@ async function checkArrived(
   if (toolkitImages < expectedImages) {
     throw new ToolkitError(
       "tool",
-      `after sending every batch the toolkit lists ${toolkitImages} images in ${datasetName}, expected at least ${expectedImages}: check the toolkit's datasets folder and disk space, then finalize again`,
+      `after sending every batch the toolkit lists ${toolkitImages} images in ${datasetName}, expected at ` +
+        `least ${expectedImages}: check the toolkit's datasets folder and disk space, then finalize again`,
     );
   }
   return { ...progress, toolkitImages, finishedAt: Date.now() };
@@ -264,7 +268,10 @@ export function notReadyToForward(store: SessionStore): string | undefined {
   const files = store.files();
   const receiving = files.filter((f) => f.state === "receiving").map((f) => f.name);
   if (receiving.length > 0)
-    return `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST .../files/<name>/complete) or delete them first`;
+    return (
+      `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST ` +
+      `.../files/<name>/complete) or delete them first`
+    );
   if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
     return files.length > 0
       ? "every image has already been sent"
@@ -284,7 +291,10 @@ export function stalled(meta: SessionMeta, now: number, stallMs: number): Sessio
     state: "failed",
     forward: {
       ...meta.forward,
-      error: `sending to the toolkit stopped making progress (nothing for over ${minutes} minutes, batch ${meta.forward.batchesDone + 1} of ${meta.forward.batchesTotal || "?"} never finished): finalize again to retry; only files not yet confirmed are re-sent`,
+      error:
+        `sending to the toolkit stopped making progress (nothing for over ${minutes} minutes, batch ` +
+        `${meta.forward.batchesDone + 1} of ${meta.forward.batchesTotal || "?"} never finished): finalize ` +
+        `again to retry; only files not yet confirmed are re-sent`,
     },
   };
 }

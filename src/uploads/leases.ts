@@ -70,23 +70,39 @@ export function busyProblem(held: LeaseRow, now: number): string {
   const seconds = Math.max(1, Math.ceil((held.expires_at - now) / 1000));
   const died = `(a request whose connection died holds it for ${seconds} s more at most)`;
   if (held.slot === TUS_SLOT) {
-    return `another PATCH of ${held.name} is storing bytes right now: send one PATCH at a time; when it ends, HEAD the upload URL and resume from its Upload-Offset ${died}`;
+    return (
+      `another PATCH of ${held.name} is storing bytes right now: send one PATCH at a time; when it ends, ` +
+      `HEAD the upload URL and resume from its Upload-Offset ${died}`
+    );
   }
-  return `${held.slot} of ${held.name} is arriving in another request right now: wait for it to end, then check GET .../files/${held.name} for the parts received ${died}`;
+  return (
+    `${held.slot} of ${held.name} is arriving in another request right now: wait for it to end, then check ` +
+    `GET .../files/${held.name} for the parts received ${died}`
+  );
 }
 
 export function lostProblem(lease: Lease): string {
   if (lease.slot === TUS_SLOT) {
-    return `this PATCH of ${lease.name} lost its hold on the upload (it was removed, or another PATCH took over after this one went silent): HEAD the upload URL and resume from its Upload-Offset`;
+    return (
+      `this PATCH of ${lease.name} lost its hold on the upload (it was removed, or another PATCH took over ` +
+      `after this one went silent): HEAD the upload URL and resume from its Upload-Offset`
+    );
   }
-  return `this request lost its hold on ${lease.slot} of ${lease.name} (the file was removed, or another request took the part over after this one went silent): check GET .../files/${lease.name} and send the part again if it is missing`;
+  return (
+    `this request lost its hold on ${lease.slot} of ${lease.name} (the file was removed, or another request ` +
+    `took the part over after this one went silent): check GET .../files/${lease.name} and send the part ` +
+    `again if it is missing`
+  );
 }
 
 /** Why a file that is no longer arriving takes no more bytes: only an explicit DELETE changes it. */
 export function settledProblem(row: Pick<FileRow, "name" | "state" | "size">): string {
   const what =
     row.state === "sent" ? "has already been sent to the toolkit" : `is already staged (${row.size} bytes, complete)`;
-  return `${row.name} ${what}; a file in state "${row.state}" takes no more parts: to replace it, DELETE .../files/${row.name} first, then send it again`;
+  return (
+    `${row.name} ${what}; a file in state "${row.state}" takes no more parts: to replace it, DELETE ` +
+    `.../files/${row.name} first, then send it again`
+  );
 }
 
 type SessionStub = DurableObjectStub<UploadSession>;

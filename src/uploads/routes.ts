@@ -110,7 +110,9 @@ function requestLength(c: Context<UploadEnv>): number | Response {
   if (length > MAX_REQUEST_BYTES) {
     return c.json(
       {
-        error: `one request may carry at most ${MAX_REQUEST_BYTES} bytes: send this file in parts (PUT .../files/<name>/parts/<n>, then POST .../files/<name>/complete)`,
+        error:
+          `one request may carry at most ${MAX_REQUEST_BYTES} bytes: send this file in parts (PUT ` +
+          `.../files/<name>/parts/<n>, then POST .../files/<name>/complete)`,
       },
       413,
     );

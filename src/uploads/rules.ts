@@ -67,7 +67,11 @@ export function imageProblem(name: string, head: Uint8Array): string | undefined
   const ext = imageExtension(name);
   const sniffed = sniffImage(head);
   if (ext && extensionMatches(ext, sniffed)) return undefined;
-  return `${name} does not contain a ${ext?.toUpperCase() ?? "supported"} image (its first bytes look like ${sniffed ?? "no supported image format"}): send a real PNG, JPEG or WebP file with the matching extension`;
+  return (
+    `${name} does not contain a ${ext?.toUpperCase() ?? "supported"} image (its first bytes look like ` +
+    `${sniffed ?? "no supported image format"}): send a real PNG, JPEG or WebP file with the matching ` +
+    `extension`
+  );
 }
 
 // Names: what a file is, what it is stored as.
@@ -124,7 +128,10 @@ const KNOWN_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, "txt", "zip"];
 export function nameRefusal(raw: string, name: string): string {
   const lower = name.toLowerCase();
   if (lower.lastIndexOf(".") <= 0 && KNOWN_EXTENSIONS.includes(lower.replace(/^\./, ""))) {
-    return `${JSON.stringify(raw)} has no name before its extension: name the file like cat_01.${lower.replace(/^\./, "")}`;
+    return (
+      `${JSON.stringify(raw)} has no name before its extension: name the file like ` +
+      `cat_01.${lower.replace(/^\./, "")}`
+    );
   }
   return `${name} is not accepted here: send ${ACCEPTED_FILES}`;
 }
@@ -146,7 +153,11 @@ export function stemClash(name: string, others: Iterable<string>): string | unde
   const dot = name.lastIndexOf(".");
   for (const other of others) {
     if (other.toLowerCase() === name.toLowerCase() || stemOf(other) !== stem || uploadKind(other) !== "image") continue;
-    return `${name} and ${other} share the name "${stem}": the toolkit stores each image's caption as <name>.txt, so one caption would replace the other. Rename one of them (for example ${name.slice(0, dot)}_2${name.slice(dot)})`;
+    return (
+      `${name} and ${other} share the name "${stem}": the toolkit stores each image's caption as <name>.txt, ` +
+      `so one caption would replace the other. Rename one of them (for example ` +
+      `${name.slice(0, dot)}_2${name.slice(dot)})`
+    );
   }
   return undefined;
 }
@@ -194,14 +205,23 @@ export function checkParts(name: string, parts: readonly PartRow[]): string | un
     expected = part.n + 1;
   }
   if (missing.length > 0)
-    return `${name} is missing part${missing.length === 1 ? "" : "s"} ${missing.join(", ")}: send ${missing.length === 1 ? "it" : "them"}, then complete again`;
+    return (
+      `${name} is missing part${missing.length === 1 ? "" : "s"} ${missing.join(", ")}: send ` +
+      `${missing.length === 1 ? "it" : "them"}, then complete again`
+    );
   const first = sorted[0];
   for (const part of sorted.slice(0, -1)) {
     if (part.size < R2_MIN_PART_BYTES) {
-      return `part ${part.n} of ${name} is ${part.size} bytes; every part but the last must be at least ${R2_MIN_PART_BYTES} bytes (5 MiB): resend the file with bigger parts`;
+      return (
+        `part ${part.n} of ${name} is ${part.size} bytes; every part but the last must be at least ` +
+        `${R2_MIN_PART_BYTES} bytes (5 MiB): resend the file with bigger parts`
+      );
     }
     if (first && part.size !== first.size) {
-      return `part ${part.n} of ${name} is ${part.size} bytes but part 1 is ${first.size}; every part but the last must be the same size: resend part ${part.n}`;
+      return (
+        `part ${part.n} of ${name} is ${part.size} bytes but part 1 is ${first.size}; every part but the ` +
+        `last must be the same size: resend part ${part.n}`
+      );
     }
   }
   const last = sorted[sorted.length - 1];
@@ -235,13 +255,22 @@ export interface Admission {
  */
 export function limitProblem(a: Admission, limits: Manifest["limits"]): string | undefined {
   if (a.kind === "image" && a.receivedBytes + a.size > limits.file_max_bytes) {
-    return `${a.name} is over the ${limits.file_max_bytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES, and one image must fit one toolkit batch): resize or recompress it`;
+    return (
+      `${a.name} is over the ${limits.file_max_bytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES, and one ` +
+      `image must fit one toolkit batch): resize or recompress it`
+    );
   }
   if (a.sessionBytes + a.size > limits.session_max_bytes) {
-    return `${a.name} would take this session over its ${limits.session_max_bytes}-byte limit (UPLOAD_SESSION_MAX_BYTES): finalize this session and put the rest in another`;
+    return (
+      `${a.name} would take this session over its ${limits.session_max_bytes}-byte limit ` +
+      `(UPLOAD_SESSION_MAX_BYTES): finalize this session and put the rest in another`
+    );
   }
   if (a.kind === "image" && a.isNew && a.imageCount >= limits.session_max_files) {
-    return `this session already holds ${limits.session_max_files} images (UPLOAD_SESSION_MAX_FILES): finalize it and put the rest in another`;
+    return (
+      `this session already holds ${limits.session_max_files} images (UPLOAD_SESSION_MAX_FILES): finalize it ` +
+      `and put the rest in another`
+    );
   }
   return undefined;
 }

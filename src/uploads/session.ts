@@ -285,7 +285,8 @@ export class UploadSession extends DurableObject<Env> {
     if (!meta || Date.now() >= meta.expiresAt) {
       return refuse(
         404,
-        "there is no upload session at this URL (it may have expired or been deleted): ask for a new one with the create_dataset_upload tool",
+        "there is no upload session at this URL (it may have expired or been deleted): ask for a new one " +
+          "with the create_dataset_upload tool",
       );
     }
     if (writable && meta.state === "forwarding")

@@ -271,7 +271,8 @@ export class SessionStore {
   /** Forget the whole session: its URL answers 404 from now on. */
   forget(): void {
     this.sql.exec(
-      "DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; DELETE FROM tus; DELETE FROM leases;",
+      "DELETE FROM meta; DELETE FROM files; DELETE FROM parts; DELETE FROM captions; DELETE FROM rejected; " +
+        "DELETE FROM tus; DELETE FROM leases;",
     );
   }
 }

@@ -46,15 +46,24 @@ const answers = `function () {
   var points = [];
   for (var step = 10; step <= 450; step += 10) {
     var wobble = Math.sin(step * 0.37) * 0.012 + Math.sin(step * 0.11) * 0.008;
-    points.push({ step: step, losses: { loss: 0.13 + 0.32 * Math.exp(-step / 110) + wobble, prior_loss: 0.055 + 0.09 * Math.exp(-step / 160) + wobble / 3 } });
+    points.push({ step: step, losses: { loss: 0.13 + 0.32 * Math.exp(-step / 110) + wobble,
+      prior_loss: 0.055 + 0.09 * Math.exp(-step / 160) + wobble / 3 } });
   }
-  var prompts = ["a portrait of sks person in a sunlit cafe, film photo", "sks person as an astronaut, studio lighting", "watercolor painting of sks person by the sea"];
+  var prompts = ["a portrait of sks person in a sunlit cafe, film photo", "sks person as an astronaut, studio lighting",
+    "watercolor painting of sks person by the sea"];
   return {
     get_training_status: { content: [{ type: "text", text: "running" }], structuredContent: job },
-    get_training_metrics: { content: [{ type: "text", text: "metrics" }], structuredContent: { job_id: job.job_id, status: "running", terms: ["loss", "prior_loss"], points: points, summary: {}, stored_points: points.length, stored_stride: 1 } },
-    get_system_stats: { content: [{ type: "text", text: "stats" }], structuredContent: { cpu_percent: 31, memory_percent: 48, disk_usage: 62, gpus: [{ index: 0, name: "RTX 4090", temperature: 67, utilization: { gpu: 98, memory: 61 }, memory: { total: 24564, used: 14540, free: 10024 } }] } },
-    get_training_samples: { content: [{ type: "text", text: "3 samples" }], structuredContent: { job_id: job.job_id, samples: [0, 1, 2].map(function (i) { return { step: 250 + i * 100, prompt: prompts[i], data_uri: host.sample(200 + i * 50, i) }; }) } },
-    stop_training: { content: [{ type: "text", text: "Stop requested for job " + job.job_id + "." }], structuredContent: { job_id: job.job_id, status: "running" } },
+    get_training_metrics: { content: [{ type: "text", text: "metrics" }], structuredContent: { job_id: job.job_id,
+      status: "running", terms: ["loss", "prior_loss"], points: points, summary: {}, stored_points: points.length,
+      stored_stride: 1 } },
+    get_system_stats: { content: [{ type: "text", text: "stats" }], structuredContent: { cpu_percent: 31,
+      memory_percent: 48, disk_usage: 62, gpus: [{ index: 0, name: "RTX 4090", temperature: 67, utilization: { gpu: 98,
+      memory: 61 }, memory: { total: 24564, used: 14540, free: 10024 } }] } },
+    get_training_samples: { content: [{ type: "text", text: "3 samples" }], structuredContent: { job_id: job.job_id,
+      samples: [0, 1, 2].map(function (i) { return { step: 250 + i * 100, prompt: prompts[i],
+      data_uri: host.sample(200 + i * 50, i) }; }) } },
+    stop_training: { content: [{ type: "text", text: "Stop requested for job " + job.job_id + "." }],
+      structuredContent: { job_id: job.job_id, status: "running" } },
   };
 }`;
 
@@ -95,102 +104,106 @@ describe("the training dashboard as an MCP App", () => {
     page.evaluate(() => (window as unknown as HostWindow).host.calls);
   const callsOf = async (page: Page, name: string) => (await calls(page)).filter((call) => call.name === name);
 
-  it("shows a running job, its chart, samples and GPU, stops it on confirmation, and backs off once it is over", async () => {
-    const { page, app, errors } = await openDashboard("light");
+  it(
+    "shows a running job, its chart, samples and GPU, " + "stops it on confirmation, and backs off once it is over",
+    async () => {
+      const { page, app, errors } = await openDashboard("light");
 
-    await expect.poll(() => app.locator("#status").textContent(), { timeout: 10_000 }).toBe("running");
-    await expect.poll(() => app.locator("#chart svg path.line").count(), { timeout: 10_000 }).toBe(2);
-    expect(await app.locator("#title").textContent()).toBe("portrait_lora_v2");
-    expect(await app.locator("#step").textContent()).toBe("Step 450 / 1,000");
-    expect(await app.locator("#bar-fill").getAttribute("style")).toContain("width: 45%");
-    expect(await app.locator("#eta").textContent()).toContain("≈ 6 min left");
-    expect(await app.locator("#eta").textContent()).toContain("1.44 it/s");
-    expect(await app.locator("#loss").textContent()).toBe("0.1432");
+      await expect.poll(() => app.locator("#status").textContent(), { timeout: 10_000 }).toBe("running");
+      await expect.poll(() => app.locator("#chart svg path.line").count(), { timeout: 10_000 }).toBe(2);
+      expect(await app.locator("#title").textContent()).toBe("portrait_lora_v2");
+      expect(await app.locator("#step").textContent()).toBe("Step 450 / 1,000");
+      expect(await app.locator("#bar-fill").getAttribute("style")).toContain("width: 45%");
+      expect(await app.locator("#eta").textContent()).toContain("≈ 6 min left");
+      expect(await app.locator("#eta").textContent()).toContain("1.44 it/s");
+      expect(await app.locator("#loss").textContent()).toBe("0.1432");
 
-    // Every refresh went through the host, for this job.
-    expect((await callsOf(page, "get_training_status"))[0]?.arguments).toEqual({ job_id: JOB_ID });
-    expect((await callsOf(page, "get_training_samples"))[0]?.arguments).toEqual({ job_id: JOB_ID, count: 6 });
+      // Every refresh went through the host, for this job.
+      expect((await callsOf(page, "get_training_status"))[0]?.arguments).toEqual({ job_id: JOB_ID });
+      expect((await callsOf(page, "get_training_samples"))[0]?.arguments).toEqual({ job_id: JOB_ID, count: 6 });
 
-    // Samples, newest first, with step and prompt.
-    await expect.poll(() => app.locator("#samples img").count(), { timeout: 10_000 }).toBe(3);
-    expect(await app.locator("#samples figcaption").first().textContent()).toContain("Step 450");
-    expect(await app.locator("#samples figcaption").first().textContent()).toContain("watercolor painting");
-    expect(await app.locator("#samples img").first().getAttribute("src")).toMatch(/^data:image\/jpeg;base64,/);
+      // Samples, newest first, with step and prompt.
+      await expect.poll(() => app.locator("#samples img").count(), { timeout: 10_000 }).toBe(3);
+      expect(await app.locator("#samples figcaption").first().textContent()).toContain("Step 450");
+      expect(await app.locator("#samples figcaption").first().textContent()).toContain("watercolor painting");
+      expect(await app.locator("#samples img").first().getAttribute("src")).toMatch(/^data:image\/jpeg;base64,/);
 
-    // GPU memory (MiB from the UI server, shown in GB) and temperature.
-    await expect.poll(() => app.locator("#gpu-mem").textContent()).toBe("14.2 / 24 GB");
-    expect(await app.locator("#gpu-name").textContent()).toContain("RTX 4090");
-    expect(await app.locator("#gpu-temp").textContent()).toBe("67 °C · 98%");
+      // GPU memory (MiB from the UI server, shown in GB) and temperature.
+      await expect.poll(() => app.locator("#gpu-mem").textContent()).toBe("14.2 / 24 GB");
+      expect(await app.locator("#gpu-name").textContent()).toContain("RTX 4090");
+      expect(await app.locator("#gpu-temp").textContent()).toBe("67 °C · 98%");
 
-    // Hovering the chart shows the step and the values there.
-    const plot = app.locator("#chart svg rect");
-    const box = await plot.boundingBox();
-    if (!box) throw new Error("the chart has no hover area");
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
-    await expect.poll(() => app.locator("#chart .tip").isVisible()).toBe(true);
-    const tip = (await app.locator("#chart .tip").textContent()) ?? "";
-    expect(tip).toMatch(/Step \d+/);
-    expect(tip).toMatch(/loss 0\.\d+/);
-    expect(tip).toContain("prior_loss");
+      // Hovering the chart shows the step and the values there.
+      const plot = app.locator("#chart svg rect");
+      const box = await plot.boundingBox();
+      if (!box) throw new Error("the chart has no hover area");
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+      await expect.poll(() => app.locator("#chart .tip").isVisible()).toBe(true);
+      const tip = (await app.locator("#chart .tip").textContent()) ?? "";
+      expect(tip).toMatch(/Step \d+/);
+      expect(tip).toMatch(/loss 0\.\d+/);
+      expect(tip).toContain("prior_loss");
 
-    // Toggling a term hides its line; toggling it back restores it.
-    await app.locator('.chip[data-term="prior_loss"]').click();
-    expect(await app.locator("#chart svg path.line").count()).toBe(1);
-    expect(await app.locator('#chart svg path.line[data-term="prior_loss"]').count()).toBe(0);
-    expect(await app.locator('.chip[data-term="prior_loss"]').getAttribute("aria-pressed")).toBe("false");
-    await app.locator('.chip[data-term="prior_loss"]').click();
-    expect(await app.locator("#chart svg path.line").count()).toBe(2);
+      // Toggling a term hides its line; toggling it back restores it.
+      await app.locator('.chip[data-term="prior_loss"]').click();
+      expect(await app.locator("#chart svg path.line").count()).toBe(1);
+      expect(await app.locator('#chart svg path.line[data-term="prior_loss"]').count()).toBe(0);
+      expect(await app.locator('.chip[data-term="prior_loss"]').getAttribute("aria-pressed")).toBe("false");
+      await app.locator('.chip[data-term="prior_loss"]').click();
+      expect(await app.locator("#chart svg path.line").count()).toBe(2);
 
-    // The log scale redraws the same lines on other axes.
-    const linear = await app.locator('#chart svg path.line[data-term="loss"]').getAttribute("d");
-    await app.locator("#log-scale").check();
-    expect(await app.locator('#chart svg path.line[data-term="loss"]').getAttribute("d")).not.toBe(linear);
-    await app.locator("#log-scale").uncheck();
+      // The log scale redraws the same lines on other axes.
+      const linear = await app.locator('#chart svg path.line[data-term="loss"]').getAttribute("d");
+      await app.locator("#log-scale").check();
+      expect(await app.locator('#chart svg path.line[data-term="loss"]').getAttribute("d")).not.toBe(linear);
+      await app.locator("#log-scale").uncheck();
 
-    // It keeps polling while the job runs.
-    await expect
-      .poll(async () => (await callsOf(page, "get_training_status")).length, { timeout: 15_000 })
-      .toBeGreaterThanOrEqual(2);
+      // It keeps polling while the job runs.
+      await expect
+        .poll(async () => (await callsOf(page, "get_training_status")).length, { timeout: 15_000 })
+        .toBeGreaterThanOrEqual(2);
 
-    // Stop asks first, then calls stop_training through the host and shows the answer.
-    await app.locator("#stop").click();
-    expect(await callsOf(page, "stop_training")).toHaveLength(0);
-    await app.locator("#stop-yes").click();
-    await expect
-      .poll(async () => (await callsOf(page, "stop_training")).map((call) => call.arguments))
-      .toEqual([{ job_id: JOB_ID }]);
-    await expect.poll(() => app.locator("#notice").textContent()).toBe(`Stop requested for job ${JOB_ID}.`);
+      // Stop asks first, then calls stop_training through the host and shows the answer.
+      await app.locator("#stop").click();
+      expect(await callsOf(page, "stop_training")).toHaveLength(0);
+      await app.locator("#stop-yes").click();
+      await expect
+        .poll(async () => (await callsOf(page, "stop_training")).map((call) => call.arguments))
+        .toEqual([{ job_id: JOB_ID }]);
+      await expect.poll(() => app.locator("#notice").textContent()).toBe(`Stop requested for job ${JOB_ID}.`);
 
-    // Once the job reports it is over, the page slows down and then stops asking.
-    await page.evaluate(() => {
-      const { answers } = (window as unknown as HostWindow).host;
-      const status = answers.get_training_status as { structuredContent: Record<string, unknown> };
-      answers.get_training_status = {
-        ...status,
-        structuredContent: {
-          ...status.structuredContent,
-          status: "stopped",
-          stopped_by: "the owner",
-          estimated_time_remaining: null,
-        },
-      };
-    });
-    await expect.poll(() => app.locator("#status").textContent(), { timeout: 15_000 }).toBe("stopped");
-    expect(await app.locator("#stop-box").isHidden()).toBe(true);
-    await expect.poll(() => app.locator("#polling").textContent()).toBe("Refreshing every 30 s");
-    const settled = (await callsOf(page, "get_training_status")).length;
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
-    expect((await callsOf(page, "get_training_status")).length).toBe(settled);
+      // Once the job reports it is over, the page slows down and then stops asking.
+      await page.evaluate(() => {
+        const { answers } = (window as unknown as HostWindow).host;
+        const status = answers.get_training_status as { structuredContent: Record<string, unknown> };
+        answers.get_training_status = {
+          ...status,
+          structuredContent: {
+            ...status.structuredContent,
+            status: "stopped",
+            stopped_by: "the owner",
+            estimated_time_remaining: null,
+          },
+        };
+      });
+      await expect.poll(() => app.locator("#status").textContent(), { timeout: 15_000 }).toBe("stopped");
+      expect(await app.locator("#stop-box").isHidden()).toBe(true);
+      await expect.poll(() => app.locator("#polling").textContent()).toBe("Refreshing every 30 s");
+      const settled = (await callsOf(page, "get_training_status")).length;
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      expect((await callsOf(page, "get_training_status")).length).toBe(settled);
 
-    // The App told the host its height, and nothing broke the page's policy.
-    expect(
-      (await page.evaluate(() => (window as unknown as HostWindow).host.sizes)).some(
-        (size) => (size.height ?? 0) > 500,
-      ),
-    ).toBe(true);
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 90_000);
+      // The App told the host its height, and nothing broke the page's policy.
+      expect(
+        (await page.evaluate(() => (window as unknown as HostWindow).host.sizes)).some(
+          (size) => (size.height ?? 0) > 500,
+        ),
+      ).toBe(true);
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    90_000,
+  );
 
   // Headless Chromium stops routing clicks into the frame after an element screenshot, so the
   // pictures are taken on a page of their own.

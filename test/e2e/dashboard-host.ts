@@ -53,7 +53,8 @@ window.host = {
     var frame = document.createElement("iframe");
     frame.setAttribute("sandbox", "allow-scripts");
     document.getElementById("slot").appendChild(frame);
-    var bridge = new ExtApps.AppBridge(null, { name: "dashboard-test-host", version: "1.0.0" }, { serverTools: {}, logging: {} }, {
+    var bridge = new ExtApps.AppBridge(null, { name: "dashboard-test-host", version: "1.0.0" }, 
+      { serverTools: {}, logging: {} }, {
       hostContext: { theme: theme, platform: "web", displayMode: "inline" },
     });
     bridge.oncalltool = async function (params) {
@@ -103,7 +104,8 @@ const hostHtml = `<!doctype html>
 <html><head><meta charset="utf-8"><style>
   html { background: #f3f1ec; } html[data-theme="dark"] { background: #262624; }
   body { margin: 0; padding: 24px; }
-  iframe { display: block; width: 760px; height: 300px; border: 1px solid rgba(128,128,128,.25); border-radius: 14px; background: transparent; }
+  iframe { display: block; width: 760px; height: 300px; border: 1px solid rgba(128,128,128,.25); 
+   border-radius: 14px; background: transparent; }
 </style></head><body><div id="slot"></div><script>${hostScript}</script></body></html>`;
 
 /** Opens the host in the page and starts the App with the given tool input and result. */

@@ -28,31 +28,35 @@ describe("model downloads end to end", () => {
     await stack?.stop();
   });
 
-  it(`downloads a ${SIZE / 1024 / 1024} MiB model through the signed link, byte-identical to the toolkit's file`, async () => {
-    const client = await stack.connect();
-    const result = await client.callTool(
-      { name: "download_model", arguments: { model_name: "big_lora" } },
-      undefined,
-      LONG,
-    );
-    const s = (result.structuredContent ?? {}) as Record<string, unknown>;
-    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-    expect(s.size).toBe(SIZE);
-    expect(s.sha256).toBe(onDisk);
-    expect(s.data).toBeUndefined();
-    expect(s.inline_skipped).toMatch(/over the .* limit/);
-    expect((s.safetensors as { metadata: Record<string, string> }).metadata.ss_network_dim).toBe("32");
-    const url = String(s.download_url);
-    expect(url.startsWith(`${stack.workerUrl}/downloads/`)).toBe(true);
+  it(
+    `downloads a ${SIZE / 1024 / 1024} MiB model through the signed link, byte-identical to the toolkit's ` + `file`,
+    async () => {
+      const client = await stack.connect();
+      const result = await client.callTool(
+        { name: "download_model", arguments: { model_name: "big_lora" } },
+        undefined,
+        LONG,
+      );
+      const s = (result.structuredContent ?? {}) as Record<string, unknown>;
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      expect(s.size).toBe(SIZE);
+      expect(s.sha256).toBe(onDisk);
+      expect(s.data).toBeUndefined();
+      expect(s.inline_skipped).toMatch(/over the .* limit/);
+      expect((s.safetensors as { metadata: Record<string, string> }).metadata.ss_network_dim).toBe("32");
+      const url = String(s.download_url);
+      expect(url.startsWith(`${stack.workerUrl}/downloads/`)).toBe(true);
 
-    const response = await fetch(url);
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-length")).toBe(String(SIZE));
-    expect(response.headers.get("content-disposition")).toMatch(/filename="big_lora\.safetensors"/);
-    const { sha256, bytes } = await hashBody(response);
-    expect(bytes).toBe(SIZE);
-    expect(sha256).toBe(onDisk);
-  }, 600_000);
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-length")).toBe(String(SIZE));
+      expect(response.headers.get("content-disposition")).toMatch(/filename="big_lora\.safetensors"/);
+      const { sha256, bytes } = await hashBody(response);
+      expect(bytes).toBe(SIZE);
+      expect(sha256).toBe(onDisk);
+    },
+    600_000,
+  );
 
   it("resumes a cut-off download with a range request", async () => {
     const client = await stack.connect();

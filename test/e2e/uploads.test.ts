@@ -66,76 +66,81 @@ describe("dataset uploads end to end", () => {
     await stack?.stop();
   });
 
-  it(`uploads 64 files (${Math.round(totalBytes / 1e6)} MB) all in parts, with one transfer cut off and resumed, finalizes, and the toolkit has every byte`, async () => {
-    expect(files.length).toBeGreaterThanOrEqual(60);
-    expect(totalBytes).toBeGreaterThanOrEqual(200e6);
-    expect(files.every((f) => f.bytes.length > PART)).toBe(true);
-    const client = await stack.connect();
-    const created = await callTool(client, "create_dataset_upload", {
-      dataset_name: "e2e_big",
-      trigger_word: "sks",
-      default_caption: "a photo",
-    });
-    expect(created.isError).toBeFalsy();
-    const base = String(created.structuredContent?.upload_url);
-    expect(base).toMatch(/\/uploads\/[0-9a-f]{32}$/);
-    await put(`${base}/files/img_000.txt`, new TextEncoder().encode("sks, the first image"));
+  it(
+    `uploads 64 files (${Math.round(totalBytes / 1e6)} MB) all in parts, with one transfer cut off and ` +
+      `resumed, finalizes, and the toolkit has every byte`,
+    async () => {
+      expect(files.length).toBeGreaterThanOrEqual(60);
+      expect(totalBytes).toBeGreaterThanOrEqual(200e6);
+      expect(files.every((f) => f.bytes.length > PART)).toBe(true);
+      const client = await stack.connect();
+      const created = await callTool(client, "create_dataset_upload", {
+        dataset_name: "e2e_big",
+        trigger_word: "sks",
+        default_caption: "a photo",
+      });
+      expect(created.isError).toBeFalsy();
+      const base = String(created.structuredContent?.upload_url);
+      expect(base).toMatch(/\/uploads\/[0-9a-f]{32}$/);
+      await put(`${base}/files/img_000.txt`, new TextEncoder().encode("sks, the first image"));
 
-    const [first, ...others] = files;
-    if (!first) throw new Error("no files");
-    // Part 1 arrives, part 2 is cut off halfway: the session must list only part 1.
-    const firstParts = partsOf(first);
-    await put(`${base}/files/${first.name}/parts/1`, firstParts[0]!.body);
-    await cutOff(`${base}/files/${first.name}/parts/2`, firstParts[1]!.body);
-    const status = (await (await fetch(`${base}/files/${first.name}`)).json()) as {
-      state: string;
-      parts: Array<{ n: number }>;
-    };
-    expect(status.state).toBe("receiving");
-    expect(status.parts.map((p) => p.n)).toEqual([1]);
+      const [first, ...others] = files;
+      if (!first) throw new Error("no files");
+      // Part 1 arrives, part 2 is cut off halfway: the session must list only part 1.
+      const firstParts = partsOf(first);
+      await put(`${base}/files/${first.name}/parts/1`, firstParts[0]!.body);
+      await cutOff(`${base}/files/${first.name}/parts/2`, firstParts[1]!.body);
+      const status = (await (await fetch(`${base}/files/${first.name}`)).json()) as {
+        state: string;
+        parts: Array<{ n: number }>;
+      };
+      expect(status.state).toBe("receiving");
+      expect(status.parts.map((p) => p.n)).toEqual([1]);
 
-    // Every other file's parts, six requests at a time across files; then the cut-off
-    // file resumes by sending only what the session does not list.
-    await pool(others.flatMap(partsOf), 6, (p) => put(`${base}/files/${p.file.name}/parts/${p.n}`, p.body));
-    const missing = firstParts.filter((p) => !status.parts.some((q) => q.n === p.n));
-    expect(missing.map((p) => p.n)).toEqual([2]);
-    await pool(missing, 3, (p) => put(`${base}/files/${first.name}/parts/${p.n}`, p.body));
-    await pool(files, 6, async (f) => {
-      const done = await fetch(`${base}/files/${f.name}/complete`, { method: "POST" });
-      if (done.status !== 200) throw new Error(`complete ${f.name}: ${done.status} ${await done.text()}`);
-    });
+      // Every other file's parts, six requests at a time across files; then the cut-off
+      // file resumes by sending only what the session does not list.
+      await pool(others.flatMap(partsOf), 6, (p) => put(`${base}/files/${p.file.name}/parts/${p.n}`, p.body));
+      const missing = firstParts.filter((p) => !status.parts.some((q) => q.n === p.n));
+      expect(missing.map((p) => p.n)).toEqual([2]);
+      await pool(missing, 3, (p) => put(`${base}/files/${first.name}/parts/${p.n}`, p.body));
+      await pool(files, 6, async (f) => {
+        const done = await fetch(`${base}/files/${f.name}/complete`, { method: "POST" });
+        if (done.status !== 200) throw new Error(`complete ${f.name}: ${done.status} ${await done.text()}`);
+      });
 
-    const before = (await (await fetch(base)).json()) as {
-      totals: { images: number; staged_bytes: number; receiving: number };
-    };
-    expect(before.totals).toMatchObject({ images: 64, staged_bytes: totalBytes, receiving: 0 });
+      const before = (await (await fetch(base)).json()) as {
+        totals: { images: number; staged_bytes: number; receiving: number };
+      };
+      expect(before.totals).toMatchObject({ images: 64, staged_bytes: totalBytes, receiving: 0 });
 
-    const finalize = await fetch(`${base}/finalize`, { method: "POST" });
-    expect(finalize.status, await finalize.clone().text()).toBe(202);
-    let state = "forwarding";
-    let manifest:
-      { state: string; forward: { batchesTotal: number; error?: string; toolkitImages?: number } } | undefined;
-    const deadline = Date.now() + 120_000;
-    while (state === "forwarding" && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500));
-      manifest = (await (await fetch(base)).json()) as typeof manifest;
-      state = manifest?.state ?? "gone";
-    }
-    expect(manifest?.forward.error).toBeUndefined();
-    expect(state).toBe("complete");
-    expect(manifest?.forward.batchesTotal).toBeGreaterThanOrEqual(3);
+      const finalize = await fetch(`${base}/finalize`, { method: "POST" });
+      expect(finalize.status, await finalize.clone().text()).toBe(202);
+      let state = "forwarding";
+      let manifest:
+        { state: string; forward: { batchesTotal: number; error?: string; toolkitImages?: number } } | undefined;
+      const deadline = Date.now() + 120_000;
+      while (state === "forwarding" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        manifest = (await (await fetch(base)).json()) as typeof manifest;
+        state = manifest?.state ?? "gone";
+      }
+      expect(manifest?.forward.error).toBeUndefined();
+      expect(state).toBe("complete");
+      expect(manifest?.forward.batchesTotal).toBeGreaterThanOrEqual(3);
 
-    const folder = join(stack.dataDir, "datasets", "e2e_big");
-    for (const f of files) {
-      const onDisk = await readFile(join(folder, f.name));
-      expect(sha256(onDisk), f.name).toBe(sha256(f.bytes));
-    }
-    expect(await readFile(join(folder, "img_000.txt"), "utf8")).toBe("sks, the first image");
-    expect(await readFile(join(folder, "img_001.txt"), "utf8")).toBe("sks, a photo");
+      const folder = join(stack.dataDir, "datasets", "e2e_big");
+      for (const f of files) {
+        const onDisk = await readFile(join(folder, f.name));
+        expect(sha256(onDisk), f.name).toBe(sha256(f.bytes));
+      }
+      expect(await readFile(join(folder, "img_000.txt"), "utf8")).toBe("sks, the first image");
+      expect(await readFile(join(folder, "img_001.txt"), "utf8")).toBe("sks, a photo");
 
-    const got = await callTool(client, "get_dataset_upload", { upload_url: base });
-    expect(got.structuredContent?.state).toBe("complete");
-  }, 240_000);
+      const got = await callTool(client, "get_dataset_upload", { upload_url: base });
+      expect(got.structuredContent?.state).toBe("complete");
+    },
+    240_000,
+  );
 
   it("upload_dataset (inline base64) goes through the same staging and forwarding", async () => {
     const client = await stack.connect();

@@ -45,7 +45,8 @@ describe("every HTML page refuses to be framed", () => {
 
   it("the page for a sign-in link that cannot be used", async () => {
     const page = await SELF.fetch(
-      `${ORIGIN}/authorize?response_type=code&client_id=nobody&redirect_uri=http://127.0.0.1:9/cb&code_challenge=x&code_challenge_method=S256`,
+      `${ORIGIN}/authorize?response_type=code&client_id=nobody&redirect_uri=http://127.0.0.1:9/cb` +
+        `&code_challenge=x&code_challenge_method=S256`,
     );
     expect(page.status).toBe(400);
     await expectUnframeable(page, "unusable link page");

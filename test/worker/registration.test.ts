@@ -124,21 +124,25 @@ describe("registration size limits", () => {
 });
 
 describe("registration rate limit", () => {
-  it(`allows ${REGISTRATION.max} registrations per address in ${WINDOW_MS / 60_000} minutes, then answers 429 with Retry-After`, async () => {
-    const ip = newAddress();
-    for (let i = 0; i < REGISTRATION.max; i++) expect((await register(valid(), ip)).status).toBe(201);
-    const refused = await register(valid(), ip, { Origin: "https://app.example.com" });
-    const body = await expectOAuthError(refused, 429, "temporarily_unavailable");
-    expect(body.error_description).toMatch(/Too many client registrations/);
-    const retryAfter = Number(refused.headers.get("Retry-After"));
-    expect(retryAfter).toBeGreaterThan(WINDOW_MS / 1000 - 60);
-    expect(retryAfter).toBeLessThanOrEqual(WINDOW_MS / 1000);
-    // A browser-based client can read the answer and its Retry-After.
-    expect(refused.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
-    expect(refused.headers.get("Access-Control-Expose-Headers")).toContain("Retry-After");
-    // Another address is not affected.
-    expect((await register(valid(), newAddress())).status).toBe(201);
-  });
+  it(
+    `allows ${REGISTRATION.max} registrations per address in ${WINDOW_MS / 60_000} minutes, then answers 429 ` +
+      `with Retry-After`,
+    async () => {
+      const ip = newAddress();
+      for (let i = 0; i < REGISTRATION.max; i++) expect((await register(valid(), ip)).status).toBe(201);
+      const refused = await register(valid(), ip, { Origin: "https://app.example.com" });
+      const body = await expectOAuthError(refused, 429, "temporarily_unavailable");
+      expect(body.error_description).toMatch(/Too many client registrations/);
+      const retryAfter = Number(refused.headers.get("Retry-After"));
+      expect(retryAfter).toBeGreaterThan(WINDOW_MS / 1000 - 60);
+      expect(retryAfter).toBeLessThanOrEqual(WINDOW_MS / 1000);
+      // A browser-based client can read the answer and its Retry-After.
+      expect(refused.headers.get("Access-Control-Allow-Origin")).toBe("https://app.example.com");
+      expect(refused.headers.get("Access-Control-Expose-Headers")).toContain("Retry-After");
+      // Another address is not affected.
+      expect((await register(valid(), newAddress())).status).toBe(201);
+    },
+  );
 
   it("counts parallel registrations: no more than the limit get through", async () => {
     const ip = newAddress();

@@ -246,26 +246,28 @@ describe("initialize", () => {
 });
 
 describe("the training dashboard (MCP App)", () => {
-  it("links get_training_status, wait_for_training and show_training_dashboard to the dashboard, visible to model and app", async () => {
-    const { publishedTools } = await import("./helpers/mcp");
-    const tools = await publishedTools();
-    for (const name of ["get_training_status", "wait_for_training", "show_training_dashboard"]) {
-      const meta = (tools.get(name) as { _meta?: Record<string, unknown> } | undefined)?._meta;
-      expect(meta, name).toMatchObject({
-        ui: { resourceUri: DASHBOARD_URI, visibility: ["model", "app"] },
-        "ui/resourceUri": DASHBOARD_URI,
-      });
-    }
-    // Tools the page calls through the host must not be hidden from apps.
-    for (const name of DASHBOARD_TOOL_CALLS.filter((tool) => tools.has(tool))) {
-      const visibility = ((tools.get(name) as { _meta?: { ui?: { visibility?: string[] } } })._meta?.ui?.visibility ?? [
-        "model",
-        "app",
-      ]) as string[];
-      expect(visibility, name).toContain("app");
-    }
-    expect((tools.get("list_configs") as { _meta?: unknown })._meta).toBeUndefined();
-  });
+  it(
+    "links get_training_status, wait_for_training and show_training_dashboard to the dashboard, visible to " +
+      "model and app",
+    async () => {
+      const { publishedTools } = await import("./helpers/mcp");
+      const tools = await publishedTools();
+      for (const name of ["get_training_status", "wait_for_training", "show_training_dashboard"]) {
+        const meta = (tools.get(name) as { _meta?: Record<string, unknown> } | undefined)?._meta;
+        expect(meta, name).toMatchObject({
+          ui: { resourceUri: DASHBOARD_URI, visibility: ["model", "app"] },
+          "ui/resourceUri": DASHBOARD_URI,
+        });
+      }
+      // Tools the page calls through the host must not be hidden from apps.
+      for (const name of DASHBOARD_TOOL_CALLS.filter((tool) => tools.has(tool))) {
+        const visibility = ((tools.get(name) as { _meta?: { ui?: { visibility?: string[] } } })._meta?.ui
+          ?.visibility ?? ["model", "app"]) as string[];
+        expect(visibility, name).toContain("app");
+      }
+      expect((tools.get("list_configs") as { _meta?: unknown })._meta).toBeUndefined();
+    },
+  );
 
   it("serves the page through the Worker's MCP handler as an MCP App resource", async () => {
     const { mcpRequest } = await import("./helpers/mcp");

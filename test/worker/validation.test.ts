@@ -450,7 +450,8 @@ describe("unknown arguments", () => {
     const answer = await callTool(toolkit, "create_training_config", { ...config, step: 5 });
     expect(answer.isError).toBe(true);
     expect(answer.content[0]?.text).toBe(
-      "Input validation error: Invalid arguments for tool create_training_config: unknown argument `step`: did you mean `steps`?",
+      "Input validation error: Invalid arguments for tool create_training_config: unknown argument `step`: " +
+        "did you mean `steps`?",
     );
     expect(toolkit.calls).toHaveLength(0);
   });

@@ -30,7 +30,8 @@ export async function locateCloudflared(options: LocateOptions): Promise<string>
   if (options.configured) {
     return checkExecutable(
       options.configured,
-      `CLOUDFLARED_BIN is ${options.configured}, which is not an executable file: fix the path in tunnel/.env, or remove CLOUDFLARED_BIN to use the cloudflared npm package's binary`,
+      `CLOUDFLARED_BIN is ${options.configured}, which is not an executable file: fix the path in ` +
+        `tunnel/.env, or remove CLOUDFLARED_BIN to use the cloudflared npm package's binary`,
     );
   }
 
@@ -44,13 +45,16 @@ export async function locateCloudflared(options: LocateOptions): Promise<string>
     } catch (error) {
       throw new LauncherError(
         1,
-        `could not download cloudflared (${(error as Error).message}): install it from ${DOWNLOADS} and set CLOUDFLARED_BIN in tunnel/.env to its path`,
+        `could not download cloudflared (${(error as Error).message}): install it from ${DOWNLOADS} and ` +
+          `set CLOUDFLARED_BIN in tunnel/.env to its path`,
       );
     }
   }
   return checkExecutable(
     pkg.bin,
-    `the cloudflared npm package's binary ${pkg.bin} is not an executable file: delete it so that it is downloaded again, or set CLOUDFLARED_BIN in tunnel/.env to a cloudflared you installed yourself (${DOWNLOADS})`,
+    `the cloudflared npm package's binary ${pkg.bin} is not an executable file: delete it so that it is ` +
+      `downloaded again, or set CLOUDFLARED_BIN in tunnel/.env to a cloudflared you installed yourself ` +
+      `(${DOWNLOADS})`,
   );
 }
 
@@ -71,7 +75,9 @@ async function loadPackage(importPackage: () => Promise<unknown>): Promise<Cloud
   } catch (error) {
     throw new LauncherError(
       1,
-      `the cloudflared npm package is not installed (${(error as Error).message}): run \`npm install\` in tunnel/, or set CLOUDFLARED_BIN in tunnel/.env to a cloudflared you installed yourself (${DOWNLOADS})`,
+      `the cloudflared npm package is not installed (${(error as Error).message}): run \`npm install\` in ` +
+        `tunnel/, or set CLOUDFLARED_BIN in tunnel/.env to a cloudflared you installed yourself ` +
+        `(${DOWNLOADS})`,
     );
   }
   // The package is CommonJS: depending on how Node interops, its exports are on the namespace
@@ -81,7 +87,8 @@ async function loadPackage(importPackage: () => Promise<unknown>): Promise<Cloud
   if (!pkg) {
     throw new LauncherError(
       1,
-      "the installed cloudflared npm package has no `bin` and `install` exports: reinstall it (`npm install` in tunnel/), or set CLOUDFLARED_BIN in tunnel/.env",
+      "the installed cloudflared npm package has no `bin` and `install` exports: reinstall it (`npm " +
+        "install` in tunnel/), or set CLOUDFLARED_BIN in tunnel/.env",
     );
   }
   return pkg;

@@ -56,7 +56,8 @@ export async function runLauncher(options: RunOptions = {}): Promise<number> {
       result.ok
         ? `the toolkit answers at ${origin}`
         : `warning: the toolkit at ${origin} did not answer /health (${result.reason}). The tunnel starts anyway, ` +
-            "but the Worker gets HTTP 502 until the toolkit runs: start it, or fix TOOLKIT_HOST / TOOLKIT_PORT in tunnel/.env",
+            ("but the Worker gets HTTP 502 until the toolkit runs: start it, or fix TOOLKIT_HOST / " +
+              "TOOLKIT_PORT in tunnel/.env"),
     ),
   );
 
@@ -95,7 +96,10 @@ function describe(event: SupervisorEvent): string | undefined {
       return `cloudflared ${how} after ${seconds(event.uptimeMs)}`;
     }
     case "restart-scheduled":
-      return `restarting in ${seconds(event.delayMs)} (if this repeats, read cloudflared's messages above: a revoked token or no network are the usual causes)`;
+      return (
+        `restarting in ${seconds(event.delayMs)} (if this repeats, read cloudflared's messages above: a ` +
+        `revoked token or no network are the usual causes)`
+      );
     case "stop-requested":
       return `${event.signal} received: stopping cloudflared`;
     case "kill-escalated":

@@ -63,7 +63,8 @@ export function loadSettings(
   if (explicitFile && !existsSync(envFile)) {
     throw new LauncherError(
       2,
-      `TUNNEL_ENV_FILE points at ${envFile}, which does not exist: fix the path, or unset TUNNEL_ENV_FILE to use tunnel/.env`,
+      `TUNNEL_ENV_FILE points at ${envFile}, which does not exist: fix the path, or unset TUNNEL_ENV_FILE ` +
+        `to use tunnel/.env`,
     );
   }
 
@@ -91,14 +92,16 @@ function checkToken(token: string | undefined, envFile: string, found: boolean):
     const read = found ? `read ${envFile}, which has no TUNNEL_TOKEN value` : `${envFile} does not exist`;
     throw new LauncherError(
       2,
-      `TUNNEL_TOKEN is not set: copy tunnel/.env.example to tunnel/.env and paste the token from ${TOKEN_SOURCE} (${read})`,
+      `TUNNEL_TOKEN is not set: copy tunnel/.env.example to tunnel/.env and paste the token from ` +
+        `${TOKEN_SOURCE} (${read})`,
     );
   }
   if (/\s/.test(token)) {
     // The dashboard shows a whole command; pasting all of it is the usual mistake.
     throw new LauncherError(
       2,
-      "TUNNEL_TOKEN contains spaces: paste only the token itself (the long string after --token, usually starting with eyJ), not the whole command",
+      "TUNNEL_TOKEN contains spaces: paste only the token itself (the long string after --token, usually " +
+        "starting with eyJ), not the whole command",
     );
   }
   return token;

@@ -63,7 +63,10 @@ export function formatTqdmLine(state: TqdmState): string {
   else if (1 / rate > 1) rateText = `${(1 / rate).toFixed(2).padStart(5, " ")}s/it`;
   else rateText = `${rate.toFixed(2).padStart(5, " ")}it/s`;
   const tail = postfix === "" ? "" : `, ${postfix}`;
-  return `${desc}: ${percent}%|${formatBar(fraction)}| ${n}/${total} [${formatInterval(elapsedSeconds)}<${remaining}, ${rateText}${tail}]`;
+  return (
+    `${desc}: ${percent}%|${formatBar(fraction)}| ${n}/${total} ` +
+    `[${formatInterval(elapsedSeconds)}<${remaining}, ${rateText}${tail}]`
+  );
 }
 
 /**

@@ -97,7 +97,8 @@ export class LossLog {
     db.prepare("DELETE FROM steps WHERE step > ?").run(step);
     db.exec("DELETE FROM metric_keys WHERE NOT EXISTS (SELECT 1 FROM metrics WHERE metrics.key = metric_keys.key)");
     db.prepare(
-      "UPDATE metric_keys SET last_seen_step = (SELECT MAX(step) FROM metrics WHERE metrics.key = metric_keys.key) WHERE last_seen_step > ?",
+      "UPDATE metric_keys SET last_seen_step = (SELECT MAX(step) FROM metrics WHERE metrics.key = " +
+        "metric_keys.key) WHERE last_seen_step > ?",
     ).run(step);
     db.exec("COMMIT");
   }
@@ -117,11 +118,13 @@ export class LossLog {
     for (const [at, wall] of this.pendingSteps) step.run(at, wall);
     const key = db.prepare(
       "INSERT INTO metric_keys(key, first_seen_step, last_seen_step) VALUES(?, ?, ?) ON CONFLICT(key) DO UPDATE SET " +
-        "first_seen_step=MIN(metric_keys.first_seen_step, excluded.first_seen_step), last_seen_step=MAX(metric_keys.last_seen_step, excluded.last_seen_step)",
+        ("first_seen_step=MIN(metric_keys.first_seen_step, excluded.first_seen_step), " +
+          "last_seen_step=MAX(metric_keys.last_seen_step, excluded.last_seen_step)"),
     );
     for (const [name, [lo, hi]] of minmax) key.run(name, lo, hi);
     const metric = db.prepare(
-      "INSERT INTO metrics(step, key, value_real, value_text) VALUES(?, ?, ?, ?) ON CONFLICT(step, key) DO UPDATE SET " +
+      "INSERT INTO metrics(step, key, value_real, value_text) VALUES(?, ?, ?, ?) ON CONFLICT(step, key) DO " +
+        "UPDATE SET " +
         "value_real=excluded.value_real, value_text=excluded.value_text",
     );
     for (const m of this.pendingMetrics) metric.run(m.step, m.key, m.value, m.text);

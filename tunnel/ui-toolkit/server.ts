@@ -65,7 +65,8 @@ export interface UiToolkitServer {
 }
 
 const HOME_PAGE =
-  "<!DOCTYPE html><html><head><title>AI Toolkit (local UI stand-in)</title></head><body>AI Toolkit UI stand-in</body></html>";
+  "<!DOCTYPE html><html><head><title>AI Toolkit (local UI stand-in)</title></head><body>AI Toolkit UI " +
+  "stand-in</body></html>";
 
 export async function startUiToolkitServer(options: UiToolkitServerOptions): Promise<UiToolkitServer> {
   const dataDir = path.resolve(options.dataDir);
@@ -188,7 +189,8 @@ async function main(): Promise<void> {
     log: (line) => console.error(line),
   });
   console.log(
-    `AI Toolkit UI stand-in listening on ${server.url} (data: ${server.dataDir}${env.AI_TOOLKIT_AUTH ? ", token required" : ""})`,
+    `AI Toolkit UI stand-in listening on ${server.url} (data: ` +
+      `${server.dataDir}${env.AI_TOOLKIT_AUTH ? ", token required" : ""})`,
   );
   let stopping = false;
   const stop = (signal: string): void => {

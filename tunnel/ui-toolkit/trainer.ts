@@ -203,7 +203,8 @@ export class SimulatedTrainer {
     await mkdir(plan.saveRoot, { recursive: true });
     writeFileSync(path.join(plan.saveRoot, "config.yaml"), stringify(config));
     this.out(
-      `\n#############################################\n# Running job: ${plan.jobName}\n#############################################\n\n`,
+      `\n#############################################\n# Running job: ` +
+        `${plan.jobName}\n#############################################\n\n`,
     );
     this.out("\nRunning  1 process\n");
   }

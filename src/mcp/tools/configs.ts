@@ -15,11 +15,14 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
       name: "create_training_config",
       title: "Create training config",
       description:
-        "Create (or overwrite) a LoRA training configuration on the toolkit. The dataset must already be on the toolkit (upload_dataset or create_dataset_upload).",
+        "Create (or overwrite) a LoRA training configuration on the toolkit. The dataset must already be " +
+        "on the toolkit (upload_dataset or create_dataset_upload).",
       input: z.object({
         name: safeName("name").describe("Name of the configuration; also the name of the trained LoRA"),
         model_name: baseModel(config.MODELS_ROOT).describe(
-          `Base model: a Hugging Face model id "owner/name" (e.g. black-forest-labs/FLUX.1-dev), or the absolute path of a model folder or file on the toolkit under ${config.MODELS_ROOT}/ (MODELS_ROOT). Nothing else is accepted.`,
+          `Base model: a Hugging Face model id "owner/name" (e.g. black-forest-labs/FLUX.1-dev), or the ` +
+            `absolute path of a model folder or file on the toolkit under ${config.MODELS_ROOT}/ ` +
+            `(MODELS_ROOT). Nothing else is accepted.`,
         ),
         dataset_path: datasetPath(config.DATASETS_ROOT).describe(
           `Absolute path of the dataset folder on the toolkit, under ${config.DATASETS_ROOT}/`,

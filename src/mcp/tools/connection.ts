@@ -9,7 +9,8 @@ export function connectionTools({ config, toolkit }: ToolContext): DefinedTool[]
       name: "check_connection",
       title: "Check connection",
       description:
-        "Diagnose the path from this Worker to the toolkit (configuration, tunnel, Cloudflare Access, toolkit health) and say how to fix the first broken hop.",
+        "Diagnose the path from this Worker to the toolkit (configuration, tunnel, Cloudflare Access, " +
+        "toolkit health) and say how to fix the first broken hop.",
       input: z.object({}),
       output: diagnosisOutput,
       annotations: readOnly,

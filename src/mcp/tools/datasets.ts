@@ -21,11 +21,13 @@ export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool
       name: "upload_dataset",
       title: "Upload dataset (inline)",
       description:
-        "Upload training images with captions as base64 inside this call. Fine for a few small images; for large datasets use create_dataset_upload.",
+        "Upload training images with captions as base64 inside this call. Fine for a few small images; for " +
+        "large datasets use create_dataset_upload.",
       input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         images: inlineImages(INLINE_IMAGE_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS, INLINE_IMAGES_MAX).describe(
-          "The images, each with filename, base64 data and caption; file names must differ by more than their extension (a.png and a.jpg would share a.txt)",
+          "The images, each with filename, base64 data and caption; file names must differ by more than " +
+            "their extension (a.png and a.jpg would share a.txt)",
         ),
       }),
       output: uploadedOutput,

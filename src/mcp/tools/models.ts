@@ -16,11 +16,14 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       name: "export_model",
       title: "Export model",
       description:
-        "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a file in the toolkit's exports folder; with stage: true, also stage it in R2 and return a signed download link.",
+        "Copy a trained model (outputs/NAME.safetensors, .ckpt or .pt) to a file in the toolkit's exports " +
+        "folder; with stage: true, also stage it in R2 and return a signed download link.",
       input: z.object({
         model_name: safeName("model_name").describe("Name of the trained model (the configuration's name)"),
         output_path: exportPath(config.EXPORT_ROOT).describe(
-          `Destination file, directly inside the exports folder ${config.EXPORT_ROOT}/ (EXPORT_ROOT): ${config.EXPORT_ROOT}/<name>.${MODEL_EXTENSIONS.join("|")}, e.g. ${config.EXPORT_ROOT}/my_lora.safetensors. No subfolders, nothing elsewhere.`,
+          `Destination file, directly inside the exports folder ${config.EXPORT_ROOT}/ (EXPORT_ROOT): ` +
+            `${config.EXPORT_ROOT}/<name>.${MODEL_EXTENSIONS.join("|")}, e.g. ` +
+            `${config.EXPORT_ROOT}/my_lora.safetensors. No subfolders, nothing elsewhere.`,
         ),
         stage: z
           .boolean()
@@ -44,7 +47,8 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       name: "list_exported_models",
       title: "List models",
       description:
-        "List the trained models on the toolkit with their sizes, marking those already staged in R2 (with a fresh download link and when the staged copy expires).",
+        "List the trained models on the toolkit with their sizes, marking those already staged in R2 (with " +
+        "a fresh download link and when the staged copy expires).",
       input: z.object({}),
       output: modelListOutput,
       annotations: readOnly,
@@ -70,7 +74,8 @@ export function modelTools(context: ToolContext): DefinedTool[] {
         );
         const lines = models.map(
           (m) =>
-            `- ${m.name}: ${(m.size / 1e6).toFixed(1)} MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
+            `- ${m.name}: ${(m.size / 1e6).toFixed(1)} ` +
+            `MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
         );
         return answer(
           { ...result, models },
@@ -83,14 +88,17 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       name: "download_model",
       title: "Download model",
       description:
-        'Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and safetensors metadata. With encoding "base64", small models also come inline.',
+        "Bring a trained model home: the Worker streams it from the toolkit into R2 (reusing an unchanged " +
+        "copy staged earlier) and answers with a signed, expiring download link, its size, SHA-256 and " +
+        'safetensors metadata. With encoding "base64", small models also come inline.',
       input: z.object({
         model_name: safeName("model_name").describe("Name of the trained model"),
         encoding: z
           .enum(["base64", "raw"])
           .default("base64")
           .describe(
-            `"base64": also put the file inline in the result when it is small (DOWNLOAD_INLINE_MAX_BYTES, default 2 MiB); "raw": link only`,
+            `"base64": also put the file inline in the result when it is small (DOWNLOAD_INLINE_MAX_BYTES, ` +
+              `default 2 MiB); "raw": link only`,
           ),
       }),
       output: downloadOutput,
@@ -112,7 +120,9 @@ export function modelTools(context: ToolContext): DefinedTool[] {
             structured.encoding = "base64";
             text += "\nThe file is also inline as base64 in structuredContent.data.";
           } else {
-            const why = `the model is ${size} bytes, over the ${config.DOWNLOAD_INLINE_MAX_BYTES}-byte limit for inline base64 (DOWNLOAD_INLINE_MAX_BYTES): download it from the link instead`;
+            const why =
+              `the model is ${size} bytes, over the ${config.DOWNLOAD_INLINE_MAX_BYTES}-byte limit for ` +
+              `inline base64 (DOWNLOAD_INLINE_MAX_BYTES): download it from the link instead`;
             structured.inline_skipped = why;
             text += `\nNot inline: ${why}.`;
           }

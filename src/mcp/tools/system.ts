@@ -20,9 +20,12 @@ export function systemTools({ toolkit }: ToolContext): DefinedTool[] {
         const stats = await toolkit.run("get_system_stats");
         const gpu = (stats.gpu ?? {}) as Record<string, unknown>;
         const gpuText = gpu.cuda_available
-          ? `GPU ${String(gpu.device_name ?? "?")}: ${String(gpu.memory_allocated ?? "?")} GB allocated, ${String(gpu.memory_reserved ?? "?")} GB reserved`
+          ? `GPU ${String(gpu.device_name ?? "?")}: ${String(gpu.memory_allocated ?? "?")} GB allocated, ` +
+            `${String(gpu.memory_reserved ?? "?")} GB reserved`
           : "no CUDA GPU available";
-        const text = `CPU ${String(stats.cpu_percent ?? "?")}%, memory ${String(stats.memory_percent ?? "?")}%, disk ${String(stats.disk_usage ?? "?")}%, ${gpuText}.`;
+        const text =
+          `CPU ${String(stats.cpu_percent ?? "?")}%, memory ${String(stats.memory_percent ?? "?")}%, disk ` +
+          `${String(stats.disk_usage ?? "?")}%, ${gpuText}.`;
         return answer(stats, text);
       },
     }),

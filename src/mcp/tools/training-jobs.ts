@@ -33,7 +33,9 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       name: "start_training",
       title: "Start training",
       description:
-        "Start training a LoRA from a saved configuration. Returns the job id, its status and an estimated duration (from earlier runs of the same base model, or labelled a guess). Follow it with get_training_status or wait_for_training.",
+        "Start training a LoRA from a saved configuration. Returns the job id, its status and an estimated " +
+        "duration (from earlier runs of the same base model, or labelled a guess). Follow it with " +
+        "get_training_status or wait_for_training.",
       input: z.object({ config_name: safeName("config_name").describe("Name of a configuration from list_configs") }),
       output: startedOutput,
       annotations: additiveWrite,
@@ -62,7 +64,12 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       name: "get_training_status",
       title: "Training status",
       description:
-        "Status of a training job: starting, running, completed, failed (with the traceback excerpt), stopped or lost (the toolkit restarted, or stayed unreachable so long that the Worker stopped polling; the last known state is kept, and a lost-while-unreachable job is asked about again on each call). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its age).",
+        "Status of a training job: starting, running, completed, failed (with the traceback excerpt), " +
+        "stopped or lost (the toolkit restarted, or stayed unreachable so long that the Worker stopped " +
+        "polling; the last known state is kept, and a lost-while-unreachable job is asked about again on " +
+        "each call). Includes step, total steps, progress, loss terms, rate, elapsed and remaining time, " +
+        "and how fresh the answer is. Works while the toolkit is unreachable (last known state, with its " +
+        "age).",
       input: z.object({
         job_id: jobId,
         include_chart: z
@@ -89,7 +96,8 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       name: "stop_training",
       title: "Stop training",
       description:
-        "Stop a running training job. The partial run cannot be resumed. Records who stopped it and when; stopping a job that has already ended changes nothing and says so.",
+        "Stop a running training job. The partial run cannot be resumed. Records who stopped it and when; " +
+        "stopping a job that has already ended changes nothing and says so.",
       input: z.object({ job_id: jobId }),
       output: stopOutput,
       annotations: destructiveWrite,
@@ -105,7 +113,8 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
           const when = view.finished_at ? ` at ${view.finished_at}` : "";
           return answer(
             { ...view, stopped: false },
-            `Job ${job_id} had already ended (${view.status}${when}); nothing was stopped.${view.stopped_by ? ` It was stopped by ${view.stopped_by} at ${view.stopped_at}.` : ""}`,
+            `Job ${job_id} had already ended (${view.status}${when}); nothing was ` +
+              `stopped.${view.stopped_by ? ` It was stopped by ${view.stopped_by} at ${view.stopped_at}.` : ""}`,
           );
         }
         if (!outcome.job)
@@ -121,7 +130,8 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       name: "list_training_jobs",
       title: "List training jobs",
       description:
-        "List training jobs with status and progress, newest first. Answers from the Worker's records, so it works while the toolkit is down or after it restarted and forgot its jobs.",
+        "List training jobs with status and progress, newest first. Answers from the Worker's records, so " +
+        "it works while the toolkit is down or after it restarted and forgot its jobs.",
       input: z.object({}),
       output: jobListOutput,
       annotations: readOnly,
@@ -129,7 +139,10 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
         const list = await listJobs(env, toolkit);
         const lines = list.jobs.map((job) => {
           const steps = job.total_steps ? `, step ${job.current_step}/${job.total_steps} (${job.progress}%)` : "";
-          return `- ${job.job_id} (${job.config}): ${job.status}${steps}, started ${new Date(job.started_at).toISOString()}`;
+          return (
+            `- ${job.job_id} (${job.config}): ${job.status}${steps}, started ` +
+            `${new Date(job.started_at).toISOString()}`
+          );
         });
         const head = lines.length ? `${plural(lines.length, "job")}:\n${lines.join("\n")}` : "No training jobs.";
         return answer(
@@ -151,7 +164,9 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       name: "get_training_logs",
       title: "Training logs",
       description:
-        "The last lines of a training job's log. When the toolkit cannot answer (unreachable, or restarted and forgot the job), the tail the Worker stored while the job ran is returned instead, and the answer says so.",
+        "The last lines of a training job's log. When the toolkit cannot answer (unreachable, or restarted " +
+        "and forgot the job), the tail the Worker stored while the job ran is returned instead, and the " +
+        "answer says so.",
       input: z.object({
         job_id: jobId,
         lines: z
@@ -172,7 +187,9 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
             : `No log lines for job ${job_id}.`;
           return answer({ ...logs.result, source: "toolkit" as const }, text);
         }
-        const notice = `${capitalize(logs.problem)}: these are the ${logs.lines.length} newest lines the Worker stored (consecutive progress-bar updates collapsed into the newest).`;
+        const notice =
+          `${capitalize(logs.problem)}: these are the ${logs.lines.length} newest lines the Worker stored ` +
+          `(consecutive progress-bar updates collapsed into the newest).`;
         return answer(
           {
             job_id,

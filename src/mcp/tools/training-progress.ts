@@ -20,7 +20,9 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       name: "get_training_metrics",
       title: "Training metrics",
       description:
-        "The loss history of a training job, per loss term, downsampled to at most `points` points (each the mean of its stretch of steps), with the minimum, the last value and the trend of each term. Served from the Worker's records: works after the job ended and while the toolkit is down.",
+        "The loss history of a training job, per loss term, downsampled to at most `points` points (each " +
+        "the mean of its stretch of steps), with the minimum, the last value and the trend of each term. " +
+        "Served from the Worker's records: works after the job ended and while the toolkit is down.",
       input: z.object({
         job_id: jobId,
         points: z
@@ -34,7 +36,8 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
           .boolean()
           .default(true)
           .describe(
-            "Add a PNG chart of every loss term over the steps (raw values faint, smoothed line strong, current step marked), about 800x400",
+            "Add a PNG chart of every loss term over the steps (raw values faint, smoothed line strong, " +
+              "current step marked), about 800x400",
           ),
         chart_theme: chartTheme,
       }),
@@ -53,7 +56,8 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
             `${term}: last ${s.last.toPrecision(4)}, min ${s.min.toPrecision(4)} at step ${s.min_step}, ${s.trend}`,
         );
         const text = summaries.length
-          ? `Job ${job_id}: ${metrics.series.points.length} points from ${metrics.stored_points} recorded.\n${summaries.join("\n")}`
+          ? `Job ${job_id}: ${metrics.series.points.length} points from ${metrics.stored_points} ` +
+            `recorded.\n${summaries.join("\n")}`
           : `Job ${job_id} has no loss values recorded yet (${metrics.job.status}).`;
         return answer(
           {
@@ -72,7 +76,10 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
     defineTool({
       name: "wait_for_training",
       title: "Wait for training",
-      description: `Wait up to ${MAX_WAIT_SECONDS} s until a training job reaches a step, a progress percentage, or ends (completed, failed, stopped, lost), then return its status. Sends progress notifications (step / total) when the request carries a progress token. Call again to keep waiting.`,
+      description:
+        `Wait up to ${MAX_WAIT_SECONDS} s until a training job reaches a step, a progress percentage, or ` +
+        `ends (completed, failed, stopped, lost), then return its status. Sends progress notifications (step ` +
+        `/ total) when the request carries a progress token. Call again to keep waiting.`,
       input: z.object({
         job_id: jobId,
         until_step: z
@@ -137,7 +144,10 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       name: "show_training_dashboard",
       title: "Training dashboard",
       description:
-        "Open the live dashboard of a training job: phase, progress with ETA, an interactive loss chart, the newest samples and the GPU, refreshing itself while the job runs, with a Stop button. Clients that show MCP Apps (Claude web and desktop) render it beside the answer; every other client gets the same facts as text and a loss chart.",
+        "Open the live dashboard of a training job: phase, progress with ETA, an interactive loss chart, " +
+        "the newest samples and the GPU, refreshing itself while the job runs, with a Stop button. Clients " +
+        "that show MCP Apps (Claude web and desktop) render it beside the answer; every other client gets " +
+        "the same facts as text and a loss chart.",
       input: z.object({ job_id: jobId, chart_theme: chartTheme }),
       output: jobViewSchema,
       annotations: readOnly,

@@ -13,7 +13,9 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
       name: "create_dataset_upload",
       title: "Create dataset upload",
       description:
-        "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid for a limited time), a browser page to drag and drop images and edit captions, and a curl example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
+        "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid " +
+        "for a limited time), a browser page to drag and drop images and edit captions, and a curl " +
+        "example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
       input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
@@ -35,12 +37,16 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
           `curl -X POST ${created.uploadUrl}/finalize`,
         ].join("\n");
         const text = [
-          `Upload session for dataset ${dataset_name}, valid until ${created.manifest.expires_at}. Keep the URL secret: it is the only key.`,
+          `Upload session for dataset ${dataset_name}, valid until ${created.manifest.expires_at}. Keep ` +
+            `the URL secret: it is the only key.`,
           `Browser page (drag and drop, captions, resume): ${created.pageUrl}`,
           `Upload URL: ${created.uploadUrl}`,
           `With curl:\n${curl}`,
-          `tus 1.0 clients (tus-js-client, Uppy) can upload images resumably to ${created.tusUrl} (metadata: filename, optionally caption).`,
-          `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 MiB, all the same size), then POST .../files/<name>/complete. Follow progress with get_dataset_upload.`,
+          `tus 1.0 clients (tus-js-client, Uppy) can upload images resumably to ${created.tusUrl} ` +
+            `(metadata: filename, optionally caption).`,
+          `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 ` +
+            `MiB, all the same size), then POST .../files/<name>/complete. Follow progress with ` +
+            `get_dataset_upload.`,
         ].join("\n\n");
         return answer(
           {
@@ -96,11 +102,14 @@ const createdOutput = z.object({
 
 export function describeManifest(m: Manifest): string {
   const lines = [
-    `Dataset ${m.dataset_name}: ${m.state}; ${plural(m.totals.images, "image")} staged (${(m.totals.staged_bytes / 1e6).toFixed(1)} MB), ${m.totals.receiving} still arriving in parts; expires ${m.expires_at}.`,
+    `Dataset ${m.dataset_name}: ${m.state}; ${plural(m.totals.images, "image")} staged ` +
+      `(${(m.totals.staged_bytes / 1e6).toFixed(1)} MB), ${m.totals.receiving} still arriving in parts; ` +
+      `expires ${m.expires_at}.`,
   ];
   if (m.forward.batchesTotal > 0)
     lines.push(
-      `Forwarding: batch ${m.forward.batchesDone} of ${m.forward.batchesTotal}, ${plural(m.forward.filesSent, "image")} confirmed by the toolkit.`,
+      `Forwarding: batch ${m.forward.batchesDone} of ${m.forward.batchesTotal}, ` +
+        `${plural(m.forward.filesSent, "image")} confirmed by the toolkit.`,
     );
   if (m.forward.error) lines.push(`Last error: ${m.forward.error}`);
   if (m.state === "complete")

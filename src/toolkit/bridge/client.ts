@@ -170,7 +170,8 @@ async function httpError(target: string, what: string, response: Response): Prom
   if (status === 502 || status === 504) {
     return new ToolkitError(
       "unreachable",
-      `the tunnel to ${target} is up but the toolkit behind it did not answer (HTTP ${status}): is the AI Toolkit server running on port 8012? ${TUNNEL_GUIDE}`,
+      `the tunnel to ${target} is up but the toolkit behind it did not answer (HTTP ${status}): is the AI ` +
+        `Toolkit server running on port 8012? ${TUNNEL_GUIDE}`,
       status,
       "toolkit",
     );
@@ -178,21 +179,24 @@ async function httpError(target: string, what: string, response: Response): Prom
   if (status === 422) {
     return new ToolkitError(
       "http",
-      `the toolkit rejected the ${what} request as malformed (HTTP 422): ${text.slice(0, 300)}. This is a bug in the Worker or a toolkit of another version: check the toolkit's version with check_connection`,
+      `the toolkit rejected the ${what} request as malformed (HTTP 422): ${text.slice(0, 300)}. This is a ` +
+        `bug in the Worker or a toolkit of another version: check the toolkit's version with check_connection`,
       status,
     );
   }
   if (status === 401 || status === 403) {
     return new ToolkitError(
       "http",
-      `the toolkit at ${target} refused the Worker (HTTP ${status}): check CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
+      `the toolkit at ${target} refused the Worker (HTTP ${status}): check CF_ACCESS_CLIENT_ID and ` +
+        `CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
       status,
       "access",
     );
   }
   return new ToolkitError(
     "http",
-    `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}. Check the toolkit's console on the LAN box`,
+    `the toolkit at ${target} failed ${what} with HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ""}. ` +
+      `Check the toolkit's console on the LAN box`,
     status,
   );
 }
@@ -213,14 +217,17 @@ async function readJson(what: string, response: Response): Promise<unknown> {
     if (/cloudflareaccess\.com|cf-access|Cloudflare Access/i.test(text)) {
       throw new ToolkitError(
         "protocol",
-        `Cloudflare Access answered ${what} with its login page instead of the toolkit: the service token was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, see tunnel/README.md`,
+        `Cloudflare Access answered ${what} with its login page instead of the toolkit: the service token ` +
+          `was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, see ` +
+          `tunnel/README.md`,
         response.status,
         "access",
       );
     }
     throw new ToolkitError(
       "protocol",
-      `the toolkit's answer to ${what} is not JSON (${describeBody(response, text)}): is AI_TOOLKIT_URL (or the VPC service) pointing at the AI Toolkit server on port 8012? ${TUNNEL_GUIDE}`,
+      `the toolkit's answer to ${what} is not JSON (${describeBody(response, text)}): is AI_TOOLKIT_URL ` +
+        `(or the VPC service) pointing at the AI Toolkit server on port 8012? ${TUNNEL_GUIDE}`,
     );
   }
 }
@@ -231,7 +238,9 @@ function parseResult<S extends z.ZodType>(tool: string, schema: S, result: unkno
     const issue = parsed.error.issues[0];
     throw new ToolkitError(
       "protocol",
-      `the toolkit's result for ${tool} has an unexpected shape (${issue ? `${issue.path.join(".") || "result"}: ${issue.message}` : "invalid"}): is it a compatible AI Toolkit server version?`,
+      `the toolkit's result for ${tool} has an unexpected shape ` +
+        `(${issue ? `${issue.path.join(".") || "result"}: ${issue.message}` : "invalid"}): is it a ` +
+        `compatible AI Toolkit server version?`,
     );
   }
   return parsed.data;

@@ -85,7 +85,8 @@ export function unwrapEnvelope(tool: string, body: unknown): unknown {
   if (!isRecord(body) || typeof body.success !== "boolean" || !("result" in body)) {
     throw new ToolkitError(
       "protocol",
-      `the toolkit's answer to ${tool} is not its {success, result, error} envelope: is AI_TOOLKIT_URL (or the VPC service) pointing at the AI Toolkit server on port 8012? See tunnel/README.md`,
+      `the toolkit's answer to ${tool} is not its {success, result, error} envelope: is AI_TOOLKIT_URL (or ` +
+        `the VPC service) pointing at the AI Toolkit server on port 8012? See tunnel/README.md`,
     );
   }
   if (!body.success) {

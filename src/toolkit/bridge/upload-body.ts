@@ -1,7 +1,8 @@
 // The `upload_dataset` request body, produced as a stream.
 //
 // The toolkit takes a dataset only as one JSON body with every image inlined as base64:
-//   {"tool":"upload_dataset","arguments":{"dataset_name":N,"images":[{"filename":F,"caption":C,"data":"<base64>"},...]}}
+//
+// {"tool":"upload_dataset","arguments":{"dataset_name":N,"images":[{"filename":F,"caption":C,"data":"<base64>"},...]}}
 // Images are staged in R2, so the body is assembled on demand: each image is opened only
 // when the reader gets to it (never two open at once), encoded slice by slice, and the
 // exact length is known before the first byte, for Content-Length and for planning batches.

@@ -100,7 +100,8 @@ export class UiClient {
     // writes them to <training_folder>/<config.name>: they must agree.
     if (config?.name !== undefined && config.name !== name) {
       throw new RangeError(
-        `the job config's config.name (${JSON.stringify(config.name)}) must equal the job name ${JSON.stringify(name)}, or the UI finds none of its files`,
+        `the job config's config.name (${JSON.stringify(config.name)}) must equal the job name ` +
+          `${JSON.stringify(name)}, or the UI finds none of its files`,
       );
     }
     const json = {
@@ -139,7 +140,9 @@ export class UiClient {
       );
     } catch (error) {
       if (!(error instanceof ToolkitError)) throw error;
-      const message = `job ${before.name} is queued, but ${error.message}. Start it again (that is harmless) or press "Start queue" in the UI`;
+      const message =
+        `job ${before.name} is queued, but ${error.message}. Start it again (that is harmless) or press ` +
+        `"Start queue" in the UI`;
       throw new ToolkitError(error.kind, message, error.status, error.hop);
     }
     try {

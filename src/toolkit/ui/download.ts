@@ -88,7 +88,9 @@ export async function downloadUiFile(
       return { body: emptyStream(), start: size, length: 0, size, restarted: false, contentType };
     throw new ToolkitError(
       "tool",
-      `${UI} cannot send ${path} from byte ${rangeStart} (HTTP 416): the file has ${size ?? "an unknown number of"} bytes now, so it changed since the download began. Download it again from the start`,
+      `${UI} cannot send ${path} from byte ${rangeStart} (HTTP 416): the file has ` +
+        `${size ?? "an unknown number of"} bytes now, so it changed since the download began. Download it ` +
+        `again from the start`,
       416,
     );
   }
@@ -100,7 +102,9 @@ export async function downloadUiFile(
       await response.body?.cancel().catch(() => {});
       throw new ToolkitError(
         "protocol",
-        `${UI} answered ${labelOf(call)} from byte ${rangeStart} with a part that does not start there (Content-Range ${JSON.stringify(response.headers.get("content-range"))}): download it again from the start`,
+        `${UI} answered ${labelOf(call)} from byte ${rangeStart} with a part that does not start there ` +
+          `(Content-Range ${JSON.stringify(response.headers.get("content-range"))}): download it again from ` +
+          `the start`,
         206,
       );
     }
@@ -120,7 +124,9 @@ export async function downloadUiFile(
       await response.body?.cancel().catch(() => {});
       throw new ToolkitError(
         "protocol",
-        `${UI} at ${ctx.transport.target} (or something in front of it) ignored the Range header of ${labelOf(call)} and sent ${path} from the start (HTTP ${response.status} instead of 206): download it again from the start`,
+        `${UI} at ${ctx.transport.target} (or something in front of it) ignored the Range header of ` +
+          `${labelOf(call)} and sent ${path} from the start (HTTP ${response.status} instead of 206): ` +
+          `download it again from the start`,
         response.status,
       );
     }
@@ -211,7 +217,8 @@ function guardBody(
               controller.error(
                 new ToolkitError(
                   "protocol",
-                  `${UI} sent more than the ${expected} bytes it announced for ${labelOf(call)}: download it again from the start`,
+                  `${UI} sent more than the ${expected} bytes it announced for ${labelOf(call)}: download ` +
+                    `it again from the start`,
                 ),
               );
             } else {
@@ -222,7 +229,8 @@ function guardBody(
           controller.error(
             new ToolkitError(
               "unreachable",
-              `the download of ${labelOf(call)} from ${UI} at ${ctx.transport.target} broke (${describeNetworkError(error)})${resumeAt()}`,
+              `the download of ${labelOf(call)} from ${UI} at ${ctx.transport.target} broke ` +
+                `(${describeNetworkError(error)})${resumeAt()}`,
             ),
           );
         } finally {

@@ -61,7 +61,8 @@ function notTheUi(ctx: UiContext): string {
 export function timedOut(ctx: UiContext, call: UiCall, ms: number): ToolkitError {
   return new ToolkitError(
     "timeout",
-    `${UI} at ${ctx.transport.target} did not answer ${labelOf(call)} within ${formatSeconds(ms)}: is the tunnel running and the UI up? ${TUNNEL_GUIDE}`,
+    `${UI} at ${ctx.transport.target} did not answer ${labelOf(call)} within ${formatSeconds(ms)}: is the ` +
+      `tunnel running and the UI up? ${TUNNEL_GUIDE}`,
   );
 }
 
@@ -69,7 +70,9 @@ export function timedOut(ctx: UiContext, call: UiCall, ms: number): ToolkitError
 export function stalled(ctx: UiContext, call: UiCall, ms: number, resume = ""): ToolkitError {
   return new ToolkitError(
     "timeout",
-    `${UI} at ${ctx.transport.target} began answering ${labelOf(call)} but then sent nothing for ${formatSeconds(ms)} (the UI, or the tunnel carrying its answer, stalled after the headers)${resume}: try again, and if it keeps stalling ${UI_CONSOLE}`,
+    `${UI} at ${ctx.transport.target} began answering ${labelOf(call)} but then sent nothing for ` +
+      `${formatSeconds(ms)} (the UI, or the tunnel carrying its answer, stalled after the headers)${resume}: ` +
+      `try again, and if it keeps stalling ${UI_CONSOLE}`,
     undefined,
     "toolkit",
   );
@@ -78,7 +81,8 @@ export function stalled(ctx: UiContext, call: UiCall, ms: number, resume = ""): 
 export function unreachable(ctx: UiContext, call: UiCall, error: unknown): ToolkitError {
   return new ToolkitError(
     "unreachable",
-    `${UI} at ${ctx.transport.target} could not be reached for ${labelOf(call)} (${describeNetworkError(error)}): is the tunnel running? ${TUNNEL_GUIDE}`,
+    `${UI} at ${ctx.transport.target} could not be reached for ${labelOf(call)} ` +
+      `(${describeNetworkError(error)}): is the tunnel running? ${TUNNEL_GUIDE}`,
   );
 }
 
@@ -92,7 +96,8 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
   if (status === 502 && text.includes("UI server unavailable")) {
     return new ToolkitError(
       "unreachable",
-      `${UI} at ${target} is up but its Next.js server is not (HTTP 502 "UI server unavailable"): it is still building or it crashed; ${UI_CONSOLE}`,
+      `${UI} at ${target} is up but its Next.js server is not (HTTP 502 "UI server unavailable"): it is ` +
+        `still building or it crashed; ${UI_CONSOLE}`,
       status,
       "toolkit",
     );
@@ -110,7 +115,8 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
   if (status === 401 || status === 403) {
     return new ToolkitError(
       "http",
-      `${target} refused the Worker (HTTP ${status}) before ${UI} could answer ${label}: check CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
+      `${target} refused the Worker (HTTP ${status}) before ${UI} could answer ${label}: check ` +
+        `CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET, ${TUNNEL_GUIDE}`,
       status,
       "access",
     );
@@ -129,14 +135,17 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
       : "";
     return new ToolkitError(
       "protocol",
-      `${target} has no ${label} (HTTP 404)${bridge}: it is not ai-toolkit's UI, or a UI older than this Worker needs. Point ${ctx.setting} at the UI (port 8675), or update ai-toolkit (git pull, then npm run build_and_start in ui/)`,
+      `${target} has no ${label} (HTTP 404)${bridge}: it is not ai-toolkit's UI, or a UI older than this ` +
+        `Worker needs. Point ${ctx.setting} at the UI (port 8675), or update ai-toolkit (git pull, then npm ` +
+        `run build_and_start in ui/)`,
       status,
     );
   }
   if (status === 413) {
     return new ToolkitError(
       "http",
-      `${target} refused ${label} as too large (HTTP 413): Cloudflare takes request bodies up to 100 MB through a tunnel hostname (more on paid plans); send fewer files per request`,
+      `${target} refused ${label} as too large (HTTP 413): Cloudflare takes request bodies up to 100 MB ` +
+        `through a tunnel hostname (more on paid plans); send fewer files per request`,
       status,
       "tunnel",
     );
@@ -152,8 +161,12 @@ export function statusFailure(ctx: UiContext, call: UiCall, response: Response, 
 /** The UI middleware's 401: the token is missing or not the one the UI was started with. */
 function refusedToken(ctx: UiContext, label: string): ToolkitError {
   const message = ctx.token
-    ? `${UI} at ${ctx.transport.target} refused the token in AI_TOOLKIT_AUTH (HTTP 401 on ${label}): the token in AI_TOOLKIT_AUTH is wrong. Set it to exactly the AI_TOOLKIT_AUTH the UI was started with (npx wrangler secret put AI_TOOLKIT_AUTH)`
-    : `${UI} at ${ctx.transport.target} requires a token (HTTP 401 on ${label}): it was started with AI_TOOLKIT_AUTH. Set AI_TOOLKIT_AUTH to the token the UI was started with (npx wrangler secret put AI_TOOLKIT_AUTH)`;
+    ? `${UI} at ${ctx.transport.target} refused the token in AI_TOOLKIT_AUTH (HTTP 401 on ${label}): the ` +
+      `token in AI_TOOLKIT_AUTH is wrong. Set it to exactly the AI_TOOLKIT_AUTH the UI was started with (npx ` +
+      `wrangler secret put AI_TOOLKIT_AUTH)`
+    : `${UI} at ${ctx.transport.target} requires a token (HTTP 401 on ${label}): it was started with ` +
+      `AI_TOOLKIT_AUTH. Set AI_TOOLKIT_AUTH to the token the UI was started with (npx wrangler secret put ` +
+      `AI_TOOLKIT_AUTH)`;
   return new ToolkitError("http", message, 401, "toolkit");
 }
 
@@ -163,7 +176,9 @@ export function notJson(ctx: UiContext, call: UiCall, response: Response, text: 
   if (/cloudflareaccess\.com|cf-access|Cloudflare Access/i.test(text)) {
     return new ToolkitError(
       "protocol",
-      `Cloudflare Access answered ${labelOf(call)} with its login page instead of ${UI}: the service token was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, ${TUNNEL_GUIDE}`,
+      `Cloudflare Access answered ${labelOf(call)} with its login page instead of ${UI}: the service token ` +
+        `was not accepted. Check CF_ACCESS_CLIENT_ID / CF_ACCESS_CLIENT_SECRET and the Access policy, ` +
+        `${TUNNEL_GUIDE}`,
       response.status,
       "access",
     );
@@ -187,7 +202,8 @@ export function wrongShape(
   const where = issue ? `${issue.path.map(String).join(".") || "answer"}: ${issue.message}` : "invalid";
   return new ToolkitError(
     "protocol",
-    `the answer of ${ctx.transport.target} to ${labelOf(call)} has an unexpected shape (${where}): ${notTheUi(ctx)}; if it is the UI, it is a version this Worker does not know (update ai-toolkit)`,
+    `the answer of ${ctx.transport.target} to ${labelOf(call)} has an unexpected shape (${where}): ` +
+      `${notTheUi(ctx)}; if it is the UI, it is a version this Worker does not know (update ai-toolkit)`,
   );
 }
 

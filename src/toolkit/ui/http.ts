@@ -156,7 +156,8 @@ export async function readText(response: Response, signal: AbortSignal, limit: n
         void reader.cancel().catch(() => {});
         throw new ToolkitError(
           "protocol",
-          `an answer of ai-toolkit's UI is larger than ${limit} bytes, more than the Worker reads at once: ask for less (a smaller limit or a later offset)`,
+          `an answer of ai-toolkit's UI is larger than ${limit} bytes, more than the Worker reads at once: ` +
+            `ask for less (a smaller limit or a later offset)`,
         );
       }
       text += decoder.decode(next.value, { stream: true });

@@ -66,8 +66,10 @@ export async function identifyUpstream(
       kind: "neither",
       latencyMs: latency(),
       detail:
-        `${transport.target} answered, but neither as the original bridge (GET /health) nor as ai-toolkit's UI (GET /api/auth answered ${what})` +
-        `${nextJs ? "; a Next.js app answers there, perhaps a UI too old to have /api/auth" : ""}: point ${ctx.setting} at the bridge (port 8012) or the UI (port 8675)`,
+        `${transport.target} answered, but neither as the original bridge (GET /health) nor as ` +
+        `ai-toolkit's UI (GET /api/auth answered ${what})` +
+        (`${nextJs ? "; a Next.js app answers there, perhaps a UI too old to have /api/auth" : ""}: point ` +
+          `${ctx.setting} at the bridge (port 8012) or the UI (port 8675)`),
     };
   } catch (error) {
     if (!(error instanceof ToolkitError)) throw error;

@@ -35,7 +35,8 @@ export const trainingOptionsSchema = z.object({
     .enum(FAMILY_IDS)
     .optional()
     .describe(
-      "Model family, when model_name does not name one (see docs/presets.md); sets scheduler, quantization, sampling and the rest",
+      "Model family, when model_name does not name one (see docs/presets.md); sets scheduler, " +
+        "quantization, sampling and the rest",
     ),
   learning_rate: z
     .number()
@@ -69,7 +70,8 @@ export const trainingOptionsSchema = z.object({
     .refine((list) => new Set(list).size === list.length, "resolutions must not repeat a value")
     .optional()
     .describe(
-      "Training resolutions, each 256-2048 and a multiple of 8; images are bucketed at each (the UI offers 256, 512, 768, 1024, 1280, 1328, 1536, 2048). Overrides resolution.",
+      "Training resolutions, each 256-2048 and a multiple of 8; images are bucketed at each (the UI offers " +
+        "256, 512, 768, 1024, 1280, 1328, 1536, 2048). Overrides resolution.",
     ),
 });
 

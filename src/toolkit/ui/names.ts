@@ -59,7 +59,8 @@ export function checked(schema: z.ZodType<string>, what: string, value: string):
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new RangeError(
-      `refusing to send ${what} ${JSON.stringify(value.slice(0, 120))} to ai-toolkit's UI: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+      `refusing to send ${what} ${JSON.stringify(value.slice(0, 120))} to ai-toolkit's UI: ` +
+        `${parsed.error.issues[0]?.message ?? "invalid"}`,
     );
   }
   return parsed.data;

@@ -212,8 +212,10 @@ export function stuckVerdict(
     stuck: true,
     stillForMs,
     message:
-      `ai-toolkit's UI says job ${row.name} is ${row.status}, but its step (${row.step}), phase ("${row.info}") and speed have not changed for ` +
-      `${minutes < 1 ? "under a minute" : `${minutes} min`}: the trainer may have died or hung. Read the job's log; if its process is gone, ` +
+      `ai-toolkit's UI says job ${row.name} is ${row.status}, but its step (${row.step}), phase ` +
+      `("${row.info}") and speed have not changed for ` +
+      (`${minutes < 1 ? "under a minute" : `${minutes} min`}: the trainer may have died or hung. Read the ` +
+        `job's log; if its process is gone, `) +
       `mark the job stopped (the UI's "Mark as stopped") to free the queue of GPU ${row.gpu_ids}`,
   };
 }

@@ -51,7 +51,8 @@ export function datasetUploadParts(
   const claim = (stored: string, from: string) => {
     if (stored === "" || stored.startsWith("."))
       throw new RangeError(
-        `the file name ${JSON.stringify(from)} becomes ${JSON.stringify(stored)} on the UI, which it would not list: rename it`,
+        `the file name ${JSON.stringify(from)} becomes ${JSON.stringify(stored)} on the UI, which it would ` +
+          `not list: rename it`,
       );
     const other = taken.get(stored.toLowerCase());
     if (other !== undefined)
@@ -128,7 +129,10 @@ export async function uploadToUi(
   if (missing.length > 0 || answer.files.length !== names.length) {
     throw new ToolkitError(
       "tool",
-      `${UI} stored ${answer.files.length} of the ${names.length} files sent to ${datasetName}${missing.length > 0 ? ` (missing: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""})` : ""}: check the UI's disk space and console, then upload again`,
+      `${UI} stored ${answer.files.length} of the ${names.length} files sent to ` +
+        `${datasetName}` +
+        `${missing.length > 0 ? ` (missing: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", ..." : ""})` : ""}: ` +
+        `check the UI's disk space and console, then upload again`,
     );
   }
   return { files: answer.files };

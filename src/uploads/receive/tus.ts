@@ -32,7 +32,10 @@ import { done, refuse, type Outcome, type TusState } from "../types";
  */
 export const TUS_PART_BYTES = 8 * 1024 * 1024;
 
-/** Where a tus upload keeps the bytes that do not yet fill a whole part (under the session's prefix, so removing the session takes it too). */
+/**
+ * Where a tus upload keeps the bytes that do not yet fill a whole part (under the session's prefix, so removing the
+ * session takes it too).
+ */
 export function tusTailKey(key: string): string {
   return `${key}.tus-tail`;
 }
@@ -130,7 +133,8 @@ export function beginTusPatch(
     releaseLease(store, granted.value);
     return refuse(
       409,
-      `Upload-Offset is ${offset} but ${s.offset} bytes of ${s.name} are stored: HEAD the upload URL and resume from its Upload-Offset`,
+      `Upload-Offset is ${offset} but ${s.offset} bytes of ${s.name} are stored: HEAD the upload URL and ` +
+        `resume from its Upload-Offset`,
     );
   }
   return done({ state: s, lease: granted.value });
@@ -273,7 +277,8 @@ async function storeBody(
     } catch {
       broken = refuse(
         400,
-        `the request body broke off after byte ${position} of ${s.name}: HEAD the upload URL and resume from its Upload-Offset`,
+        `the request body broke off after byte ${position} of ${s.name}: HEAD the upload URL and resume ` +
+          `from its Upload-Offset`,
       );
       break;
     }
@@ -282,7 +287,8 @@ async function storeBody(
     if (position + chunk.byteLength > s.length) {
       broken = refuse(
         400,
-        `the body goes past the ${s.length} bytes declared in Upload-Length for ${s.name}: send only the remaining bytes`,
+        `the body goes past the ${s.length} bytes declared in Upload-Length for ${s.name}: send only the ` +
+          `remaining bytes`,
       );
       chunk = chunk.subarray(0, s.length - position);
     }
@@ -317,7 +323,8 @@ async function storeBody(
   }
   if (position > s.offset && writer.tail.byteLength > 0) {
     if (!(await holder.renew())) return holder.problem();
-    // Written before it is recorded: a crash in between leaves the old, shorter tail length, which reads only the first bytes.
+    // Written before it is recorded: a crash in between leaves the old, shorter tail length, which reads only the first
+    // bytes.
     await env.STAGING.put(tailKey, writer.tail);
     const recorded = await stub.tusProgress(s.name, { tail: writer.tail.byteLength, format }, lease);
     if (!recorded.ok) return recorded;

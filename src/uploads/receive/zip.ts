@@ -95,7 +95,9 @@ export async function unpackZip(
         events.push({
           type: "error",
           id,
-          reason: `it unpacks to more than ${maxEntryBytes} bytes, over the limit per file (UPLOAD_FILE_MAX_BYTES): upload it on its own, resized or recompressed`,
+          reason:
+            `it unpacks to more than ${maxEntryBytes} bytes, over the limit per file ` +
+            `(UPLOAD_FILE_MAX_BYTES): upload it on its own, resized or recompressed`,
         });
         return;
       }
@@ -225,7 +227,8 @@ export class ZipEntryWriter implements ZipEntrySink {
     if (this.size + chunk.byteLength > this.maxBytes) {
       await this.abort(
         this.kind === "image"
-          ? `${this.name} is over the ${this.maxBytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES): resize or recompress it`
+          ? `${this.name} is over the ${this.maxBytes}-byte limit per image (UPLOAD_FILE_MAX_BYTES): resize ` +
+              `or recompress it`
           : `${this.name} is over ${this.maxBytes} bytes, too big for a caption file: shorten it`,
       );
       return false;

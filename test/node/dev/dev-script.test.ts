@@ -60,51 +60,55 @@ describe("npm run dev", () => {
   let scratch = "";
   afterAll(() => rm(scratch, { recursive: true, force: true }));
 
-  it("writes .dev.vars with a generated password, starts the local toolkit on --toolkit-port, serves /mcp on --port; doctor finds it", async () => {
-    scratch = await mkdtemp(path.join(tmpdir(), "dev-script-"));
-    const [port, toolkitPort] = [await freePort(), await freePort()];
-    const varsFile = path.join(scratch, ".dev.vars");
-    const env = freshEnv(scratch);
-    const args = [path.join(root, "scripts/dev.ts"), "--port", String(port), `--toolkit-port=${toolkitPort}`];
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    try {
-      let health: { toolkit?: { reachable?: boolean } } = {};
-      for (let i = 0; i < 240 && !health.toolkit?.reachable; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-        health = await fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.json() as Promise<typeof health>,
-          () => ({}),
+  it(
+    "writes .dev.vars with a generated password, starts the local toolkit on --toolkit-port, serves /mcp on " +
+      "--port; doctor finds it",
+    async () => {
+      scratch = await mkdtemp(path.join(tmpdir(), "dev-script-"));
+      const [port, toolkitPort] = [await freePort(), await freePort()];
+      const varsFile = path.join(scratch, ".dev.vars");
+      const env = freshEnv(scratch);
+      const args = [path.join(root, "scripts/dev.ts"), "--port", String(port), `--toolkit-port=${toolkitPort}`];
+      const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      try {
+        let health: { toolkit?: { reachable?: boolean } } = {};
+        for (let i = 0; i < 240 && !health.toolkit?.reachable; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          health = await fetch(`http://127.0.0.1:${port}/health`).then(
+            (r) => r.json() as Promise<typeof health>,
+            () => ({}),
+          );
+        }
+        expect(health.toolkit?.reachable, output).toBe(true);
+
+        const password = /Owner password \(shown once, kept in [^)]+\): (\S+)/.exec(output)?.[1];
+        expect(password).toBeTruthy();
+        expect(await readFile(varsFile, "utf8")).toContain(`OWNER_PASSWORD=${password}`);
+        // The printed password is the one the Worker checks.
+        const token = await obtainAccessToken(`http://127.0.0.1:${port}`, password ?? "");
+        expect(token).toMatch(/\S{20,}/);
+        expect(output).toContain(`using the local toolkit at http://127.0.0.1:${toolkitPort}`);
+        expect(output).toContain(`MCP endpoint: http://127.0.0.1:${port}/mcp`);
+
+        // `npm run doctor` right after, with the same environment: it checks the toolkit dev
+        // started (on a port only the flag named), not wrangler.toml's LAN address.
+        const checked = await doctor(env);
+        expect(checked.stdout).toContain(
+          `ok   npm run dev (pid ${child.pid}) runs with the local toolkit at http://127.0.0.1:${toolkitPort}`,
         );
+        expect(checked.stdout).not.toContain("192.168.0.152");
+        expect(checked.code, checked.stdout).toBe(0);
+      } finally {
+        await stopProcess(child);
       }
-      expect(health.toolkit?.reachable, output).toBe(true);
-
-      const password = /Owner password \(shown once, kept in [^)]+\): (\S+)/.exec(output)?.[1];
-      expect(password).toBeTruthy();
-      expect(await readFile(varsFile, "utf8")).toContain(`OWNER_PASSWORD=${password}`);
-      // The printed password is the one the Worker checks.
-      const token = await obtainAccessToken(`http://127.0.0.1:${port}`, password ?? "");
-      expect(token).toMatch(/\S{20,}/);
-      expect(output).toContain(`using the local toolkit at http://127.0.0.1:${toolkitPort}`);
-      expect(output).toContain(`MCP endpoint: http://127.0.0.1:${port}/mcp`);
-
-      // `npm run doctor` right after, with the same environment: it checks the toolkit dev
-      // started (on a port only the flag named), not wrangler.toml's LAN address.
-      const checked = await doctor(env);
-      expect(checked.stdout).toContain(
-        `ok   npm run dev (pid ${child.pid}) runs with the local toolkit at http://127.0.0.1:${toolkitPort}`,
-      );
-      expect(checked.stdout).not.toContain("192.168.0.152");
-      expect(checked.code, checked.stdout).toBe(0);
-    } finally {
-      await stopProcess(child);
-    }
-    // Both children are gone with it, and so is its record.
-    await expect(fetch(`http://127.0.0.1:${toolkitPort}/health`)).rejects.toThrow();
-    expect(existsSync(devRunFile(scratch))).toBe(false);
-  });
+      // Both children are gone with it, and so is its record.
+      await expect(fetch(`http://127.0.0.1:${toolkitPort}/health`)).rejects.toThrow();
+      expect(existsSync(devRunFile(scratch))).toBe(false);
+    },
+  );
 });
 
 describe("npm run dev's command line and ports", () => {
@@ -138,19 +142,22 @@ describe("npm run dev's command line and ports", () => {
     }
   });
 
-  it("says plainly that the local toolkit's port is taken, and how to choose another, before starting anything", async () => {
-    const result = await devExits(
-      ["--port", String(await freePort()), "--toolkit-port", String(taken)],
-      freshEnv(scratch),
-    );
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`port ${taken} (the local toolkit's port) is already taken on 127.0.0.1`);
-    expect(result.stderr).toMatch(
-      /choose another port: npm run dev -- --toolkit-port \d+ {3}\(or DEV_TOOLKIT_PORT=\d+ npm run dev\)/,
-    );
-    expect(result.stdout).not.toContain("MCP endpoint");
-    expect(existsSync(path.join(scratch, ".dev.vars"))).toBe(false);
-  });
+  it(
+    "says plainly that the local toolkit's port is taken, " + "and how to choose another, before starting anything",
+    async () => {
+      const result = await devExits(
+        ["--port", String(await freePort()), "--toolkit-port", String(taken)],
+        freshEnv(scratch),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${taken} (the local toolkit's port) is already taken on 127.0.0.1`);
+      expect(result.stderr).toMatch(
+        /choose another port: npm run dev -- --toolkit-port \d+ {3}\(or DEV_TOOLKIT_PORT=\d+ npm run dev\)/,
+      );
+      expect(result.stdout).not.toContain("MCP endpoint");
+      expect(existsSync(path.join(scratch, ".dev.vars"))).toBe(false);
+    },
+  );
 
   it("says plainly that the Worker's port is taken (given with --port or DEV_PORT)", async () => {
     for (const [args, extra] of [

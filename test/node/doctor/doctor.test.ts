@@ -99,16 +99,19 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
     await rm(devDataDir(), { recursive: true, force: true });
   });
 
-  it("with no toolkit configured, checks the local toolkit on DEV_TOOLKIT_PORT, never wrangler.toml's LAN address", async () => {
-    const port = await freePort();
-    const result = await doctor({ DEV_TOOLKIT_PORT: String(port) });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
-    expect(result.stdout).toMatch(new RegExp(`ok {3}configuration: direct address http://127\\.0\\.0\\.1:${port}`));
-    expect(result.stdout).toMatch(/FAIL reach: .*ECONNREFUSED/);
-    expect(result.stdout).toMatch(/fix: The local toolkit runs only while npm run dev does: start `npm run dev`/);
-    expect(result.stdout).not.toContain("192.168.0.152");
-  });
+  it(
+    "with no toolkit configured, checks the local toolkit on DEV_TOOLKIT_PORT, never wrangler.toml's LAN " + "address",
+    async () => {
+      const port = await freePort();
+      const result = await doctor({ DEV_TOOLKIT_PORT: String(port) });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
+      expect(result.stdout).toMatch(new RegExp(`ok {3}configuration: direct address http://127\\.0\\.0\\.1:${port}`));
+      expect(result.stdout).toMatch(/FAIL reach: .*ECONNREFUSED/);
+      expect(result.stdout).toMatch(/fix: The local toolkit runs only while npm run dev does: start `npm run dev`/);
+      expect(result.stdout).not.toContain("192.168.0.152");
+    },
+  );
 
   it("finds the local toolkit on DEV_TOOLKIT_PORT and exits 0", async () => {
     const result = await doctor({ DEV_TOOLKIT_PORT: String(toolkit.port) });
@@ -116,30 +119,39 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
     expect(result.stdout).toMatch(/ok {3}toolkit: AI Toolkit MCP Server 2\.0\.0 answered \/health/);
   });
 
-  it("uses the port a running npm run dev recorded (npm run dev -- --toolkit-port), and ignores a dead one's record", async () => {
-    const cliVars = devWorkerTarget("", {}, {}, toolkit.port).cliVars;
-    writeDevRun(devDataDir(), { pid: process.pid, workerUrl: "http://127.0.0.1:1", toolkitUrl: toolkit.url, cliVars });
-    const running = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
-    expect(running.code, running.stdout).toBe(0);
-    expect(running.stdout).toContain(
-      `ok   npm run dev (pid ${process.pid}) runs with the local toolkit at ${toolkit.url}`,
-    );
+  it(
+    "uses the port a running npm run dev recorded (npm run dev -- --toolkit-port), and ignores a dead one's " +
+      "record",
+    async () => {
+      const cliVars = devWorkerTarget("", {}, {}, toolkit.port).cliVars;
+      writeDevRun(devDataDir(), {
+        pid: process.pid,
+        workerUrl: "http://127.0.0.1:1",
+        toolkitUrl: toolkit.url,
+        cliVars,
+      });
+      const running = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
+      expect(running.code, running.stdout).toBe(0);
+      expect(running.stdout).toContain(
+        `ok   npm run dev (pid ${process.pid}) runs with the local toolkit at ${toolkit.url}`,
+      );
 
-    // A dev that died without cleaning up: its record is ignored.
-    const gone = spawn(process.execPath, ["-e", ""]);
-    await new Promise((resolve) => gone.on("exit", resolve));
-    writeDevRun(devDataDir(), {
-      pid: gone.pid ?? 0,
-      workerUrl: "http://127.0.0.1:1",
-      toolkitUrl: toolkit.url,
-      cliVars,
-    });
-    expect(readDevRun(devDataDir())).toBeUndefined();
-    const port = await freePort();
-    const stale = await doctor({ DEV_TOOLKIT_PORT: String(port) });
-    expect(stale.code).toBe(1);
-    expect(stale.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
-  });
+      // A dev that died without cleaning up: its record is ignored.
+      const gone = spawn(process.execPath, ["-e", ""]);
+      await new Promise((resolve) => gone.on("exit", resolve));
+      writeDevRun(devDataDir(), {
+        pid: gone.pid ?? 0,
+        workerUrl: "http://127.0.0.1:1",
+        toolkitUrl: toolkit.url,
+        cliVars,
+      });
+      expect(readDevRun(devDataDir())).toBeUndefined();
+      const port = await freePort();
+      const stale = await doctor({ DEV_TOOLKIT_PORT: String(port) });
+      expect(stale.code).toBe(1);
+      expect(stale.stdout).toContain(`the local toolkit at http://127.0.0.1:${port} (npm run dev is not running)`);
+    },
+  );
 
   it("reads the toolkit configured in the .dev.vars that dev uses (DEV_VARS_FILE)", async () => {
     await writeFile(devVarsFile(), `OWNER_PASSWORD=x\nAI_TOOLKIT_HOST=127.0.0.1\nAI_TOOLKIT_PORT=${toolkit.port}\n`);
@@ -259,7 +271,8 @@ describe("npm run doctor with a Workers VPC binding", () => {
 describe("reading wrangler.toml", () => {
   it("reads [vars] and ignores other tables", () => {
     const toml =
-      'name = "x"\n[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\nAI_TOOLKIT_PORT = "8012"\n[[kv_namespaces]]\nbinding = "OAUTH_KV"\n';
+      'name = "x"\n[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\nAI_TOOLKIT_PORT = ' +
+      '"8012"\n[[kv_namespaces]]\nbinding = "OAUTH_KV"\n';
     expect(wranglerVars(toml)).toEqual({ AI_TOOLKIT_HOST: "192.168.0.152", AI_TOOLKIT_PORT: "8012" });
   });
 

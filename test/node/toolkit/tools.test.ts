@@ -188,7 +188,8 @@ describe("models", () => {
     const text = await response.text();
     expect(response.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
     expect(text).toBe(
-      `{"success":true,"result":{"status":"success","model":"alpha","data":"${Buffer.from("0123456789").toString("base64")}","size":10},"error":null}`,
+      `{"success":true,"result":{"status":"success","model":"alpha","data":"${Buffer.from("0123456789").toString("base64")}` +
+        `","size":10},"error":null}`,
     );
     expect(await h.result("download_model", { model_name: "nope" })).toEqual({ error: "Model not found" });
     expect(await h.result("download_model", { model_name: "alpha", encoding: "raw" })).toHaveProperty("error");

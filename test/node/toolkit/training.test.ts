@@ -194,7 +194,8 @@ describe("job registry", () => {
     // A stand-in run.py that this Node can execute: it prints its cwd and the config it got.
     await writeFile(
       path.join(toolkitDir, "run.py"),
-      'const fs = require("fs"); console.log("cwd=" + process.cwd()); console.log(fs.readFileSync(process.argv[2], "utf8"));',
+      'const fs = require("fs"); console.log("cwd=" + process.cwd()); ' +
+        'console.log(fs.readFileSync(process.argv[2], "utf8"));',
     );
     const real = await startHarness({ aiToolkitPath: toolkitDir, python: process.execPath });
     try {

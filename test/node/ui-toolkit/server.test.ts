@@ -133,7 +133,8 @@ describe("front server files", () => {
   });
 
   it("decodes the path segment by segment and serves the image itself for ?thumb without a thumbnail", async () => {
-    const split = `/api/img/${encodeURIComponent(path.dirname(image))}/${encodeURIComponent(path.basename(image))}?thumb=1`;
+    const split =
+      `/api/img/${encodeURIComponent(path.dirname(image))}` + `/${encodeURIComponent(path.basename(image))}?thumb=1`;
     const response = await h.fetch(split);
     expect(response.status).toBe(200);
     expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);

@@ -75,7 +75,8 @@ export async function callTool(
     const problem = await outputProblem(name, result.structuredContent);
     if (problem)
       throw new Error(
-        `${name} answered structuredContent that its published outputSchema refuses: ${problem}\n${JSON.stringify(result.structuredContent)}`,
+        `${name} answered structuredContent that its published outputSchema refuses: ` +
+          `${problem}\n${JSON.stringify(result.structuredContent)}`,
       );
   }
   return result;

@@ -14,9 +14,12 @@ function answer(status: string, log: string) {
 
 /** Bars ai-toolkit draws before training starts: loading the model, caching latents. */
 const CHECKPOINT_BARS =
-  "Loading checkpoint shards:   0%|          | 0/3 [00:00<?, ?it/s]\rLoading checkpoint shards:  33%|###3      | 1/3 [00:02<00:04,  2.10s/it]\rLoading checkpoint shards: 100%|##########| 3/3 [00:06<00:00,  2.00s/it]\n";
+  "Loading checkpoint shards:   0%|          | 0/3 [00:00<?, ?it/s]\rLoading checkpoint shards:  33%|###3  " +
+  "    | 1/3 [00:02<00:04,  2.10s/it]\rLoading checkpoint shards: 100%|##########| 3/3 [00:06<00:00,  " +
+  "2.00s/it]\n";
 const LATENT_BARS =
-  "Caching latents to disk:  50%|#####     | 10/20 [00:05<00:05,  2.00it/s]\rCaching latents to disk: 100%|##########| 20/20 [00:10<00:00,  2.00it/s]\n";
+  "Caching latents to disk:  50%|#####     | 10/20 [00:05<00:05,  2.00it/s]\rCaching latents to disk: " +
+  "100%|##########| 20/20 [00:10<00:00,  2.00it/s]\n";
 
 function fresh(): JobRecord {
   return newRecord({ jobId: "j1", config: "my_lora", createdAt: T0, totalSteps: 100 });

@@ -32,7 +32,8 @@ describe("parseTqdmLine", () => {
 
   it("reads seconds per iteration, hours and several loss terms", () => {
     const update = parseTqdmLine(
-      "flux_char:  12%|#2        | 1200/10000 [1:02:03<7:35:10,  3.10s/it, lr: 4.0e-04 loss: 4.120e-01 diff_loss: 3.5e-01 prior_loss: 6.2e-02]",
+      "flux_char:  12%|#2        | 1200/10000 [1:02:03<7:35:10,  3.10s/it, lr: 4.0e-04 loss: 4.120e-01 " +
+        "diff_loss: 3.5e-01 prior_loss: 6.2e-02]",
     );
     expect(update?.elapsedSeconds).toBe(3723);
     expect(update?.remainingSeconds).toBe(7 * 3600 + 35 * 60 + 10);

@@ -56,10 +56,15 @@ async function failureOf(promise: Promise<unknown>): Promise<ToolkitError> {
   return error as ToolkitError;
 }
 
-/** The first bytes of a download_model answer for a model of two R2 parts: past the first part, so a multipart upload is under way when it stalls. */
+/**
+ * The first bytes of a download_model answer for a model of two R2 parts: past the first part, so a multipart upload is
+ * under way when it stalls.
+ */
 function answerHead(name: string): { size: number; head: Uint8Array } {
   const file = bytesOf(R2_MIN_PART_BYTES + 30_000, 5);
-  const text = `{"success": true, "result": {"status": "success", "model": "${name}", "data": "${base64(file)}", "size": ${file.length}}, "error": null}`;
+  const text =
+    `{"success": true, "result": {"status": "success", "model": "${name}", "data": "${base64(file)}", ` +
+    `"size": ${file.length}}, "error": null}`;
   return {
     size: file.length,
     head: new TextEncoder().encode(text.slice(0, Math.ceil((R2_MIN_PART_BYTES * 4) / 3) + 10_000)),

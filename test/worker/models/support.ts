@@ -60,7 +60,9 @@ export interface AnswerOptions {
 export function downloadAnswer(name: string, file: Uint8Array, options: AnswerOptions = {}): () => Response {
   return () => {
     const data = options.data ?? base64(file);
-    const text = `{"success": true, "result": {"status": "success", "model": ${JSON.stringify(name)}, "data": "${data}", "size": ${options.size ?? file.length}}, "error": null}`;
+    const text =
+      `{"success": true, "result": {"status": "success", "model": ${JSON.stringify(name)}, "data": ` +
+      `"${data}", "size": ${options.size ?? file.length}}, "error": null}`;
     const bytes = new TextEncoder().encode(text);
     const end = options.cutAt ?? bytes.length;
     const chunk = options.chunk ?? 65_536;

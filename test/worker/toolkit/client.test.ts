@@ -69,7 +69,8 @@ describe("transport failures and retries", () => {
     const error = await failureOf(new ToolkitClient(toolkit, 1000).run("list_configs"));
     expect(error.kind).toBe("unreachable");
     expect(error.message).toBe(
-      "the toolkit at http://127.0.0.1:9 could not be reached (connection refused): is the tunnel running? see tunnel/README.md",
+      "the toolkit at http://127.0.0.1:9 could not be reached (connection refused): is the tunnel running? " +
+        "see tunnel/README.md",
     );
   });
 
@@ -263,7 +264,8 @@ describe("an answer that stalls after its headers", () => {
       expect(error.kind).toBe("timeout");
       expect(error.hop).toBe("reach");
       expect(error.message).toBe(
-        "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
+        "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of " +
+          "its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
       );
       expect(calls).toHaveLength(1);
     },
@@ -276,17 +278,22 @@ describe("an answer that stalls after its headers", () => {
     expect(calls).toHaveLength(2);
   });
 
-  it("a long call (a download) whose answer goes silent fails after the per-call time-out of silence, not its own long one", async () => {
-    const client = new ToolkitClient(stalling('{"success": true, "result": {"data": "AAAA', false), 200);
-    const response = await client.execute("download_model", "{}", { timeoutMs: 60_000 });
-    const started = Date.now();
-    const error = await failureOf(response.text());
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(error.kind).toBe("timeout");
-    expect(error.message).toBe(
-      "the toolkit at http://127.0.0.1:9 stopped sending its answer to download_model: nothing for 0.2 s after 42 bytes: is the tunnel running and the toolkit up? see tunnel/README.md",
-    );
-  });
+  it(
+    "a long call (a download) whose answer goes silent fails after the per-call time-out of silence, not its " +
+      "own long one",
+    async () => {
+      const client = new ToolkitClient(stalling('{"success": true, "result": {"data": "AAAA', false), 200);
+      const response = await client.execute("download_model", "{}", { timeoutMs: 60_000 });
+      const started = Date.now();
+      const error = await failureOf(response.text());
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(error.kind).toBe("timeout");
+      expect(error.message).toBe(
+        "the toolkit at http://127.0.0.1:9 stopped sending its answer to download_model: nothing for 0.2 s " +
+          "after 42 bytes: is the tunnel running and the toolkit up? see tunnel/README.md",
+      );
+    },
+  );
 
   it("an answer that breaks off is an unreachable toolkit, with how far it got", async () => {
     const broken: ToolkitTransport = {

@@ -51,7 +51,8 @@ describe("diagnosis, hop by hop", () => {
 
   it("Access login page instead of the toolkit: the service token is wrong", async () => {
     const page =
-      '<!doctype html><title>Sign in ・ Cloudflare Access</title><form action="https://team.cloudflareaccess.com/cdn-cgi/access/login">';
+      "<!doctype html><title>Sign in ・ Cloudflare Access</title><form " +
+      'action="https://team.cloudflareaccess.com/cdn-cgi/access/login">';
     const d = await diagnose(
       withToken,
       transport("access", async () => new Response(page, { headers: { "content-type": "text/html" } })),

@@ -136,27 +136,33 @@ describe("uploadDataset", () => {
     caption,
   });
 
-  it("sends images and captions as .txt files in one request with Content-Length, and checks what the UI stored", async () => {
-    let received: FormData | undefined;
-    let contentLength: string | null = null;
-    const ui = new ScriptedUi().on("POST /api/datasets/upload", async (request) => {
-      contentLength = request.headers.get("content-length");
-      received = await request.formData();
-      const files = (received.getAll("files") as File[]).map((file) => file.name.replace(/[^a-zA-Z0-9.-]/g, "_"));
-      return Response.json({ message: "Files uploaded successfully", files });
-    });
-    const a = bytes(5000, 1);
-    const b = bytes(3000, 2);
-    const images = [image("holiday photo (1).jpg", a, "a photo of sks"), image("b.png", b)];
-    const result = await new UiClient(ui, { token: "t", timeoutMs: 1000, gpuIds: "0" }).uploadDataset("my_set", images);
-    expect(result.files).toEqual(["holiday_photo__1_.jpg", "holiday_photo__1_.txt", "b.png"]);
-    expect(contentLength).toBe(String(datasetUploadLength("my_set", images)));
-    expect(received?.get("datasetName")).toBe("my_set");
-    const files = received?.getAll("files") as File[];
-    expect(await digest(await files[0]!.arrayBuffer())).toBe(await digest(a));
-    expect(await files[1]!.text()).toBe("a photo of sks");
-    expect(await digest(await files[2]!.arrayBuffer())).toBe(await digest(b));
-  });
+  it(
+    "sends images and captions as .txt files in one request with Content-Length, and checks what the UI " + "stored",
+    async () => {
+      let received: FormData | undefined;
+      let contentLength: string | null = null;
+      const ui = new ScriptedUi().on("POST /api/datasets/upload", async (request) => {
+        contentLength = request.headers.get("content-length");
+        received = await request.formData();
+        const files = (received.getAll("files") as File[]).map((file) => file.name.replace(/[^a-zA-Z0-9.-]/g, "_"));
+        return Response.json({ message: "Files uploaded successfully", files });
+      });
+      const a = bytes(5000, 1);
+      const b = bytes(3000, 2);
+      const images = [image("holiday photo (1).jpg", a, "a photo of sks"), image("b.png", b)];
+      const result = await new UiClient(ui, { token: "t", timeoutMs: 1000, gpuIds: "0" }).uploadDataset(
+        "my_set",
+        images,
+      );
+      expect(result.files).toEqual(["holiday_photo__1_.jpg", "holiday_photo__1_.txt", "b.png"]);
+      expect(contentLength).toBe(String(datasetUploadLength("my_set", images)));
+      expect(received?.get("datasetName")).toBe("my_set");
+      const files = received?.getAll("files") as File[];
+      expect(await digest(await files[0]!.arrayBuffer())).toBe(await digest(a));
+      expect(await files[1]!.text()).toBe("a photo of sks");
+      expect(await digest(await files[2]!.arrayBuffer())).toBe(await digest(b));
+    },
+  );
 
   it("refuses names the UI would store alike, before sending", async () => {
     const ui = new ScriptedUi();

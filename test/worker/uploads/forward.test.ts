@@ -294,15 +294,19 @@ describe("forwarding", () => {
     expect((await SELF.fetch(base, { method: "DELETE" })).status).toBe(200);
   });
 
-  it("gives a batch the per-call time-out plus a second per 250 kB of body, and a session that long (plus room) before it counts as stalled", () => {
-    const config = readConfig(env);
-    expect(config.TOOLKIT_TIMEOUT_MS).toBe(30_000);
-    // A full batch with the defaults, and upload_dataset's inline images (one MCP request, under 4 MiB).
-    expect(batchTimeoutMs(config, 90_000_000)).toBe(390_000);
-    expect(batchTimeoutMs(config, 4 * 1024 * 1024)).toBe(47_000);
-    expect(batchTimeoutMs({ TOOLKIT_TIMEOUT_MS: 500 }, 3_000)).toBe(1_500);
-    expect(forwardStallMs(config)).toBe(390_000 + 300_000);
-  });
+  it(
+    "gives a batch the per-call time-out plus a second per 250 kB of body, and a session that long (plus " +
+      "room) before it counts as stalled",
+    () => {
+      const config = readConfig(env);
+      expect(config.TOOLKIT_TIMEOUT_MS).toBe(30_000);
+      // A full batch with the defaults, and upload_dataset's inline images (one MCP request, under 4 MiB).
+      expect(batchTimeoutMs(config, 90_000_000)).toBe(390_000);
+      expect(batchTimeoutMs(config, 4 * 1024 * 1024)).toBe(47_000);
+      expect(batchTimeoutMs({ TOOLKIT_TIMEOUT_MS: 500 }, 3_000)).toBe(1_500);
+      expect(forwardStallMs(config)).toBe(390_000 + 300_000);
+    },
+  );
 
   it("refuses to finalize an empty session", async () => {
     const { base } = await newSession("ds");

@@ -80,68 +80,80 @@ async function stagedSha(tokenHash: string, name: string): Promise<string> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("concurrent tus PATCHes of one upload", () => {
-  it("refuse the second before it writes, keep the first whole through a pause longer than a lease, and later PATCHes finish the file", async () => {
-    const { base, tokenHash } = await newSession();
-    // Leases short enough that the first PATCH's pause outlives several of them: its heartbeat keeps its hold.
-    await shortLeases(tokenHash, 800);
-    const file = image("png", TUS_PART_BYTES + 3 * MiB + 17, 21);
-    const url = await createTus(base, "race.png", file.length);
+  it(
+    "refuse the second before it writes, keep the first whole through a pause longer than a lease, and later " +
+      "PATCHes finish the file",
+    async () => {
+      const { base, tokenHash } = await newSession();
+      // Leases short enough that the first PATCH's pause outlives several of them: its heartbeat keeps its hold.
+      await shortLeases(tokenHash, 800);
+      const file = image("png", TUS_PART_BYTES + 3 * MiB + 17, 21);
+      const url = await createTus(base, "race.png", file.length);
 
-    // PATCH A: the first 9 MiB, a full part and some; once its part is stored (HEAD says so), a pause.
-    const a = heldBody();
-    const first = patch(url, 0, a.body);
-    await a.send(file.slice(0, 9 * MiB));
-    await expect.poll(() => headOffset(url), { timeout: 10_000 }).toBe(TUS_PART_BYTES);
-    await sleep(2000);
+      // PATCH A: the first 9 MiB, a full part and some; once its part is stored (HEAD says so), a pause.
+      const a = heldBody();
+      const first = patch(url, 0, a.body);
+      await a.send(file.slice(0, 9 * MiB));
+      await expect.poll(() => headOffset(url), { timeout: 10_000 }).toBe(TUS_PART_BYTES);
+      await sleep(2000);
 
-    // PATCH B, a client resuming from the offset HEAD gives while A still streams: refused, nothing written.
-    const second = await patch(url, TUS_PART_BYTES, file.slice(TUS_PART_BYTES));
-    expect(second.status).toBe(409);
-    expect(await errorOf(second)).toMatch(/another PATCH of race\.png is storing bytes right now.*HEAD the upload URL/);
-    expect((await patch(url, 0, file)).status).toBe(409);
-    expect(await leases(tokenHash)).toEqual([{ name: "race.png", slot: "tus" }]);
-    // A HEAD meanwhile says what is stored, not what is in flight.
-    expect(await headOffset(url)).toBe(TUS_PART_BYTES);
+      // PATCH B, a client resuming from the offset HEAD gives while A still streams: refused, nothing written.
+      const second = await patch(url, TUS_PART_BYTES, file.slice(TUS_PART_BYTES));
+      expect(second.status).toBe(409);
+      expect(await errorOf(second)).toMatch(
+        /another PATCH of race\.png is storing bytes right now.*HEAD the upload URL/,
+      );
+      expect((await patch(url, 0, file)).status).toBe(409);
+      expect(await leases(tokenHash)).toEqual([{ name: "race.png", slot: "tus" }]);
+      // A HEAD meanwhile says what is stored, not what is in flight.
+      expect(await headOffset(url)).toBe(TUS_PART_BYTES);
 
-    await a.send(file.slice(9 * MiB, 10 * MiB));
-    await a.end();
-    const firstDone = await first;
-    expect(firstDone.status).toBe(204);
-    expect(Number(firstDone.headers.get("Upload-Offset"))).toBe(10 * MiB);
-    expect(await leases(tokenHash)).toEqual([]);
+      await a.send(file.slice(9 * MiB, 10 * MiB));
+      await a.end();
+      const firstDone = await first;
+      expect(firstDone.status).toBe(204);
+      expect(Number(firstDone.headers.get("Upload-Offset"))).toBe(10 * MiB);
+      expect(await leases(tokenHash)).toEqual([]);
 
-    // The client resumes from HEAD and finishes; the staged object is the file, byte for byte.
-    const offset = await headOffset(url);
-    expect(offset).toBe(10 * MiB);
-    const last = await patch(url, offset, file.slice(offset));
-    expect(last.status).toBe(204);
-    expect((await manifestOf(base)).files).toMatchObject([
-      { name: "race.png", size: file.length, state: "staged", format: "png" },
-    ]);
-    expect(await stagedSha(tokenHash, "race.png")).toBe(await sha256(file));
-    // A finished upload takes no more bytes, and says in which state it is.
-    const late = await patch(url, 0, file);
-    expect(late.status).toBe(409);
-    expect(await errorOf(late)).toMatch(/race\.png is already staged .* DELETE/);
-  }, 30_000);
+      // The client resumes from HEAD and finishes; the staged object is the file, byte for byte.
+      const offset = await headOffset(url);
+      expect(offset).toBe(10 * MiB);
+      const last = await patch(url, offset, file.slice(offset));
+      expect(last.status).toBe(204);
+      expect((await manifestOf(base)).files).toMatchObject([
+        { name: "race.png", size: file.length, state: "staged", format: "png" },
+      ]);
+      expect(await stagedSha(tokenHash, "race.png")).toBe(await sha256(file));
+      // A finished upload takes no more bytes, and says in which state it is.
+      const late = await patch(url, 0, file);
+      expect(late.status).toBe(409);
+      expect(await errorOf(late)).toMatch(/race\.png is already staged .* DELETE/);
+    },
+    30_000,
+  );
 
-  it("a PATCH whose holder died (its lease never renewed nor released) blocks the upload only until its lease expires", async () => {
-    const { base, tokenHash } = await newSession();
-    await shortLeases(tokenHash, 1500);
-    const file = image("jpeg", 3000, 22);
-    const url = await createTus(base, "orphan.jpg", file.length);
-    // What a PATCH does first, from a Worker that is then evicted: the lease is granted and never heard of again.
-    const begun = await sessionStub(env, tokenHash).tusBegin("orphan.jpg", 0);
-    expect(begun.ok).toBe(true);
-    const blocked = await patch(url, 0, file);
-    expect(blocked.status).toBe(409);
-    expect(await errorOf(blocked)).toMatch(/holds it for \d+ s more at most/);
-    expect(await headOffset(url)).toBe(0);
-    await sleep(1600);
-    const resumed = await patch(url, 0, file);
-    expect(resumed.status).toBe(204);
-    expect(await stagedSha(tokenHash, "orphan.jpg")).toBe(await sha256(file));
-  }, 15_000);
+  it(
+    "a PATCH whose holder died (its lease never renewed nor released) blocks the upload only until its lease " +
+      "expires",
+    async () => {
+      const { base, tokenHash } = await newSession();
+      await shortLeases(tokenHash, 1500);
+      const file = image("jpeg", 3000, 22);
+      const url = await createTus(base, "orphan.jpg", file.length);
+      // What a PATCH does first, from a Worker that is then evicted: the lease is granted and never heard of again.
+      const begun = await sessionStub(env, tokenHash).tusBegin("orphan.jpg", 0);
+      expect(begun.ok).toBe(true);
+      const blocked = await patch(url, 0, file);
+      expect(blocked.status).toBe(409);
+      expect(await errorOf(blocked)).toMatch(/holds it for \d+ s more at most/);
+      expect(await headOffset(url)).toBe(0);
+      await sleep(1600);
+      const resumed = await patch(url, 0, file);
+      expect(resumed.status).toBe(204);
+      expect(await stagedSha(tokenHash, "orphan.jpg")).toBe(await sha256(file));
+    },
+    15_000,
+  );
 
   it("a PATCH that loses its upload to DELETE while it streams answers 409 and leaves nothing behind", async () => {
     const { base, tokenHash } = await newSession();
@@ -163,69 +175,79 @@ describe("concurrent tus PATCHes of one upload", () => {
 });
 
 describe("concurrent PUTs of one part", () => {
-  it("refuse the second PUT of a part while the first streams, refuse complete until it has arrived, and join the file whole", async () => {
-    const { base, tokenHash } = await newSession();
-    const file = image("png", 5 * MiB + 4321, 31);
-    const part1 = file.slice(0, 5 * MiB);
-    const part2 = file.slice(5 * MiB);
-    const partUrl = (n: number) => `${base}/files/big.png/parts/${n}`;
+  it(
+    "refuse the second PUT of a part while the first streams, refuse complete until it has arrived, and join " +
+      "the file whole",
+    async () => {
+      const { base, tokenHash } = await newSession();
+      const file = image("png", 5 * MiB + 4321, 31);
+      const part1 = file.slice(0, 5 * MiB);
+      const part2 = file.slice(5 * MiB);
+      const partUrl = (n: number) => `${base}/files/big.png/parts/${n}`;
 
-    const a = heldBody(part1.length);
-    const first = SELF.fetch(partUrl(1), { method: "PUT", body: a.body });
-    await a.send(part1.slice(0, MiB));
-    // The file is known once A's request has begun it, and its part's lease is granted before that.
-    await expect.poll(async () => (await SELF.fetch(`${base}/files/big.png`)).status, { timeout: 10_000 }).toBe(200);
+      const a = heldBody(part1.length);
+      const first = SELF.fetch(partUrl(1), { method: "PUT", body: a.body });
+      await a.send(part1.slice(0, MiB));
+      // The file is known once A's request has begun it, and its part's lease is granted before that.
+      await expect.poll(async () => (await SELF.fetch(`${base}/files/big.png`)).status, { timeout: 10_000 }).toBe(200);
 
-    const second = await SELF.fetch(partUrl(1), { method: "PUT", body: part1 });
-    expect(second.status).toBe(409);
-    expect(await errorOf(second)).toMatch(/part 1 of big\.png is arriving in another request right now/);
-    expect(await leases(tokenHash)).toEqual([{ name: "big.png", slot: "part 1" }]);
-    // Other parts go on in parallel.
-    expect((await SELF.fetch(partUrl(2), { method: "PUT", body: part2 })).status).toBe(201);
-    const early = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
-    expect(early.status).toBe(409);
-    expect(await errorOf(early)).toMatch(/part 1 of big\.png is arriving.*complete again once it has arrived/);
+      const second = await SELF.fetch(partUrl(1), { method: "PUT", body: part1 });
+      expect(second.status).toBe(409);
+      expect(await errorOf(second)).toMatch(/part 1 of big\.png is arriving in another request right now/);
+      expect(await leases(tokenHash)).toEqual([{ name: "big.png", slot: "part 1" }]);
+      // Other parts go on in parallel.
+      expect((await SELF.fetch(partUrl(2), { method: "PUT", body: part2 })).status).toBe(201);
+      const early = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
+      expect(early.status).toBe(409);
+      expect(await errorOf(early)).toMatch(/part 1 of big\.png is arriving.*complete again once it has arrived/);
 
-    await a.send(part1.slice(MiB));
-    await a.end();
-    expect((await first).status).toBe(201);
-    expect(await leases(tokenHash)).toEqual([]);
-    const done = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
-    expect(done.status).toBe(200);
-    expect(await stagedSha(tokenHash, "big.png")).toBe(await sha256(file));
-  }, 15_000);
+      await a.send(part1.slice(MiB));
+      await a.end();
+      expect((await first).status).toBe(201);
+      expect(await leases(tokenHash)).toEqual([]);
+      const done = await SELF.fetch(`${base}/files/big.png/complete`, { method: "POST" });
+      expect(done.status).toBe(200);
+      expect(await stagedSha(tokenHash, "big.png")).toBe(await sha256(file));
+    },
+    15_000,
+  );
 });
 
 describe("late parts after complete", () => {
-  it("leave a staged file as it is: a late part, even one that is not an image, or a tus creation of its name, gets 409 naming its state", async () => {
-    const { base, tokenHash } = await newSession();
-    const file = image("png", 5 * MiB + 99, 41);
-    const partUrl = (n: number) => `${base}/files/late.png/parts/${n}`;
-    expect((await SELF.fetch(partUrl(1), { method: "PUT", body: file.slice(0, 5 * MiB) })).status).toBe(201);
-    expect((await SELF.fetch(partUrl(2), { method: "PUT", body: file.slice(5 * MiB) })).status).toBe(201);
-    expect((await SELF.fetch(`${base}/files/late.png/complete`, { method: "POST" })).status).toBe(200);
+  it(
+    "leave a staged file as it is: a late part, even one that is not an image, or a tus creation of its " +
+      "name, gets 409 naming its state",
+    async () => {
+      const { base, tokenHash } = await newSession();
+      const file = image("png", 5 * MiB + 99, 41);
+      const partUrl = (n: number) => `${base}/files/late.png/parts/${n}`;
+      expect((await SELF.fetch(partUrl(1), { method: "PUT", body: file.slice(0, 5 * MiB) })).status).toBe(201);
+      expect((await SELF.fetch(partUrl(2), { method: "PUT", body: file.slice(5 * MiB) })).status).toBe(201);
+      expect((await SELF.fetch(`${base}/files/late.png/complete`, { method: "POST" })).status).toBe(200);
 
-    const again = await SELF.fetch(partUrl(2), { method: "PUT", body: file.slice(5 * MiB) });
-    expect(again.status).toBe(409);
-    expect(await errorOf(again)).toMatch(
-      /late\.png is already staged \(\d+ bytes, complete\).*DELETE \.\.\.\/files\/late\.png first/,
-    );
-    // Before the fix this one failed the image check and took the staged file with it.
-    const garbage = await SELF.fetch(partUrl(1), { method: "PUT", body: new Uint8Array(100) });
-    expect(garbage.status).toBe(409);
-    const tus = await SELF.fetch(`${base}/tus/`, {
-      method: "POST",
-      headers: { ...TUS, "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("late.png")}` },
-    });
-    expect(tus.status).toBe(409);
+      const again = await SELF.fetch(partUrl(2), { method: "PUT", body: file.slice(5 * MiB) });
+      expect(again.status).toBe(409);
+      expect(await errorOf(again)).toMatch(
+        /late\.png is already staged \(\d+ bytes, complete\).*DELETE \.\.\.\/files\/late\.png first/,
+      );
+      // Before the fix this one failed the image check and took the staged file with it.
+      const garbage = await SELF.fetch(partUrl(1), { method: "PUT", body: new Uint8Array(100) });
+      expect(garbage.status).toBe(409);
+      const tus = await SELF.fetch(`${base}/tus/`, {
+        method: "POST",
+        headers: { ...TUS, "Upload-Length": "100", "Upload-Metadata": `filename ${btoa("late.png")}` },
+      });
+      expect(tus.status).toBe(409);
 
-    const m = await manifestOf(base);
-    expect(m.files).toMatchObject([{ name: "late.png", size: file.length, state: "staged" }]);
-    expect(m.rejected).toEqual([]);
-    expect(await stagedSha(tokenHash, "late.png")).toBe(await sha256(file));
-    // Completing again is harmless, and an explicit DELETE is what frees the name.
-    expect((await SELF.fetch(`${base}/files/late.png/complete`, { method: "POST" })).status).toBe(200);
-    expect((await SELF.fetch(`${base}/files/late.png`, { method: "DELETE" })).status).toBe(200);
-    expect((await SELF.fetch(partUrl(1), { method: "PUT", body: image("png", 1000, 42) })).status).toBe(201);
-  }, 15_000);
+      const m = await manifestOf(base);
+      expect(m.files).toMatchObject([{ name: "late.png", size: file.length, state: "staged" }]);
+      expect(m.rejected).toEqual([]);
+      expect(await stagedSha(tokenHash, "late.png")).toBe(await sha256(file));
+      // Completing again is harmless, and an explicit DELETE is what frees the name.
+      expect((await SELF.fetch(`${base}/files/late.png/complete`, { method: "POST" })).status).toBe(200);
+      expect((await SELF.fetch(`${base}/files/late.png`, { method: "DELETE" })).status).toBe(200);
+      expect((await SELF.fetch(partUrl(1), { method: "PUT", body: image("png", 1000, 42) })).status).toBe(201);
+    },
+    15_000,
+  );
 });

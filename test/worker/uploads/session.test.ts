@@ -78,17 +78,21 @@ describe("upload sessions", () => {
     expect((await manifestOf(base)).files[0]?.caption).toBe("edited on the page");
   });
 
-  it("pair a caption edited on the page with its image stored under the sanitised name, and refuse a huge caption unread", async () => {
-    const { base } = await newSession();
-    expect((await call(`${base}/files/IMG%201.png`, "PUT", image("png", 100))).status).toBe(201);
-    expect((await call(`${base}/captions/IMG%201.png`, "PUT", "spaces in the name")).status).toBe(200);
-    const m = await manifestOf(base);
-    expect(m.files.map((f) => [f.name, f.caption])).toEqual([["IMG_1.png", "spaces in the name"]]);
-    expect(m.unpaired_captions).toEqual([]);
-    const huge = await call(`${base}/captions/IMG%201.png`, "PUT", "x".repeat(5 * 1024 * 1024));
-    expect(huge.status).toBe(400);
-    expect(huge.json.error).toMatch(/the caption for IMG 1\.png is over 16000 bytes/);
-  });
+  it(
+    "pair a caption edited on the page with its image stored under the sanitised name, and refuse a huge " +
+      "caption unread",
+    async () => {
+      const { base } = await newSession();
+      expect((await call(`${base}/files/IMG%201.png`, "PUT", image("png", 100))).status).toBe(201);
+      expect((await call(`${base}/captions/IMG%201.png`, "PUT", "spaces in the name")).status).toBe(200);
+      const m = await manifestOf(base);
+      expect(m.files.map((f) => [f.name, f.caption])).toEqual([["IMG_1.png", "spaces in the name"]]);
+      expect(m.unpaired_captions).toEqual([]);
+      const huge = await call(`${base}/captions/IMG%201.png`, "PUT", "x".repeat(5 * 1024 * 1024));
+      expect(huge.status).toBe(400);
+      expect(huge.json.error).toMatch(/the caption for IMG 1\.png is over 16000 bytes/);
+    },
+  );
 
   it("unpack a zip of images and captions into the session, refusing its bad entries one by one", async () => {
     const { base } = await newSession();

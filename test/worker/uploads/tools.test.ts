@@ -162,88 +162,98 @@ describe("upload_dataset (inline) through its private upload session", () => {
     );
   });
 
-  it("a toolkit that never answers fails the call within the time-out derived from TOOLKIT_TIMEOUT_MS, naming the hop", async () => {
-    const seen: string[] = [];
-    // A toolkit that takes the request and never answers: only the request's signal ends the wait, as with fetch.
-    const silent: ToolkitTransport = {
-      kind: "direct",
-      target: "http://127.0.0.1:9",
-      fetch: (path, init = {}) => {
-        seen.push(path);
-        return new Promise<Response>((_resolve, reject) =>
-          init.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
-        );
-      },
-    };
-    const tokenHash = await nextSessionUses(silent, { TOOLKIT_TIMEOUT_MS: 500 });
-    const started = Date.now();
-    const result = await callTool(new ScriptedToolkit(), "upload_dataset", {
-      dataset_name: "inline_set",
-      images: [{ filename: "one.png", data: base64(image("png", 3000)), caption: "x" }],
-    });
-    // TOOLKIT_TIMEOUT_MS plus a second for a body of a few kB (batchTimeoutMs), not 15 minutes.
-    expect(Date.now() - started).toBeLessThan(8000);
-    expect(result.isError).toBe(true);
-    expect(result.structuredContent).toMatchObject({ kind: "timeout" });
-    expect(result.content[0]?.text).toBe(
-      "The toolkit at http://127.0.0.1:9 did not answer upload_dataset within 1.5 s: is the tunnel running and the toolkit up? see tunnel/README.md (call upload_dataset again to retry: every image is sent again)",
-    );
-    expect(seen).toEqual(["/mcp/execute"]);
-    expect((await sessionStub(env, tokenHash).manifest()).ok).toBe(false);
-  }, 15_000);
+  it(
+    "a toolkit that never answers fails the call within the time-out derived from TOOLKIT_TIMEOUT_MS, naming " +
+      "the hop",
+    async () => {
+      const seen: string[] = [];
+      // A toolkit that takes the request and never answers: only the request's signal ends the wait, as with fetch.
+      const silent: ToolkitTransport = {
+        kind: "direct",
+        target: "http://127.0.0.1:9",
+        fetch: (path, init = {}) => {
+          seen.push(path);
+          return new Promise<Response>((_resolve, reject) =>
+            init.signal?.addEventListener("abort", () => reject(init.signal?.reason)),
+          );
+        },
+      };
+      const tokenHash = await nextSessionUses(silent, { TOOLKIT_TIMEOUT_MS: 500 });
+      const started = Date.now();
+      const result = await callTool(new ScriptedToolkit(), "upload_dataset", {
+        dataset_name: "inline_set",
+        images: [{ filename: "one.png", data: base64(image("png", 3000)), caption: "x" }],
+      });
+      // TOOLKIT_TIMEOUT_MS plus a second for a body of a few kB (batchTimeoutMs), not 15 minutes.
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(result.isError).toBe(true);
+      expect(result.structuredContent).toMatchObject({ kind: "timeout" });
+      expect(result.content[0]?.text).toBe(
+        "The toolkit at http://127.0.0.1:9 did not answer upload_dataset within 1.5 s: is the tunnel running " +
+          "and the toolkit up? see tunnel/README.md (call upload_dataset again to retry: every image is sent " +
+          "again)",
+      );
+      expect(seen).toEqual(["/mcp/execute"]);
+      expect((await sessionStub(env, tokenHash).manifest()).ok).toBe(false);
+    },
+    15_000,
+  );
 });
 
 describe("create_dataset_upload and get_dataset_upload", () => {
-  it("returns an upload URL, a page, a curl example and the expiry; get_dataset_upload reports the manifest", async () => {
-    const before = Date.now();
-    const created = await callTool(new ScriptedToolkit(), "create_dataset_upload", {
-      dataset_name: "cats",
-      default_caption: "a photo",
-      trigger_word: "sks",
-    });
-    expect(created.isError, created.content[0]?.text).toBeFalsy();
-    const s = created.structuredContent as {
-      upload_url: string;
-      page_url: string;
-      expires_at: string;
-      curl_example: string;
-      limits: Record<string, number>;
-    };
-    expect(s.upload_url).toMatch(/\/uploads\/[0-9a-f]{32}$/);
-    expect(s.page_url).toBe(`${s.upload_url}/page`);
-    expect((created.structuredContent as { tus_url: string }).tus_url).toBe(`${s.upload_url}/tus/`);
-    expect(s.curl_example).toContain(`curl -T cat_01.png ${s.upload_url}/files/cat_01.png`);
-    expect(s.curl_example).toContain(`curl -X POST ${s.upload_url}/finalize`);
-    const expires = Date.parse(s.expires_at);
-    expect(expires).toBeGreaterThanOrEqual(before + 24 * 3600_000 - 1000);
-    expect(expires).toBeLessThanOrEqual(Date.now() + 24 * 3600_000 + 1000);
-    const text = created.content[0]?.text ?? "";
-    for (const piece of [s.upload_url, s.page_url, s.expires_at, "curl -T"]) expect(text).toContain(piece);
+  it(
+    "returns an upload URL, a page, a curl example and " + "the expiry; get_dataset_upload reports the manifest",
+    async () => {
+      const before = Date.now();
+      const created = await callTool(new ScriptedToolkit(), "create_dataset_upload", {
+        dataset_name: "cats",
+        default_caption: "a photo",
+        trigger_word: "sks",
+      });
+      expect(created.isError, created.content[0]?.text).toBeFalsy();
+      const s = created.structuredContent as {
+        upload_url: string;
+        page_url: string;
+        expires_at: string;
+        curl_example: string;
+        limits: Record<string, number>;
+      };
+      expect(s.upload_url).toMatch(/\/uploads\/[0-9a-f]{32}$/);
+      expect(s.page_url).toBe(`${s.upload_url}/page`);
+      expect((created.structuredContent as { tus_url: string }).tus_url).toBe(`${s.upload_url}/tus/`);
+      expect(s.curl_example).toContain(`curl -T cat_01.png ${s.upload_url}/files/cat_01.png`);
+      expect(s.curl_example).toContain(`curl -X POST ${s.upload_url}/finalize`);
+      const expires = Date.parse(s.expires_at);
+      expect(expires).toBeGreaterThanOrEqual(before + 24 * 3600_000 - 1000);
+      expect(expires).toBeLessThanOrEqual(Date.now() + 24 * 3600_000 + 1000);
+      const text = created.content[0]?.text ?? "";
+      for (const piece of [s.upload_url, s.page_url, s.expires_at, "curl -T"]) expect(text).toContain(piece);
 
-    // Something to report, through the upload URL: an image, its caption, a refused file.
-    const url = new URL(s.upload_url, "https://example.com").toString();
-    expect((await SELF.fetch(`${url}/files/a.png`, { method: "PUT", body: image("png", 1234) })).status).toBe(201);
-    expect((await SELF.fetch(`${url}/files/a.txt`, { method: "PUT", body: "on the beach" })).status).toBe(201);
-    expect((await SELF.fetch(`${url}/files/notes.exe`, { method: "PUT", body: "MZ" })).status).toBe(415);
+      // Something to report, through the upload URL: an image, its caption, a refused file.
+      const url = new URL(s.upload_url, "https://example.com").toString();
+      expect((await SELF.fetch(`${url}/files/a.png`, { method: "PUT", body: image("png", 1234) })).status).toBe(201);
+      expect((await SELF.fetch(`${url}/files/a.txt`, { method: "PUT", body: "on the beach" })).status).toBe(201);
+      expect((await SELF.fetch(`${url}/files/notes.exe`, { method: "PUT", body: "MZ" })).status).toBe(415);
 
-    const got = await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: url });
-    expect(got.isError, got.content[0]?.text).toBeFalsy();
-    expect(got.structuredContent).toMatchObject({
-      dataset_name: "cats",
-      state: "open",
-      expires_at: s.expires_at,
-      totals: { images: 1, staged_bytes: 1234 },
-      files: [expect.objectContaining({ name: "a.png", size: 1234, caption: "sks, on the beach" })],
-      rejected: [expect.objectContaining({ name: "notes.exe" })],
-    });
-    expect(got.content[0]?.text).toMatch(/^Dataset cats: open; 1 image staged/);
-    expect(got.content[0]?.text).toMatch(/Refused: notes\.exe/);
-    // The bare token works as well as the whole URL.
-    expect(
-      (await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: s.upload_url.slice(-32) }))
-        .structuredContent,
-    ).toMatchObject({ dataset_name: "cats" });
-  });
+      const got = await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: url });
+      expect(got.isError, got.content[0]?.text).toBeFalsy();
+      expect(got.structuredContent).toMatchObject({
+        dataset_name: "cats",
+        state: "open",
+        expires_at: s.expires_at,
+        totals: { images: 1, staged_bytes: 1234 },
+        files: [expect.objectContaining({ name: "a.png", size: 1234, caption: "sks, on the beach" })],
+        rejected: [expect.objectContaining({ name: "notes.exe" })],
+      });
+      expect(got.content[0]?.text).toMatch(/^Dataset cats: open; 1 image staged/);
+      expect(got.content[0]?.text).toMatch(/Refused: notes\.exe/);
+      // The bare token works as well as the whole URL.
+      expect(
+        (await callTool(new ScriptedToolkit(), "get_dataset_upload", { upload_url: s.upload_url.slice(-32) }))
+          .structuredContent,
+      ).toMatchObject({ dataset_name: "cats" });
+    },
+  );
 
   it("get_dataset_upload says clearly when the URL is malformed or unknown", async () => {
     const malformed = await callTool(new ScriptedToolkit(), "get_dataset_upload", {

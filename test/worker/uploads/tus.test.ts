@@ -104,37 +104,40 @@ describe("tus 1.0", () => {
     expect(await headOffset(url)).toBe(file.length);
   });
 
-  it("refuses a wrong offset, a wrong content type, and resumes from the bytes stored when a PATCH breaks off", async () => {
-    const { base, tokenHash } = await newSession();
-    const file = image("jpeg", 10 * MiB + 5, 4);
-    const url = (await createUpload(base, "cut.jpg", file.length)).headers.get("Location") ?? "";
-    expect((await patch(url, 5, file.slice(5))).status).toBe(409);
-    expect((await patch(url, 0, file, { "Content-Type": "application/octet-stream" })).status).toBe(415);
-    // 9 MiB arrive, then the connection drops: one 8 MiB part and a 1 MiB tail are stored.
-    let sent = 0;
-    const broken = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= 9 * MiB) return controller.error(new Error("connection reset"));
-        controller.enqueue(file.slice(sent, sent + MiB));
-        sent += MiB;
-      },
-    });
-    // Called beneath the route: over SELF.fetch the stream's error would not reach the Worker's reader.
-    const cut = await patchUpload(env, tokenHash, "cut.jpg", 0, broken);
-    expect(cut).toMatchObject({
-      ok: false,
-      status: 400,
-      error: expect.stringMatching(/broke off after byte 9437184 .*resume from its Upload-Offset/),
-    });
-    const offset = await headOffset(url);
-    expect(offset).toBe(9 * MiB);
-    expect((await manifestOf(base)).files).toMatchObject([
-      { name: "cut.jpg", state: "receiving", receivedBytes: TUS_PART_BYTES },
-    ]);
-    expect((await patch(url, offset, file.slice(offset))).status).toBe(204);
-    const m = await manifestOf(base);
-    expect(m.files).toMatchObject([{ name: "cut.jpg", size: file.length, state: "staged", format: "jpeg" }]);
-  });
+  it(
+    "refuses a wrong offset, a wrong content type, and " + "resumes from the bytes stored when a PATCH breaks off",
+    async () => {
+      const { base, tokenHash } = await newSession();
+      const file = image("jpeg", 10 * MiB + 5, 4);
+      const url = (await createUpload(base, "cut.jpg", file.length)).headers.get("Location") ?? "";
+      expect((await patch(url, 5, file.slice(5))).status).toBe(409);
+      expect((await patch(url, 0, file, { "Content-Type": "application/octet-stream" })).status).toBe(415);
+      // 9 MiB arrive, then the connection drops: one 8 MiB part and a 1 MiB tail are stored.
+      let sent = 0;
+      const broken = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= 9 * MiB) return controller.error(new Error("connection reset"));
+          controller.enqueue(file.slice(sent, sent + MiB));
+          sent += MiB;
+        },
+      });
+      // Called beneath the route: over SELF.fetch the stream's error would not reach the Worker's reader.
+      const cut = await patchUpload(env, tokenHash, "cut.jpg", 0, broken);
+      expect(cut).toMatchObject({
+        ok: false,
+        status: 400,
+        error: expect.stringMatching(/broke off after byte 9437184 .*resume from its Upload-Offset/),
+      });
+      const offset = await headOffset(url);
+      expect(offset).toBe(9 * MiB);
+      expect((await manifestOf(base)).files).toMatchObject([
+        { name: "cut.jpg", state: "receiving", receivedBytes: TUS_PART_BYTES },
+      ]);
+      expect((await patch(url, offset, file.slice(offset))).status).toBe(204);
+      const m = await manifestOf(base);
+      expect(m.files).toMatchObject([{ name: "cut.jpg", size: file.length, state: "staged", format: "jpeg" }]);
+    },
+  );
 
   it("refuses a non-image at the first PATCH and an oversize file at creation, recording both", async () => {
     const { base, manifest } = await newSession();

@@ -124,28 +124,31 @@ describe("unpacking zips", () => {
     expect(manifest.files.map((f) => [f.name, f.size])).toEqual([["ok.png", 2000]]);
   });
 
-  it("counts entries of unknown size with their real size against the session limit, removing what does not fit", async () => {
-    const { base, tokenHash, stub } = await smallSession(10_000);
-    const compressible = (seed: number) => {
-      const bytes = new Uint8Array(4000).fill(seed);
-      bytes.set(image("png", 8));
-      return bytes;
-    };
-    const zip = streamedZip([1, 2, 3].map((i) => ({ name: `img_${i}.png`, bytes: compressible(i) })));
-    const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
-    expect(response.status).toBe(201);
-    const body = (await response.json()) as {
-      unpacked: { images: number; rejected: Array<{ name: string; reason: string }> };
-    };
-    expect(body.unpacked.images).toBe(2);
-    expect(body.unpacked.rejected).toEqual([
-      { name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) },
-    ]);
-    const m = await stub.manifest();
-    expect(m.ok && m.value.files.map((f) => f.name)).toEqual(["img_1.png", "img_2.png"]);
-    const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
-    expect(staged.objects.map((o) => o.key.split("/").pop())).toEqual(["img_1.png", "img_2.png"]);
-  });
+  it(
+    "counts entries of unknown size with their real size against the session limit, removing what does not " + "fit",
+    async () => {
+      const { base, tokenHash, stub } = await smallSession(10_000);
+      const compressible = (seed: number) => {
+        const bytes = new Uint8Array(4000).fill(seed);
+        bytes.set(image("png", 8));
+        return bytes;
+      };
+      const zip = streamedZip([1, 2, 3].map((i) => ({ name: `img_${i}.png`, bytes: compressible(i) })));
+      const response = await SELF.fetch(`${base}/files/set.zip`, { method: "PUT", body: zip });
+      expect(response.status).toBe(201);
+      const body = (await response.json()) as {
+        unpacked: { images: number; rejected: Array<{ name: string; reason: string }> };
+      };
+      expect(body.unpacked.images).toBe(2);
+      expect(body.unpacked.rejected).toEqual([
+        { name: "img_3.png", reason: expect.stringMatching(/10000-byte limit \(UPLOAD_SESSION_MAX_BYTES\)/) },
+      ]);
+      const m = await stub.manifest();
+      expect(m.ok && m.value.files.map((f) => f.name)).toEqual(["img_1.png", "img_2.png"]);
+      const staged = await env.STAGING.list({ prefix: `uploads/${tokenHash.slice(0, 32)}/` });
+      expect(staged.objects.map((o) => o.key.split("/").pop())).toEqual(["img_1.png", "img_2.png"]);
+    },
+  );
 
   it("checks a file joined from parts again with its real size", async () => {
     const { base, tokenHash, stub } = await smallSession(64 * MiB);

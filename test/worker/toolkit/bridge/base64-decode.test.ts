@@ -126,7 +126,8 @@ describe("Base64Decoder", () => {
       const error = decoderError(input);
       expect(error.message).toBe(
         `invalid base64 text at offset ${input.length}: it ends inside a 4-character group ` +
-          `(${left} character${left === 1 ? "" : "s"} left over): a base64 length must be a multiple of 4, was the text cut off?`,
+          (`(${left} character${left === 1 ? "" : "s"} left over): a base64 length must be a multiple of 4, ` +
+            `was the text cut off?`),
       );
     }
   });

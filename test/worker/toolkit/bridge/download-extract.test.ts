@@ -22,7 +22,9 @@ const MODEL_BASE64 = referenceBase64(MODEL);
 const ESCAPED_BASE64 = `\\u00${MODEL_BASE64.charCodeAt(0).toString(16)}${MODEL_BASE64.slice(1).replace(/\//g, "\\/")}`;
 const SMALL =
   ` {"success" : true ,"result":{"status":"success","model":"lo\\"ra é😀\\u00e9\\ud83d\\ude00",` +
-  `"data" :"${ESCAPED_BASE64}","size":8,"list":[1,-2.5e3,0.125E+2,null,false,{"x":"\\n\\/\\\\\\b\\f\\r\\t"}],"none":{ },"empty":[]},` +
+  (`"data" ` +
+    `:"${ESCAPED_BASE64}","size":8,"list":[1,-2.5e3,0.125E+2,null,false,{"x":"\\n\\/\\\\\\b\\f\\r\\t"}],"none":{ ` +
+    `},"empty":[]},`) +
   `\r\n\t"error":null}\n`;
 const SMALL_BYTES = ascii(SMALL);
 
@@ -251,7 +253,8 @@ describe("extractBase64Field: a broken answer", () => {
       ],
       [
         `{"a":"\\x"}`,
-        `unexpected character 'x' at byte 7 of the toolkit's answer (expected an escape ("\\n", "\\u00e9", ...) after "\\")`,
+        `unexpected character 'x' at byte 7 of the toolkit's answer (expected an escape ("\\n", "\\u00e9", ` +
+          `...) after "\\")`,
       ],
       [
         `{"a":"\\u12G4"}`,

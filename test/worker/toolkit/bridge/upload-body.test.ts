@@ -202,7 +202,8 @@ describe("createUploadDatasetBody", () => {
     const error = await collect(body).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadBodyError);
     expect((error as Error).message).toBe(
-      'image "grew.png" (2 of 2) has more bytes than its declared size of 7: the staged file changed since it was measured; upload it again',
+      'image "grew.png" (2 of 2) has more bytes than its declared size of 7: the staged file changed since ' +
+        "it was measured; upload it again",
     );
     expect(src.events).toEqual(["open 0", "end 0", "open 1", "cancel 1"]);
   });
@@ -215,7 +216,8 @@ describe("createUploadDatasetBody", () => {
     const error = await collect(body).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadBodyError);
     expect((error as Error).message).toBe(
-      'image "short.png" (1 of 1) ended after 5 bytes but its declared size is 6: the staged file is incomplete; upload it again',
+      'image "short.png" (1 of 1) ended after 5 bytes but its declared size is 6: the staged file is ' +
+        "incomplete; upload it again",
     );
   });
 
@@ -242,7 +244,9 @@ describe("createUploadDatasetBody", () => {
       sources([{ filename: "f", caption: "c", bytes }], (b) => splitEvery(b, 7)).list,
     );
     const produced = await collect(body);
-    const expectedText = `{"tool":"upload_dataset","arguments":{"dataset_name":"one","images":[{"filename":"f","caption":"c","data":"${referenceBase64(bytes)}"}]}}`;
+    const expectedText =
+      `{"tool":"upload_dataset","arguments":{"dataset_name":"one",` +
+      `"images":[{"filename":"f","caption":"c","data":"${referenceBase64(bytes)}"}]}}`;
     expectSameBytes(produced, new TextEncoder().encode(expectedText));
   });
 });
