@@ -1,3 +1,6 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardHtml } from "../../src/dashboard";
@@ -206,18 +209,20 @@ describe("the training dashboard as an MCP App", () => {
   );
 
   // Headless Chromium stops routing clicks into the frame after an element screenshot, so the
-  // pictures are taken on a page of their own.
+  // pictures are taken on a page of their own. They refresh the README's pictures only when
+  // asked (UPDATE_SCREENSHOTS=1): an ordinary run must not rewrite tracked files.
   it("follows the host's theme, light and dark (docs/images)", async () => {
+    const shots = process.env.UPDATE_SCREENSHOTS === "1" ? "docs/images" : await mkdtemp(join(tmpdir(), "dashboard-"));
     const { page, app, errors } = await openDashboard("light");
     await expect.poll(() => app.locator("#samples img").count(), { timeout: 10_000 }).toBe(3);
     await expect.poll(() => app.locator("#gpu-temp-tile").isVisible()).toBe(true);
     const background = () => app.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const light = await background();
-    await page.locator("iframe").screenshot({ path: "docs/images/dashboard-light.png" });
+    await page.locator("iframe").screenshot({ path: join(shots, "dashboard-light.png") });
     await page.evaluate(() => (window as unknown as HostWindow).host.setTheme("dark"));
     await expect.poll(() => app.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
     expect(await background()).not.toBe(light);
-    await page.locator("iframe").screenshot({ path: "docs/images/dashboard-dark.png" });
+    await page.locator("iframe").screenshot({ path: join(shots, "dashboard-dark.png") });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
