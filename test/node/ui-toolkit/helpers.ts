@@ -10,30 +10,12 @@ import {
   type UiToolkitServer,
   type UiToolkitServerOptions,
 } from "../../../tunnel/ui-toolkit/server.ts";
+import type { JobRow } from "../../../tunnel/ui-toolkit/store.ts";
 
 export const TOKEN = "test-ui-token";
 
-export interface JobRow {
-  id: string;
-  name: string;
-  gpu_ids: string;
-  job_config: string;
-  created_at: string;
-  updated_at: string;
-  status: string;
-  stop: boolean;
-  return_to_queue: boolean;
-  step: number;
-  total_steps: number | null;
-  info: string;
-  speed_string: string;
-  queue_position: number;
-  pid: number | null;
-  job_type: string;
-  job_ref: string | null;
-  save_now: boolean;
-  sample_now: boolean;
-}
+/** The Job row as the stand-in stores it, field for field as the UI's Prisma model. */
+export type { JobRow };
 
 export interface Harness {
   server: UiToolkitServer;
