@@ -1,6 +1,6 @@
-import { SELF, createExecutionContext, env } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
+import { workerOver } from "./helpers/instance";
 import { MAX_FAILURES } from "../../src/auth/attempts";
 import { withFrameGuard } from "../../src/auth/frame-guard";
 import { authorizeUrl, pkce, registerClient, submitConsent, type Fetcher } from "../shared/oauth-flow";
@@ -53,11 +53,7 @@ describe("every HTML page refuses to be framed", () => {
   });
 
   it("the page saying sign-in is not set up", async () => {
-    const page = await worker.fetch(
-      new Request(`${ORIGIN}/authorize`) as Parameters<typeof worker.fetch>[0],
-      { ...env, OWNER_PASSWORD: "" } as Env,
-      createExecutionContext(),
-    );
+    const page = await workerOver({ ...env, OWNER_PASSWORD: "" } as Env)(`${ORIGIN}/authorize`);
     expect(page.status).toBe(503);
     await expectUnframeable(page, "not set up page");
   });

@@ -1,8 +1,8 @@
-import { SELF, createExecutionContext, env, runInDurableObject } from "cloudflare:test";
-import worker from "../../src/index";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import type { AttemptLimiter } from "../../src/auth/attempts";
 import { describe, expect, it, vi } from "vitest";
 import { MAX_FAILURES, WINDOW_MS } from "../../src/auth/attempts";
+import { mcpPost, workerOver } from "./helpers/instance";
 import { configSchema, readConfig, requestEnv } from "../../src/config";
 import {
   authorizeUrl,
@@ -184,23 +184,11 @@ describe("several hostnames on one Worker instance", () => {
   /** One instance: every request gets the same env object, as workerd hands it to an isolate. */
   function oneInstance() {
     const shared = { ...env } as Env;
-    const fetch = (input: string, init?: RequestInit) =>
-      worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], shared, createExecutionContext());
-    return { shared, fetch };
+    return { shared, fetch: workerOver(shared) };
   }
 
   function listTools(fetch: Fetcher, origin: string, token: string) {
-    return fetch(`${origin}/mcp`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-        "MCP-Protocol-Version": "2025-06-18",
-        Host: new URL(origin).host,
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
-    });
+    return mcpPost(fetch, origin, token, "tools/list");
   }
 
   const LOCALHOST = "http://localhost:8787";
@@ -306,12 +294,7 @@ describe("health", () => {
 
 describe("settings that change sign-in", () => {
   /** The Worker with some settings changed, as `wrangler dev --var` or a deployed secret would. */
-  const withSettings = (settings: Partial<Record<keyof Env, string>>) => (input: string, init?: RequestInit) =>
-    worker.fetch(
-      new Request(input, init) as Parameters<typeof worker.fetch>[0],
-      { ...env, ...settings } as Env,
-      createExecutionContext(),
-    );
+  const withSettings = (settings: Partial<Record<keyof Env, string>>) => workerOver({ ...env, ...settings } as Env);
 
   it("refuses to sign anyone in when OWNER_PASSWORD is unset, and says how to set it", async () => {
     const fetchUnset = withSettings({ OWNER_PASSWORD: "" });

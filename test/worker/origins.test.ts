@@ -1,31 +1,19 @@
-import { createExecutionContext, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { readConfig } from "../../src/config";
-import { obtainAccessToken } from "../shared/oauth-flow";
+import { obtainAccessToken, type Fetcher } from "../shared/oauth-flow";
+import { mcpPost, workerOver } from "./helpers/instance";
 
 /** The Worker on a custom domain, where only loopback pages and its own origin are allowed by default. */
 const WORKER = "https://toolkit-mcp.example.com";
 let address = 0;
 
 function withSettings(settings: Partial<Record<keyof Env, string>>) {
-  const configured = { ...env, ...settings } as Env;
-  return (input: string, init?: RequestInit) =>
-    worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], configured, createExecutionContext());
+  return workerOver({ ...env, ...settings } as Env);
 }
 
-function listTools(fetch: ReturnType<typeof withSettings>, token: string, origin?: string) {
-  return fetch(`${WORKER}/mcp`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-06-18",
-      ...(origin ? { Origin: origin } : {}),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
-  });
+function listTools(fetch: Fetcher, token: string, origin?: string) {
+  return mcpPost(fetch, WORKER, token, "tools/list", origin ? { Origin: origin } : {});
 }
 
 describe("browser origins on /mcp", () => {

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
+import { workerOver } from "./helpers/instance";
 
 /** A bad setting is reported by name on every route, instead of a bare 500. */
 describe("invalid settings", () => {
@@ -11,11 +10,7 @@ describe("invalid settings", () => {
     ["EXPORT_ROOT", "/etc", "/health"],
   ] as const) {
     it(`${setting}=${JSON.stringify(value)} answers ${path} with a message naming it`, async () => {
-      const response = await worker.fetch(
-        new Request(`http://127.0.0.1:8787${path}`) as Parameters<typeof worker.fetch>[0],
-        { ...env, [setting]: value } as Env,
-        createExecutionContext(),
-      );
+      const response = await workerOver({ ...env, [setting]: value } as Env)(`http://127.0.0.1:8787${path}`);
       expect(response.status).toBe(500);
       const text = await response.text();
       expect(text).toContain(setting);

@@ -1,8 +1,8 @@
-import { createExecutionContext, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../src/index";
 import { TOKEN_CACHE_TTL_MS, TokenRecordCache, tokenRecords } from "../../src/auth/token-cache";
-import { obtainAccessToken } from "../shared/oauth-flow";
+import { obtainAccessToken, type Fetcher } from "../shared/oauth-flow";
+import { mcpPost, workerOver } from "./helpers/instance";
 
 const ORIGIN = "http://127.0.0.1:8787";
 const LOCALHOST = "http://localhost:8787";
@@ -28,24 +28,11 @@ function countingInstance() {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  const shared = { ...env, OAUTH_KV: counted } as Env;
-  const fetch = (input: string, init?: RequestInit) =>
-    worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], shared, createExecutionContext());
-  return { fetch, reads };
+  return { fetch: workerOver({ ...env, OAUTH_KV: counted } as Env), reads };
 }
 
-function ping(fetch: ReturnType<typeof countingInstance>["fetch"], origin: string, token: string) {
-  return fetch(`${origin}/mcp`, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-06-18",
-      Host: new URL(origin).host,
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: {} }),
-  });
+function ping(fetch: Fetcher, origin: string, token: string) {
+  return mcpPost(fetch, origin, token, "ping");
 }
 
 /** A token the Worker has just checked once (so its record is cached), and the instance. */
