@@ -10,12 +10,12 @@
 // TOOLKIT_HOST, TOOLKIT_PORT, TOOLKIT_DATA_DIR, AI_TOOLKIT_PATH, AI_TOOLKIT_PYTHON and
 // TOOLKIT_SIM_STEP_MS (SIM_* variables reach the simulated trainer as they are).
 
-import { mkdir, realpath } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
+import { closeOnSignals, envNumber, runIfMain } from "./cli.ts";
 import { jsonBody } from "./json-body.ts";
 import { DataLayout, FOLDERS } from "./paths.ts";
 import { BodyTooLarge, parseExecuteBody, readBody } from "./request.ts";
@@ -190,62 +190,23 @@ export async function startToolkitServer(options: ToolkitServerOptions): Promise
   };
 }
 
-function positiveNumber(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 async function main(): Promise<void> {
   const env = process.env;
   const dataDir = path.resolve(env.TOOLKIT_DATA_DIR ?? "./toolkit-data");
   const server = await startToolkitServer({
     host: env.TOOLKIT_HOST || "127.0.0.1",
-    port: positiveNumber(env.TOOLKIT_PORT, "TOOLKIT_PORT") ?? 8012,
+    port: envNumber(env.TOOLKIT_PORT, "TOOLKIT_PORT") ?? 8012,
     dataDir,
     aiToolkitPath: env.AI_TOOLKIT_PATH || undefined,
     python: env.AI_TOOLKIT_PYTHON || undefined,
-    simulatedStepMs: positiveNumber(env.TOOLKIT_SIM_STEP_MS, "TOOLKIT_SIM_STEP_MS"),
+    simulatedStepMs: envNumber(env.TOOLKIT_SIM_STEP_MS, "TOOLKIT_SIM_STEP_MS"),
     log: (line) => console.error(line),
   });
   console.log(
     `AI Toolkit local server listening on ${server.url} (data: ${server.dataDir}, trainer: ${server.trainer})`,
   );
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    // A second Ctrl-C while trainers are being stopped means "now".
-    if (stopping) process.exit(130);
-    stopping = true;
-    console.error(`${signal}: stopping trainers and closing`);
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  closeOnSignals(() => server.close(), "stopping trainers and closing");
 }
 
-/** True when this file is the program Node was started with (not imported by a test or the launcher). */
-async function isMainModule(): Promise<boolean> {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return (await realpath(entry)) === (await realpath(fileURLToPath(import.meta.url)));
-  } catch {
-    return false;
-  }
-}
-
-if (await isMainModule()) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -9,12 +9,12 @@
 // AI_TOOLKIT_AUTH (the token, as upstream), UI_TOOLKIT_STEP_MS, UI_TOOLKIT_TICK_MS,
 // UI_TOOLKIT_GPUS (how many fake GPUs /api/gpu reports; none by default) and MODELS_PATH.
 
-import { mkdirSync, realpathSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
+import { closeOnSignals, envNumber, runIfMain } from "../toolkit/cli.ts";
 import { addDatasetRoutes } from "./datasets.ts";
 import { filePrefix, serveFile } from "./files.ts";
 import { json, Router, send, text } from "./http.ts";
@@ -167,14 +167,6 @@ export async function startUiToolkitServer(options: UiToolkitServerOptions): Pro
   };
 }
 
-function envNumber(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a non-negative number, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 async function main(): Promise<void> {
   const env = process.env;
   const server = await startUiToolkitServer({
@@ -192,36 +184,7 @@ async function main(): Promise<void> {
     `AI Toolkit UI stand-in listening on ${server.url} (data: ` +
       `${server.dataDir}${env.AI_TOOLKIT_AUTH ? ", token required" : ""})`,
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    console.error(`${signal}: closing`);
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  closeOnSignals(() => server.close(), "closing");
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);
