@@ -95,9 +95,37 @@ export const configSchema = z
     /** Cloudflare Access service token, sent with every request to AI_TOOLKIT_URL. */
     CF_ACCESS_CLIENT_ID: optionalText,
     CF_ACCESS_CLIENT_SECRET: optionalText,
+    /**
+     * Which server answers on the GPU box: "bridge", the original AI Toolkit MCP server (port
+     * 8012), or "ui", ai-toolkit's own web UI server (port 8675) with its job queue, loss log,
+     * samples and checkpoints. README.md, "Which upstream".
+     */
+    AI_TOOLKIT_API: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .default("bridge")
+      .transform((value) => value || "bridge")
+      .pipe(z.enum(["bridge", "ui"], { error: 'AI_TOOLKIT_API must be "bridge" or "ui"' })),
+    /**
+     * The token ai-toolkit's UI was started with (its own AI_TOOLKIT_AUTH), sent as
+     * `Authorization: Bearer`; a secret. Unset: the UI runs without one. Only for AI_TOOLKIT_API=ui.
+     */
+    AI_TOOLKIT_AUTH: optionalText,
+    /** The GPU queue the UI runs new jobs on, as the UI writes it: "0", or "0,1" for several. */
+    AI_TOOLKIT_GPU_IDS: z
+      .string()
+      .trim()
+      .default("0")
+      .transform((value) => value || "0")
+      .pipe(z.string().regex(/^\d{1,3}(,\d{1,3}){0,15}$/, 'AI_TOOLKIT_GPU_IDS must be GPU numbers like "0" or "0,1"')),
     /** Direct transport: only reachable from wrangler dev or a Worker on the same network. */
     AI_TOOLKIT_HOST: z.string().trim().min(1).default("192.168.0.152"),
-    AI_TOOLKIT_PORT: z.coerce.number().int().min(1).max(65535).default(8012),
+    /** Default: 8012 for the bridge, 8675 for the UI. */
+    AI_TOOLKIT_PORT: z.preprocess(
+      (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+      z.coerce.number().int().min(1).max(65535).optional(),
+    ),
     /** Per-call timeout towards the toolkit, in milliseconds. */
     TOOLKIT_TIMEOUT_MS: positiveInt(30_000),
     /** Where the toolkit keeps datasets; dataset_path must be an absolute path under it. */
@@ -196,7 +224,10 @@ export const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema>;
+/** Where each upstream listens when AI_TOOLKIT_PORT is not set. */
+export const DEFAULT_PORTS = { bridge: 8012, ui: 8675 } as const;
+
+export type Config = Omit<z.infer<typeof configSchema>, "AI_TOOLKIT_PORT"> & { AI_TOOLKIT_PORT: number };
 
 /** The variables and secrets the schema reads, as they appear on `env`. */
 type ConfigInput = { [K in keyof z.input<typeof configSchema>]?: unknown };
@@ -236,7 +267,10 @@ export function readConfig(input: ConfigInput): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`The Worker's settings are invalid (${problems.join("; ")}). See README.md, "Settings".`);
   }
-  const config = Object.freeze(parsed.data);
+  const config: Config = Object.freeze({
+    ...parsed.data,
+    AI_TOOLKIT_PORT: parsed.data.AI_TOOLKIT_PORT ?? DEFAULT_PORTS[parsed.data.AI_TOOLKIT_API],
+  });
   parsedSettings.set(env, config);
   return config;
 }
