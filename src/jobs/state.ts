@@ -81,6 +81,8 @@ export interface JobRecord {
   stoppedAt?: number;
   /** Lines of the toolkit's log already seen (its total_lines at the last poll). */
   logLinesSeen: number;
+  /** Where the upstream's last observation left off (see RunCursor); handed back at the next poll. */
+  cursor?: RunCursor;
 }
 
 /**
@@ -200,6 +202,7 @@ export function applyObservation(
     return { record, newSegments: [], updates: [] };
   }
   record.lastContactAt = now;
+  if (observation.kind === "answer" && observation.cursor !== undefined) record.cursor = observation.cursor;
   delete record.unreachableSince;
   delete record.unreachableError;
   record.failedPolls = 0;
