@@ -1,7 +1,6 @@
-import { errorMessage } from "../common";
-import type { ToolkitClient } from "../toolkit/bridge/client";
-import { isRecord, type OperationResult } from "../toolkit/bridge/operations";
+import { errorMessage, isRecord } from "../common";
 import { ToolkitError } from "../toolkit/errors";
+import type { RunLogs, Upstream } from "../toolkit/upstream";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { isTerminal, type Estimate } from "./state";
 import { trainingJobFor, type JobLookup } from "./training-job";
@@ -17,18 +16,23 @@ export interface StartedJob {
   job: JobView;
   pid: number | null;
   estimate: Estimate | null;
+  queuePosition: number | null;
+  /** What the upstream said about the start worth passing on. */
+  note: string | null;
 }
 
 export async function startJob(
   env: Env,
-  toolkit: ToolkitClient,
+  upstream: Upstream,
   configName: string,
   now = Date.now(),
 ): Promise<StartedJob> {
-  const plan = await readPlan(toolkit, configName);
+  const plan = await readPlan(upstream, configName);
   const estimate =
-    plan.steps === undefined ? undefined : await estimateRun(env, toolkit.transport.target, plan.baseModel, plan.steps);
-  const started = await toolkit.run("start_training", { config_name: configName });
+    plan.steps === undefined
+      ? undefined
+      : await estimateRun(env, upstream.transport.target, plan.baseModel, plan.steps);
+  const started = await upstream.startRun(configName);
   const job = await trainingJobFor(env, started.job_id).begin({
     jobId: started.job_id,
     config: configName,
@@ -38,7 +42,13 @@ export async function startJob(
     ...(plan.steps === undefined ? {} : { totalSteps: plan.steps }),
     ...(estimate === undefined ? {} : { estimate }),
   });
-  return { job, pid: started.pid ?? null, estimate: estimate ?? null };
+  return {
+    job,
+    pid: started.pid ?? null,
+    estimate: estimate ?? null,
+    queuePosition: started.queue_position ?? null,
+    note: started.note ?? null,
+  };
 }
 
 export type StopOutcome =
@@ -51,12 +61,12 @@ export type StopOutcome =
  * Stops a job unless it has already ended, and records `by` (who asked) and when: the toolkit
  * keeps neither. A stop that races the job's own end is reported as "already ended".
  */
-export async function stopJob(env: Env, toolkit: ToolkitClient, jobId: string, by: string): Promise<StopOutcome> {
+export async function stopJob(env: Env, upstream: Upstream, jobId: string, by: string): Promise<StopOutcome> {
   const stub = trainingJobFor(env, jobId);
   const before = await stub.status(jobId, { maxAgeMs: 0 });
   if (before.found && isTerminal(before.job.status)) return { stopped: false, job: before.job, raced: false };
   try {
-    await toolkit.run("stop_training", { job_id: jobId });
+    await upstream.stopRun(jobId);
   } catch (error) {
     // "Job not found or already stopped": the job may have ended a moment ago.
     if (!(error instanceof ToolkitError) || error.kind !== "tool") throw error;
@@ -69,7 +79,7 @@ export async function stopJob(env: Env, toolkit: ToolkitClient, jobId: string, b
 }
 
 export type JobLogs =
-  | { source: "toolkit"; result: OperationResult<"get_training_logs"> }
+  | { source: "toolkit"; result: RunLogs }
   /** The toolkit could not answer (`problem` says why): the tail the Worker stored instead. */
   | { source: "stored"; lines: string[]; stored: number; problem: string };
 
@@ -77,10 +87,10 @@ export type JobLogs =
  * The newest `lines` of a job's log: the toolkit's, or when it cannot answer (unreachable, or
  * restarted and forgot the job) the tail the job's object stored while the job ran.
  */
-export async function readLogs(env: Env, toolkit: ToolkitClient, jobId: string, lines: number): Promise<JobLogs> {
+export async function readLogs(env: Env, upstream: Upstream, jobId: string, lines: number): Promise<JobLogs> {
   const stored = await trainingJobFor(env, jobId).storedLogs(lines);
   try {
-    const result = await toolkit.run("get_training_logs", { job_id: jobId, lines });
+    const result = await upstream.runLogs(jobId, lines);
     if (result.logs.length > 0 || stored.lines.length === 0) return { source: "toolkit", result };
     return { source: "stored", ...stored, problem: "the toolkit has no log for this job any more (it restarted)" };
   } catch (error) {
@@ -91,11 +101,11 @@ export async function readLogs(env: Env, toolkit: ToolkitClient, jobId: string, 
 
 /** Job name, base model and step count from the saved ai-toolkit config; missing parts stay unknown. */
 async function readPlan(
-  toolkit: ToolkitClient,
+  upstream: Upstream,
   configName: string,
 ): Promise<{ jobName?: string; baseModel?: string; steps?: number }> {
   try {
-    const { config } = await toolkit.run("get_config", { name: configName });
+    const config = await upstream.getConfig(configName);
     const job = isRecord(config) && isRecord(config.config) ? config.config : undefined;
     const jobName = typeof job?.name === "string" && job.name.trim() !== "" ? { jobName: job.name.trim() } : {};
     const processes = job?.process;
@@ -174,13 +184,13 @@ export interface JobList {
  * The jobs the Worker has recorded, plus any the toolkit runs that the Worker never saw start
  * (they are adopted, so they get tracked from now on). Works without the toolkit.
  */
-export async function listJobs(env: Env, toolkit: ToolkitClient): Promise<JobList> {
-  const index = jobIndexFor(env, toolkit.transport.target);
+export async function listJobs(env: Env, upstream: Upstream): Promise<JobList> {
+  const index = jobIndexFor(env, upstream.transport.target);
   let reachable = true;
   let notice: string | null = null;
   try {
-    const listed = await toolkit.run("list_training_jobs", {}, { timeoutMs: 5_000 });
-    await eachLimited(listed.jobs, ADOPT_CONCURRENCY, async (job) => {
+    const listed = await upstream.listRuns({ timeoutMs: 5_000 });
+    await eachLimited(listed, ADOPT_CONCURRENCY, async (job) => {
       if (!(await index.has(job.job_id))) await trainingJobFor(env, job.job_id).status(job.job_id);
     });
   } catch (error) {

@@ -1,8 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { errorMessage } from "../common";
 import { readConfig, type Config } from "../config";
-import { toolkitClient, type ToolkitClient } from "../toolkit/bridge/client";
-import { ToolkitError } from "../toolkit/errors";
+import { upstreamFor } from "../toolkit/select";
+import type { Upstream } from "../toolkit/upstream";
 import { forgetStaged } from "../models/staged";
 import { jobIndexFor, type IndexEntry } from "./job-index";
 import { JobStore } from "./job-store";
@@ -21,14 +20,12 @@ import {
 } from "./state";
 import { viewOf, type JobView } from "./view";
 
-/** How many of the toolkit's newest log lines one poll reads (tqdm redraws are lines too). */
-const POLL_LOG_LINES = 300;
 /**
  * Longest wait for one poll request. Shorter than the general toolkit timeout: every status
  * caller waits on the poll in flight, and a hung toolkit must cost seconds, not minutes. Poll
- * requests are never retried (the next poll is the retry), and the log is asked for only once
- * the status has answered, so a hung toolkit costs one POLL_TIMEOUT_MS per poll, and a slow
- * one at most two.
+ * requests are never retried (the next poll is the retry), and each upstream asks for the
+ * rest (log, loss) only once the status has answered, so a hung toolkit costs one
+ * POLL_TIMEOUT_MS per poll.
  */
 const POLL_TIMEOUT_MS = 8_000;
 
@@ -61,7 +58,7 @@ export interface JobMetrics {
  */
 export class TrainingJob extends DurableObject<Env> {
   /** How the toolkit is reached; tests put a scripted toolkit here. */
-  toolkit: ToolkitClient;
+  upstream: Upstream;
   private readonly config: Config;
   private readonly store: JobStore;
   /** The poll in flight, shared by every caller: at most one toolkit poll per job at a time. */
@@ -71,7 +68,7 @@ export class TrainingJob extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = readConfig(env);
-    this.toolkit = toolkitClient(this.config, env);
+    this.upstream = upstreamFor(this.config, env);
     this.store = new JobStore(ctx.storage);
   }
 
@@ -164,7 +161,7 @@ export class TrainingJob extends DurableObject<Env> {
     const before = await this.store.record();
     // A job given up on is asked about only when someone asks for it (its alarm is gone).
     if (!before || (isTerminal(before.status) && !gaveUp(before))) return;
-    const observation = await this.observe(before.jobId);
+    const observation = await this.observe(before.jobId, before);
     const now = Date.now();
     // Re-read: markStopped may have written while the toolkit was being asked.
     const current = (await this.store.record()) ?? before;
@@ -186,25 +183,10 @@ export class TrainingJob extends DurableObject<Env> {
     await this.schedule(record, now);
   }
 
-  /** One poll: status first, then the log, so a "completed" is never judged on an older log. */
-  private async observe(jobId: string): Promise<Observation> {
-    try {
-      const options = { timeoutMs: Math.min(POLL_TIMEOUT_MS, this.toolkit.timeoutMs), retry: false };
-      const status = await this.toolkit.run("get_training_status", { job_id: jobId }, options);
-      const logs = await this.toolkit.run("get_training_logs", { job_id: jobId, lines: POLL_LOG_LINES }, options);
-      return {
-        kind: "answer",
-        status: status.status,
-        progress: status.progress,
-        config: status.config,
-        logs: logs.logs,
-        totalLines: logs.total_lines,
-      };
-    } catch (error) {
-      if (error instanceof ToolkitError && error.kind === "tool" && /not found/i.test(error.message))
-        return { kind: "not_found" };
-      return { kind: "unreachable", message: errorMessage(error) };
-    }
+  /** One poll of the upstream, from where the previous one left off. */
+  private observe(jobId: string, record?: JobRecord): Promise<Observation> {
+    const options = { timeoutMs: Math.min(POLL_TIMEOUT_MS, this.upstream.timeoutMs), retry: false };
+    return this.upstream.observeRun(jobId, record?.cursor, options);
   }
 
   private async adopt(jobId: string): Promise<JobLookup> {
@@ -247,7 +229,7 @@ export class TrainingJob extends DurableObject<Env> {
 
   /** Keeps the toolkit's job index current; a failure there must not stop the polling. */
   private async publish(record: JobRecord, finished = false): Promise<void> {
-    const index = jobIndexFor(this.env, this.toolkit.transport.target);
+    const index = jobIndexFor(this.env, this.upstream.transport.target);
     const entry: IndexEntry = {
       job_id: record.jobId,
       config: record.config,

@@ -3,7 +3,7 @@ import { registerDashboard } from "../dashboard";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
 import { readConfig } from "../config";
-import { toolkitClient } from "../toolkit/bridge/client";
+import { upstreamFor } from "../toolkit/select";
 import { WORKER_NAME, WORKER_VERSION } from "../common";
 import type { DefinedTool, ToolContext } from "./tool";
 import { configTools } from "./tools/configs";
@@ -34,8 +34,8 @@ export function allTools(context: ToolContext): DefinedTool[] {
 
 export function toolContext(env: Env, origin?: string): ToolContext {
   const config = readConfig(env);
-  const toolkit = toolkitClient(config, env);
-  return { config, toolkit, env, ...(origin ? { origin } : {}) };
+  const upstream = upstreamFor(config, env);
+  return { config, upstream, env, ...(origin ? { origin } : {}) };
 }
 
 /** One McpServer per request: the handler is stateless, so nothing leaks between callers. */

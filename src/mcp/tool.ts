@@ -2,14 +2,14 @@ import type { CallToolResult, McpServer, ServerContext, ToolAnnotations } from "
 import { z } from "zod";
 import { capitalize, errorMessage } from "../common";
 import type { Config } from "../config";
-import type { ToolkitClient } from "../toolkit/bridge/client";
+import type { Upstream } from "../toolkit/upstream";
 import { ToolkitError, type ToolkitErrorKind } from "../toolkit/errors";
 import { strictInput } from "./strict-input";
 
-/** What every tool gets: the typed settings, the toolkit client and the bindings. */
+/** What every tool gets: the typed settings, the upstream and the bindings. */
 export interface ToolContext {
   config: Config;
-  toolkit: ToolkitClient;
+  upstream: Upstream;
   env: Env;
   /**
    * The origin the client reached the Worker on (e.g. https://mcp.example.com): download

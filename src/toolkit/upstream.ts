@@ -137,8 +137,8 @@ export interface ListedModel {
 /** A model file's bytes as they arrive, raw. */
 export interface ModelBytes {
   body: ReadableStream<Uint8Array>;
-  /** The file's name on the toolkit. */
-  filename: string;
+  /** The file's name on the toolkit, when known (the bridge names only listed models). */
+  filename?: string;
   /**
    * Resolves once the body has ended and checks what the toolkit said about it against what
    * arrived (`size` bytes); throws a ToolkitError when they disagree.

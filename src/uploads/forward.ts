@@ -1,9 +1,7 @@
 import { errorMessage, HOUR_MS, MINUTE_MS } from "../common";
 import type { Config } from "../config";
-import type { ToolkitClient } from "../toolkit/bridge/client";
 import { ToolkitError, UploadBodyError } from "../toolkit/errors";
-import type { OperationResult } from "../toolkit/bridge/operations";
-import { createUploadDatasetBody, type UploadImageSource } from "../toolkit/bridge/upload-body";
+import type { OutgoingImage, Upstream } from "../toolkit/upstream";
 import { planBatches } from "./batches";
 import { effectiveCaption } from "./captions";
 import { createUploadSession } from "./create";
@@ -17,9 +15,9 @@ import type { ForwardProgress, Manifest, Outcome, SessionMeta } from "./types";
 /**
  * Where an upload gets forwarded to the toolkit. finalize (or upload_dataset's inline images)
  * puts a session in "forwarding"; its Durable Object then takes one step at a time
- * (forwardStep): one batch of staged images (batches.ts plans them) posted to the toolkit's
- * upload_dataset as a streamed body (the body codec is the bridge's, upload-body.ts), then,
- * once every image is there, a list_datasets check. A session whose steps stop is found
+ * (forwardStep): one batch of staged images (batches.ts plans them, the upstream measures and
+ * sends them as a streamed body), then, once every image is there, a check of the dataset's
+ * image count. A session whose steps stop is found
  * stalled and marked failed; finalize again re-sends only what has not arrived.
  */
 
@@ -41,9 +39,6 @@ export function batchTimeoutMs(config: Pick<Config, "TOOLKIT_TIMEOUT_MS">, bodyB
   return config.TOOLKIT_TIMEOUT_MS + Math.ceil(bodyBytes / BATCH_MIN_BYTES_PER_SECOND) * 1000;
 }
 
-/** How long a failed batch waits for its body to stop, to report a failure of the body itself. */
-const PIPE_SETTLE_MS = 1000;
-
 export interface ForwardImage {
   name: string;
   size: number;
@@ -53,7 +48,7 @@ export interface ForwardImage {
 
 export interface ForwardDeps {
   config: Config;
-  toolkit: ToolkitClient;
+  upstream: Upstream;
   bucket: R2Bucket;
   datasetName: string;
   /** Images not yet confirmed by the toolkit, in upload order. */
@@ -69,17 +64,16 @@ export type ForwardStep =
 
 /**
  * Takes one step towards the toolkit having the dataset: sends the first batch of what has
- * not arrived yet or, when everything has, asks list_datasets whether the toolkit has every
+ * not arrived yet or, when everything has, asks the toolkit's dataset list whether it has every
  * image. One batch per step keeps each alarm invocation within its limits; the caller
- * records the batch as sent before the next step. Each body is a stream: JSON around a
- * streaming base64 encoding of each R2 object, opened only when the body reaches it, so
- * memory does not grow with the batch. Throws a ToolkitError (or Error) whose message says
+ * records the batch as sent before the next step. Each R2 object is opened only when the
+ * body reaches it, so memory does not grow with the batch. Throws a ToolkitError (or Error) whose message says
  * what to do; batches already confirmed stay confirmed, so finalize again re-sends only the rest.
  */
 export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
-  const { config, toolkit, bucket, datasetName } = deps;
+  const { config, upstream, bucket, datasetName } = deps;
   const sources = deps.pending.map((image) => ({ ...image, filename: image.name }));
-  const batches = planBatches(datasetName, sources, config.UPLOAD_BATCH_MAX_BYTES);
+  const batches = planBatches(datasetName, sources, config.UPLOAD_BATCH_MAX_BYTES, upstream);
   const progress: ForwardProgress = {
     ...deps.progress,
     batchesTotal: deps.progress.batchesDone + batches.length,
@@ -89,22 +83,22 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
   };
   const batch = batches[0];
   if (!batch)
-    return { kind: "complete", progress: await checkArrived(toolkit, datasetName, deps.expectedImages, progress) };
-  const images: UploadImageSource[] = batch.images.map((image) => ({
+    return { kind: "complete", progress: await checkArrived(upstream, datasetName, deps.expectedImages, progress) };
+  const images: OutgoingImage[] = batch.images.map((image) => ({
     filename: image.name,
     caption: image.caption,
     size: image.size,
     open: () => openStaged(bucket, image.key, image.name),
   }));
-  const { body, length } = createUploadDatasetBody(datasetName, images);
+  const length = batch.bodyBytes;
   const what =
     `batch ${progress.batchesDone + 1} of ${progress.batchesTotal} (${batch.images.length} images, ${length} ` +
     `bytes)`;
-  const result = await sendBody(toolkit, body, length, batchTimeoutMs(config, length));
-  if (result.images_saved !== batch.images.length) {
+  const result = await upstream.sendBatch(datasetName, images, { timeoutMs: batchTimeoutMs(config, length) });
+  if (result.saved !== batch.images.length) {
     throw new ToolkitError(
       "tool",
-      `the toolkit saved only ${result.images_saved} of the ${batch.images.length} images in ${what}: ` +
+      `the toolkit saved only ${result.saved} of the ${batch.images.length} images in ${what}: ` +
         `check its disk space and console, then finalize again`,
     );
   }
@@ -116,13 +110,13 @@ export async function forwardNext(deps: ForwardDeps): Promise<ForwardStep> {
 }
 
 async function checkArrived(
-  toolkit: ToolkitClient,
+  upstream: Upstream,
   datasetName: string,
   expectedImages: number,
   progress: ForwardProgress,
 ): Promise<ForwardProgress> {
-  const listed = await toolkit.run("list_datasets");
-  const entry = listed.datasets.find((dataset) => dataset.name === datasetName);
+  const listed = await upstream.listDatasets();
+  const entry = listed.find((dataset) => dataset.name === datasetName);
   const toolkitImages = entry?.images ?? 0;
   if (toolkitImages < expectedImages) {
     throw new ToolkitError(
@@ -134,39 +128,8 @@ async function checkArrived(
   return { ...progress, toolkitImages, finishedAt: Date.now() };
 }
 
-/**
- * Posts one upload_dataset body. A FixedLengthStream makes workerd send Content-Length
- * instead of chunked encoding (some tunnels and proxies refuse chunked request bodies). If
- * the request fails, aborting the pipe cancels the body, which stops reading R2.
- */
-async function sendBody(
-  toolkit: ToolkitClient,
-  body: ReadableStream<Uint8Array>,
-  length: number,
-  timeoutMs: number,
-): Promise<OperationResult<"upload_dataset">> {
-  const fixed = new FixedLengthStream(length);
-  const abort = new AbortController();
-  let bodyError: unknown;
-  const piping = body.pipeTo(fixed.writable, { signal: abort.signal }).catch((error: unknown) => {
-    bodyError ??= error;
-  });
-  try {
-    const result = await toolkit.runPrepared("upload_dataset", fixed.readable, { contentLength: length, timeoutMs });
-    await piping;
-    return result;
-  } catch (error) {
-    abort.abort(error);
-    // The pipe ends once the runtime lets go of the request body; a write it still waits
-    // on must not hold up the error.
-    await Promise.race([piping, new Promise((resolve) => setTimeout(resolve, PIPE_SETTLE_MS))]);
-    // A body that failed on its own (a staged copy missing from R2) says more than the
-    // broken request it caused.
-    throw bodyError instanceof UploadBodyError || bodyError instanceof StagedCopyMissing ? bodyError : error;
-  }
-}
-
-class StagedCopyMissing extends Error {}
+/** A staged copy gone from R2: the body stops with this, and it says more than the broken request. */
+class StagedCopyMissing extends UploadBodyError {}
 
 async function openStaged(bucket: R2Bucket, key: string, name: string): Promise<ReadableStream<Uint8Array>> {
   const object = await bucket.get(key);
@@ -178,8 +141,8 @@ async function openStaged(bucket: R2Bucket, key: string, name: string): Promise<
 }
 
 /**
- * The toolkit's list_datasets counts *.png and *.jpg (the original) or also .jpeg and .webp
- * (newer servers); the check counts only what every version counts.
+ * The bridge's list_datasets counts *.png and *.jpg (the original) or also .jpeg and .webp
+ * (newer servers), the UI every image; the check counts only what every one counts.
  */
 export function countedByEveryToolkit(name: string): boolean {
   return /\.(png|jpg)$/.test(name);
@@ -205,7 +168,7 @@ export interface ForwardingContext {
   files: SessionFiles;
   bucket: R2Bucket;
   config: Config;
-  toolkit: ToolkitClient;
+  upstream: Upstream;
 }
 
 /**
@@ -213,7 +176,7 @@ export interface ForwardingContext {
  * the toolkit confirmed are marked sent and the progress saved before the next step, so a
  * step cut short repeats at most its own batch. Returns true when another step should follow.
  */
-export async function forwardStep({ store, files, bucket, config, toolkit }: ForwardingContext): Promise<boolean> {
+export async function forwardStep({ store, files, bucket, config, upstream }: ForwardingContext): Promise<boolean> {
   const meta = store.meta();
   if (!meta || meta.state !== "forwarding") return false;
   const images = store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
@@ -229,7 +192,7 @@ export async function forwardStep({ store, files, bucket, config, toolkit }: For
   try {
     const step = await forwardNext({
       config,
-      toolkit,
+      upstream,
       bucket,
       datasetName: meta.datasetName,
       pending,

@@ -1,16 +1,16 @@
 import type { Config } from "../config";
-import { largestImageFor } from "./batches";
+import { largestImageFor, type BatchMeasure } from "./batches";
 import { effectiveCaption } from "./captions";
 import { stemOf, uploadKind } from "./rules";
 import { R2_MIN_PART_BYTES } from "../r2/multipart";
 import type { SessionStore } from "./store";
 import type { Manifest, SessionMeta, StagedFile } from "./types";
 
-export function sessionLimits(meta: SessionMeta, config: Config): Manifest["limits"] {
+export function sessionLimits(meta: SessionMeta, config: Config, measure: BatchMeasure): Manifest["limits"] {
   return {
     file_max_bytes: Math.min(
       config.UPLOAD_FILE_MAX_BYTES,
-      largestImageFor(meta.datasetName, config.UPLOAD_BATCH_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS),
+      largestImageFor(meta.datasetName, config.UPLOAD_BATCH_MAX_BYTES, config.UPLOAD_CAPTION_MAX_CHARS, measure),
     ),
     session_max_bytes: config.UPLOAD_SESSION_MAX_BYTES,
     session_max_files: config.UPLOAD_SESSION_MAX_FILES,
@@ -20,7 +20,7 @@ export function sessionLimits(meta: SessionMeta, config: Config): Manifest["limi
 }
 
 /** The session as its owner sees it: GET on the upload URL, the page and get_dataset_upload. */
-export function buildManifest(meta: SessionMeta, store: SessionStore, config: Config): Manifest {
+export function buildManifest(meta: SessionMeta, store: SessionStore, config: Config, measure: BatchMeasure): Manifest {
   const captions = new Map(store.captions().map((c) => [c.stem, c]));
   const paired = new Set<string>();
   const files: StagedFile[] = [];
@@ -61,6 +61,6 @@ export function buildManifest(meta: SessionMeta, store: SessionStore, config: Co
     unpaired_captions: [...captions.keys()].filter((stem) => !paired.has(stem)).sort(),
     totals: { images: files.length - receiving, staged_bytes: stagedBytes, receiving, sent },
     forward: meta.forward,
-    limits: sessionLimits(meta, config),
+    limits: sessionLimits(meta, config, measure),
   };
 }

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { HOUR_MS } from "../common";
 import { readConfig, type Config } from "../config";
-import { toolkitClient, type ToolkitClient } from "../toolkit/bridge/client";
+import { upstreamFor } from "../toolkit/select";
+import type { Upstream } from "../toolkit/upstream";
 import { captionListProblem, type CaptionEntry, type CaptionSource } from "./captions";
 import { SessionFiles, type FileStatus, type OpenSession } from "./files";
 import { forwardStallMs, forwardStep, notReadyToForward, stalled } from "./forward";
@@ -44,7 +45,7 @@ export class UploadSession extends DurableObject<Env> {
   private stepping = false;
   /** Public so tests can swap in a scripted toolkit or smaller limits. */
   config: Config;
-  toolkit: ToolkitClient;
+  upstream: Upstream;
   /** How long a write lease lives unrenewed (see leases.ts); public so tests can shorten it. */
   leaseMs = LEASE_MS;
 
@@ -53,7 +54,7 @@ export class UploadSession extends DurableObject<Env> {
     this.store = new SessionStore(ctx.storage);
     this.files = new SessionFiles(this.store, env.STAGING);
     this.config = readConfig(env);
-    this.toolkit = toolkitClient(this.config, env);
+    this.upstream = upstreamFor(this.config, env);
   }
 
   async create(init: NewSession): Promise<Manifest> {
@@ -68,12 +69,12 @@ export class UploadSession extends DurableObject<Env> {
     };
     this.store.saveMeta(meta);
     await this.store.setAlarm(meta.expiresAt);
-    return buildManifest(meta, this.store, this.config);
+    return buildManifest(meta, this.store, this.config, this.upstream);
   }
 
   async manifest(): Promise<Outcome<Manifest>> {
     const open = this.open(false);
-    return open.ok ? done(buildManifest(open.value.meta, this.store, this.config)) : open;
+    return open.ok ? done(buildManifest(open.value.meta, this.store, this.config, this.upstream)) : open;
   }
 
   /** The session's size and count limits, without building the whole manifest. */
@@ -260,7 +261,7 @@ export class UploadSession extends DurableObject<Env> {
         store: this.store,
         files: this.files,
         config: this.config,
-        toolkit: this.toolkit,
+        upstream: this.upstream,
         bucket: this.env.STAGING,
       });
     } finally {
@@ -299,7 +300,7 @@ export class UploadSession extends DurableObject<Env> {
         409,
         "this dataset has already been delivered to the toolkit: create a new upload session for more files",
       );
-    return done({ meta, limits: sessionLimits(meta, this.config) });
+    return done({ meta, limits: sessionLimits(meta, this.config, this.upstream) });
   }
 
   private async schedule(): Promise<void> {

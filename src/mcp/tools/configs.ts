@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { plural } from "../../common";
-import { operations } from "../../toolkit/bridge/operations";
+import { trainingOptionsSchema } from "../../toolkit/ui/job-config";
 import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
 import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
@@ -9,7 +9,7 @@ import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool, type T
  * toolkit). Their answers are the toolkit's, relayed as they are, so their output schemas are
  * the toolkit protocol's own (loose: the toolkit may add fields, and they are passed on).
  */
-export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
+export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
   return [
     defineTool({
       name: "create_training_config",
@@ -32,9 +32,9 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
           .int("resolution must be a whole number")
           .min(256, "resolution must be at least 256")
           .max(2048, "resolution must be at most 2048")
-          .multipleOf(64, "resolution must be a multiple of 64")
-          .default(512)
-          .describe("Training resolution in pixels (256-2048, multiple of 64)"),
+          .multipleOf(8, "resolution must be a multiple of 8")
+          .optional()
+          .describe("Training resolution in pixels (256-2048, multiple of 8; default: the model family's native size)"),
         steps: z
           .number()
           .int("steps must be a whole number")
@@ -56,7 +56,10 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
           .max(256, "alpha must be at most 256")
           .default(16)
           .describe("LoRA alpha, 1-256"),
-        low_vram: z.boolean().default(true).describe("Quantize and offload to fit GPUs with less memory"),
+        low_vram: z
+          .boolean()
+          .optional()
+          .describe("Quantize and offload to fit GPUs with less memory (default: the model family's)"),
         trigger_word: triggerWord
           .optional()
           .describe("Word that activates the LoRA in prompts: one line, no control or invisible characters"),
@@ -65,12 +68,16 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
           .max(20, "at most 20 test_prompts")
           .optional()
           .describe("Prompts sampled during training to preview progress"),
+        ...trainingOptionsSchema.shape,
       }),
-      output: operations.create_training_config.result,
+      output: configSavedOutput,
       annotations: idempotentWrite,
       async run(args) {
-        const result = await toolkit.run("create_training_config", args);
-        return answer(result, `Saved configuration "${result.config}" at ${result.path}.`);
+        const result = await upstream.createConfig(args);
+        const family = result.family ? ` with the ${result.family} defaults` : "";
+        const lines = [`Saved configuration "${result.config}"${family} at ${result.path}.`];
+        if (result.not_applied?.length) lines.push(`The toolkit could not be told: ${result.not_applied.join("; ")}.`);
+        return answer(result, lines.join("\n"));
       },
     }),
 
@@ -79,11 +86,11 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
       title: "List training configs",
       description: "List the training configurations saved on the toolkit.",
       input: z.object({}),
-      output: operations.list_configs.result,
+      output: z.object({ configs: z.array(z.string()) }),
       annotations: readOnly,
       async run() {
-        const result = await toolkit.run("list_configs");
-        const names = result.configs;
+        const names = await upstream.listConfigs();
+        const result = { configs: names };
         return answer(
           result,
           names.length ? `${plural(names.length, "configuration")}: ${names.join(", ")}` : "No configurations yet.",
@@ -97,12 +104,23 @@ export function configTools({ toolkit, config }: ToolContext): DefinedTool[] {
       description: "Read one training configuration (the YAML, as an object).",
       input: z.object({ name: safeName("name").describe("Name of the configuration") }),
       // The YAML's object is relayed as it is: ai-toolkit's config format is its own.
-      output: operations.get_config.result,
+      output: z.object({ config: z.unknown() }),
       annotations: readOnly,
       async run({ name }) {
-        const result = await toolkit.run("get_config", { name });
+        const result = { config: await upstream.getConfig(name) };
         return answer(result, `Configuration "${name}":\n${JSON.stringify(result.config, null, 2)}`);
       },
     }),
   ];
 }
+
+/** What the toolkit says it saved, and what the Worker adds (loose: the toolkit may add fields). */
+const configSavedOutput = z.looseObject({
+  status: z.string(),
+  config: z.string(),
+  path: z.string(),
+  job_id: z.string().optional(),
+  family: z.string().optional(),
+  not_applied: z.array(z.string()).optional(),
+  replaced: z.boolean().optional(),
+});

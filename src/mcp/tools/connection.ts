@@ -3,7 +3,7 @@ import { diagnose, formatDiagnosis, type Diagnosis } from "../../toolkit/diagnos
 import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
 /** check_connection: which hop between the Worker and the toolkit is broken, and how to fix it. */
-export function connectionTools({ config, toolkit }: ToolContext): DefinedTool[] {
+export function connectionTools({ config, upstream }: ToolContext): DefinedTool[] {
   return [
     defineTool({
       name: "check_connection",
@@ -15,7 +15,7 @@ export function connectionTools({ config, toolkit }: ToolContext): DefinedTool[]
       output: diagnosisOutput,
       annotations: readOnly,
       async run() {
-        const diagnosis = await diagnose(config, toolkit.transport);
+        const diagnosis = await diagnose(config, upstream.transport);
         // A broken hop is the answer to the question asked, not a failed call.
         return answer(diagnosis, formatDiagnosis(diagnosis));
       },

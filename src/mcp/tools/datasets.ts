@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { plural } from "../../common";
-import { operations } from "../../toolkit/bridge/operations";
 import { ToolkitError } from "../../toolkit/errors";
 import { forwardInline, RETRY_BY_FINALIZE } from "../../uploads/forward";
 import { safeName } from "../fields";
@@ -15,7 +14,7 @@ export const INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
 export const INLINE_IMAGES_MAX = 200;
 
 /** upload_dataset, list_datasets. */
-export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool[] {
+export function datasetTools({ upstream, env, config }: ToolContext): DefinedTool[] {
   return [
     defineTool({
       name: "upload_dataset",
@@ -65,10 +64,10 @@ export function datasetTools({ toolkit, env, config }: ToolContext): DefinedTool
       description: "List the datasets on the toolkit with their image counts.",
       input: z.object({}),
       // Relayed as the toolkit answers it (loose: it may add fields).
-      output: operations.list_datasets.result,
+      output: z.object({ datasets: z.array(z.looseObject({ name: z.string(), images: z.number() })) }),
       annotations: readOnly,
       async run() {
-        const result = await toolkit.run("list_datasets");
+        const result = { datasets: await upstream.listDatasets() };
         const lines = result.datasets.map((d) => `- ${d.name}: ${plural(d.images, "image")}`);
         return answer(
           result,

@@ -6,11 +6,10 @@ import { listStaged, type StagedModel } from "../../models/staged";
 import { exportPath, MODEL_EXTENSIONS, safeName } from "../fields";
 import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
 import { plural } from "../../common";
-import { operations } from "../../toolkit/bridge/operations";
 
 /** export_model, list_exported_models, download_model. */
 export function modelTools(context: ToolContext): DefinedTool[] {
-  const { toolkit, config, env } = context;
+  const { upstream, config, env } = context;
   return [
     defineTool({
       name: "export_model",
@@ -35,7 +34,7 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       output: exportedOutput,
       annotations: idempotentWrite,
       async run({ model_name, output_path, stage }) {
-        const result = await toolkit.run("export_model", { model_name, output_path });
+        const result = await upstream.exportModel(model_name, output_path);
         const exported = `Exported "${model_name}" to ${result.path}.`;
         if (!stage) return answer(result, exported);
         const staged = await stageAndLink(context, model_name);
@@ -53,11 +52,11 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       output: modelListOutput,
       annotations: readOnly,
       async run() {
-        const result = await toolkit.run("list_exported_models");
+        const listed = await upstream.listModels();
         const now = Date.now();
         const staged = await listStaged(env.STAGING, now);
         const models = await Promise.all(
-          result.models.map(async (model) => {
+          listed.map(async (model) => {
             const copy = staged.get(model.name);
             // A copy that no longer matches the file is an older one: download_model will replace it.
             if (!copy || !unchangedOnToolkit(copy, model)) return { ...model, staged: false };
@@ -78,7 +77,7 @@ export function modelTools(context: ToolContext): DefinedTool[] {
             `MB${"link_expires_at" in m ? ` (staged, link valid until ${m.link_expires_at})` : ""}`,
         );
         return answer(
-          { ...result, models },
+          { models },
           lines.length ? `${plural(lines.length, "model")}:\n${lines.join("\n")}` : "No trained models yet.",
         );
       },
@@ -147,12 +146,18 @@ const stagedOutput = z.object({
 });
 
 /** The toolkit's export answer, relayed (loose), with the staged copy when one was asked for. */
-const exportedOutput = operations.export_model.result.extend({ staged: stagedOutput.optional() });
+const exportedOutput = z.looseObject({ status: z.string(), path: z.string(), staged: stagedOutput.optional() });
 
 /** The toolkit's model list, relayed (loose), each model marked staged or not. */
-const modelListOutput = operations.list_exported_models.result.extend({
+const modelListOutput = z.object({
   models: z.array(
-    operations.list_exported_models.result.shape.models.element.extend({
+    z.looseObject({
+      name: z.string(),
+      path: z.string(),
+      size: z.number(),
+      /** The training job a checkpoint belongs to, and its step. */
+      job: z.string().optional(),
+      step: z.number().optional(),
       staged: z.boolean(),
       staged_until: z.string().optional(),
       sha256: z.string().optional(),
@@ -180,7 +185,7 @@ interface StagedWithLink {
 
 async function stageAndLink(context: ToolContext, name: string): Promise<StagedWithLink> {
   const { model, reused } = await stageModel(
-    { bucket: context.env.STAGING, toolkit: context.toolkit, config: context.config },
+    { bucket: context.env.STAGING, upstream: context.upstream, config: context.config },
     name,
   );
   return {

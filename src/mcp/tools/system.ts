@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { operations } from "../../toolkit/bridge/operations";
 import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
 /**
@@ -7,17 +6,17 @@ import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from
  * answer as it is (its fields depend on the machine: psutil, CUDA), so their output schemas
  * are the toolkit protocol's loose objects.
  */
-export function systemTools({ toolkit }: ToolContext): DefinedTool[] {
+export function systemTools({ upstream }: ToolContext): DefinedTool[] {
   return [
     defineTool({
       name: "get_system_stats",
       title: "System stats",
       description: "CPU, memory, disk and GPU usage of the toolkit's machine.",
       input: z.object({}),
-      output: operations.get_system_stats.result,
+      output: z.looseObject({}),
       annotations: readOnly,
       async run() {
-        const stats = await toolkit.run("get_system_stats");
+        const stats = await upstream.systemStats();
         const gpu = (stats.gpu ?? {}) as Record<string, unknown>;
         const gpuText = gpu.cuda_available
           ? `GPU ${String(gpu.device_name ?? "?")}: ${String(gpu.memory_allocated ?? "?")} GB allocated, ` +
@@ -35,10 +34,10 @@ export function systemTools({ toolkit }: ToolContext): DefinedTool[] {
       title: "Training overview",
       description: "Counts of jobs, active jobs, configurations, datasets and models on the toolkit.",
       input: z.object({}),
-      output: operations.get_training_info.result,
+      output: z.looseObject({}),
       annotations: readOnly,
       async run() {
-        const info = await toolkit.run("get_training_info");
+        const info = await upstream.trainingInfo();
         const text = Object.entries(info)
           .map(
             ([key, value]) =>

@@ -6,7 +6,6 @@ import { listJobs, readLogs, startJob, stopJob } from "../../jobs/service";
 import { estimateSchema, jobStatusSchema } from "../../jobs/state";
 import { trainingJobFor } from "../../jobs/training-job";
 import { describeJob, formatDuration, jobViewSchema } from "../../jobs/view";
-import { operations } from "../../toolkit/bridge/operations";
 import { dashboardToolMeta } from "../../dashboard";
 import { lossSparklinePng } from "../../jobs/charts";
 import { chartTheme, jobId, safeName } from "../fields";
@@ -27,7 +26,7 @@ import {
  * (src/jobs/), which keeps the state the toolkit forgets on restart and reads the progress
  * the toolkit does not report.
  */
-export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
+export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] {
   return [
     defineTool({
       name: "start_training",
@@ -40,7 +39,7 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       output: startedOutput,
       annotations: additiveWrite,
       async run({ config_name }) {
-        const { job, pid, estimate } = await startJob(env, toolkit, config_name);
+        const { job, pid, estimate, queuePosition, note } = await startJob(env, upstream, config_name);
         const estimateText = estimate
           ? ` Estimated time: ${estimate.note}.`
           : " No estimate: the config's step count could not be read.";
@@ -50,12 +49,14 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
             status: job.status,
             config: config_name,
             pid,
+            queue_position: queuePosition,
             estimated_time: estimate ? formatDuration(estimate.seconds) : null,
             estimated_seconds: estimate?.seconds ?? null,
             estimate_is_guess: estimate ? estimate.basis === "guess" : null,
             estimate,
           },
-          `Started training "${config_name}" as job ${job.job_id} (${job.status}).${estimateText}`,
+          `Started training "${config_name}" as job ${job.job_id} (${job.status}).${note ? ` ${note}` : ""}` +
+            estimateText,
         );
       },
     }),
@@ -102,7 +103,7 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       output: stopOutput,
       annotations: destructiveWrite,
       async run({ job_id }, call) {
-        const outcome = await stopJob(env, toolkit, job_id, stoppedBy(call.http?.authInfo?.clientId));
+        const outcome = await stopJob(env, upstream, job_id, stoppedBy(call.http?.authInfo?.clientId));
         if (!outcome.stopped) {
           const view = outcome.job;
           if (outcome.raced)
@@ -136,7 +137,7 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       output: jobListOutput,
       annotations: readOnly,
       async run() {
-        const list = await listJobs(env, toolkit);
+        const list = await listJobs(env, upstream);
         const lines = list.jobs.map((job) => {
           const steps = job.total_steps ? `, step ${job.current_step}/${job.total_steps} (${job.progress}%)` : "";
           return (
@@ -180,7 +181,7 @@ export function trainingJobTools({ toolkit, env }: ToolContext): DefinedTool[] {
       output: logsOutput,
       annotations: readOnly,
       async run({ job_id, lines }) {
-        const logs = await readLogs(env, toolkit, job_id, lines);
+        const logs = await readLogs(env, upstream, job_id, lines);
         if (logs.source === "toolkit") {
           const text = logs.result.logs.length
             ? logs.result.logs.join("").trimEnd()
@@ -210,6 +211,8 @@ const startedOutput = z.object({
   status: jobStatusSchema,
   config: z.string(),
   pid: z.number().nullable(),
+  /** 1-based place in the GPU queue when the job waits behind others; null when it runs or the upstream has no queue. */
+  queue_position: z.number().nullable(),
   /** The estimate in words ("12 min"), its seconds, and whether it is a rule of thumb. */
   estimated_time: z.string().nullable(),
   estimated_seconds: z.number().nullable(),
@@ -231,7 +234,10 @@ const jobListOutput = z.object({
 });
 
 /** Loose: the toolkit's answer is relayed as it is, with whatever fields it adds. */
-const logsOutput = operations.get_training_logs.result.extend({
+const logsOutput = z.looseObject({
+  job_id: z.string(),
+  logs: z.array(z.string()),
+  total_lines: z.number().optional(),
   source: z.enum(["toolkit", "stored"]),
   notice: z.string().optional(),
 });

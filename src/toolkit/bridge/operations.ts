@@ -2,6 +2,7 @@
 // {success, result, error} envelope every answer comes in.
 
 import { z } from "zod";
+import { isRecord } from "../../common";
 import { ToolkitError } from "../errors";
 
 /**
@@ -115,8 +116,4 @@ export function inBandFailure(result: unknown): string | undefined {
       : "the toolkit reported an error without a message";
   }
   return undefined;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

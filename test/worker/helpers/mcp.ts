@@ -7,6 +7,7 @@ import { CfWorkerJsonSchemaValidator } from "@modelcontextprotocol/server/valida
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
 import type { ToolContext } from "../../../src/mcp/tool";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import { ScriptedToolkit } from "./scripted-toolkit";
 
 export interface ToolCallResult {
@@ -25,7 +26,7 @@ export async function mcpRequest(
   overrides: Record<string, unknown> = {},
 ) {
   const config = readConfig({ ...env, ...overrides });
-  const context: ToolContext = { config, toolkit: new ToolkitClient(toolkit, 2_000), env };
+  const context: ToolContext = { config, upstream: new BridgeUpstream(new ToolkitClient(toolkit, 2_000)), env };
   return send(createToolkitMcpHandler(context), method, params);
 }
 

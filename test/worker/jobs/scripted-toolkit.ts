@@ -1,4 +1,5 @@
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { formatTqdmLine } from "../../../tunnel/toolkit/tqdm";
 
@@ -32,7 +33,7 @@ export class ScriptedToolkit {
     fetch: (path, init) => this.answer(path, init),
   };
 
-  readonly client = new ToolkitClient(this.transport, 5_000);
+  readonly client = new BridgeUpstream(new ToolkitClient(this.transport, 5_000));
 
   restart(): void {
     this.jobs.clear();

@@ -12,7 +12,7 @@ describe("listJobs", () => {
     for (const jobId of ids) {
       toolkit.jobs.set(jobId, { status: "running", config: "my_lora", log: tqdmLog("my_lora", 100, 0, 10, 10) });
       await runInDurableObject(trainingJobFor(env, jobId), (instance: TrainingJob) => {
-        instance.toolkit = toolkit.client;
+        instance.upstream = toolkit.client;
       });
     }
     toolkit.delayMs = 40;

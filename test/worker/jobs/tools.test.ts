@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import { trainingJobFor, type TrainingJob } from "../../../src/jobs/training-job";
 import { beforeDeadline } from "../../../src/jobs/service";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import { callTool, type ToolCallResult } from "../helpers/mcp";
 import { decodePng, type DecodedPng } from "../charts/decode-png";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
@@ -20,7 +21,7 @@ const CONFIG = {
 
 async function wire(toolkit: ScriptedToolkit, jobId: string): Promise<void> {
   await runInDurableObject(trainingJobFor(env, jobId), (instance: TrainingJob) => {
-    instance.toolkit = new ToolkitClient(toolkit, 2_000);
+    instance.upstream = new BridgeUpstream(new ToolkitClient(toolkit, 2_000));
   });
 }
 
@@ -186,7 +187,7 @@ describe("wait_for_training", () => {
     slow.jobs.set(jobId, { status: "running", config: "my_lora", log: tqdmLog("my_lora", 100, 0, 20, 10) });
     const stub = trainingJobFor(env, jobId);
     await runInDurableObject(stub, (instance: TrainingJob) => {
-      instance.toolkit = slow.client;
+      instance.upstream = slow.client;
     });
     expect(await stub.status(jobId)).toMatchObject({ found: true });
     // Make the stored state stale, then let the toolkit take longer than the wait allows.

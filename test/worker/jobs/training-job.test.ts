@@ -17,7 +17,7 @@ async function wiredJob() {
   toolkit.jobs.set(jobId, { status: "running", config: "my_lora", log: PREAMBLE });
   const stub = trainingJobFor(env, jobId);
   await runInDurableObject(stub, (instance: TrainingJob) => {
-    instance.toolkit = toolkit.client;
+    instance.upstream = toolkit.client;
   });
   return { toolkit, jobId, stub };
 }
@@ -204,7 +204,7 @@ describe("TrainingJob", () => {
     const { stub, toolkit, job, poll, jobId } = await setUp();
     job().log += tqdmLog("my_lora", 100, 0, 20, 10);
     await poll();
-    await toolkit.client.run("stop_training", { job_id: jobId });
+    await toolkit.client.stopRun(jobId);
     const stopped = found(await stub.markStopped("owner", Date.UTC(2026, 0, 1)));
     expect(stopped).toMatchObject({
       status: "stopped",
@@ -245,12 +245,12 @@ describe("TrainingJob", () => {
     toolkit.jobs.set(jobId, { status: "running", config: "other", log: tqdmLog("other", 50, 0, 10, 5) });
     const stub = trainingJobFor(env, jobId);
     await runInDurableObject(stub, (instance: TrainingJob) => {
-      instance.toolkit = toolkit.client;
+      instance.upstream = toolkit.client;
     });
     expect(found(await stub.status(jobId))).toMatchObject({ config: "other", status: "running", current_step: 10 });
     const unknown = trainingJobFor(env, "no-such-job");
     await runInDurableObject(unknown, (instance: TrainingJob) => {
-      instance.toolkit = toolkit.client;
+      instance.upstream = toolkit.client;
     });
     expect(await unknown.status("no-such-job")).toMatchObject({ found: false });
   });

@@ -4,6 +4,7 @@ import { readConfig } from "../../../src/config";
 import { stageModel } from "../../../src/models/stage";
 import { R2_MIN_PART_BYTES as MIN_PART_BYTES } from "../../../src/r2/multipart";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import type { ScriptedToolkit } from "../helpers/scripted-toolkit";
 import { bytesOf, downloadAnswer, keysUnder, safetensorsFile, sha256Hex, toolkitWith, uniqueName } from "./support";
@@ -11,7 +12,7 @@ import { bytesOf, downloadAnswer, keysUnder, safetensorsFile, sha256Hex, toolkit
 const config = readConfig(env);
 
 function deps(toolkit: ScriptedToolkit, extra: { now?: () => number; partBytes?: number } = {}) {
-  return { bucket: env.STAGING, toolkit: new ToolkitClient(toolkit, 5_000), config, ...extra };
+  return { bucket: env.STAGING, upstream: new BridgeUpstream(new ToolkitClient(toolkit, 5_000)), config, ...extra };
 }
 
 async function stagedBytes(key: string): Promise<Uint8Array> {

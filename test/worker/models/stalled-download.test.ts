@@ -4,6 +4,7 @@ import { readConfig } from "../../../src/config";
 import { stageModel } from "../../../src/models/stage";
 import { R2_MIN_PART_BYTES } from "../../../src/r2/multipart";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import { ToolkitError } from "../../../src/toolkit/errors";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 import { base64, bytesOf, keysUnder, uniqueName } from "./support";
@@ -77,7 +78,7 @@ describe("a download whose answer stalls after its headers", () => {
     const { size, head } = answerHead(name);
     const deps = {
       bucket: env.STAGING,
-      toolkit: new ToolkitClient(new StallingDownload(name, size, head), 5_000),
+      upstream: new BridgeUpstream(new ToolkitClient(new StallingDownload(name, size, head), 5_000)),
       config: { ...readConfig(env), MODEL_DOWNLOAD_TIMEOUT_MS: 1_000 },
       partBytes: R2_MIN_PART_BYTES,
     };
@@ -96,7 +97,7 @@ describe("a download whose answer stalls after its headers", () => {
     const { size, head } = answerHead(name);
     const deps = {
       bucket: env.STAGING,
-      toolkit: new ToolkitClient(new StallingDownload(name, size, head), 500),
+      upstream: new BridgeUpstream(new ToolkitClient(new StallingDownload(name, size, head), 500)),
       config: { ...readConfig(env), MODEL_DOWNLOAD_TIMEOUT_MS: 60_000 },
       partBytes: R2_MIN_PART_BYTES,
     };

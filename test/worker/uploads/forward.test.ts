@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../../src/config";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import {
   batchTimeoutMs,
@@ -78,10 +79,10 @@ describe("forwarding", () => {
     }
     const transport = new RecordingToolkit();
     transport.failOnBatch = 3;
-    const toolkit = new ToolkitClient(transport, 5000);
+    const toolkit = new BridgeUpstream(new ToolkitClient(transport, 5000));
     const sent = new Set<string>();
     let progress: ForwardProgress = { batchesTotal: 0, batchesDone: 0, filesSent: 0, bytesSent: 0 };
-    const deps = { config, toolkit, bucket: env.STAGING, datasetName: "ds", expectedImages: files.length };
+    const deps = { config, upstream: toolkit, bucket: env.STAGING, datasetName: "ds", expectedImages: files.length };
     // What the session does: one step at a time, recording each confirmed batch before the next.
     const forwardAll = async () => {
       for (;;) {
@@ -125,7 +126,7 @@ describe("forwarding", () => {
     };
     const failure = forwardNext({
       config: readConfig(env),
-      toolkit: new ToolkitClient(access, 5000),
+      upstream: new BridgeUpstream(new ToolkitClient(access, 5000)),
       bucket: env.STAGING,
       datasetName: "ds",
       pending: [{ name: "access.png", size: bytes.length, caption: "", key }],
@@ -164,7 +165,7 @@ describe("forwarding", () => {
     };
     const failure = forwardNext({
       config: readConfig(env),
-      toolkit: new ToolkitClient(dropping, 5000),
+      upstream: new BridgeUpstream(new ToolkitClient(dropping, 5000)),
       bucket,
       datasetName: "ds",
       pending: [{ name: "big.png", size: 50 * 1024 * 1024, caption: "", key: "unused" }],
@@ -190,7 +191,7 @@ describe("forwarding", () => {
       },
     };
     await runInDurableObject(stub, (instance: UploadSession) => {
-      instance.toolkit = new ToolkitClient(refusing, 5000);
+      instance.upstream = new BridgeUpstream(new ToolkitClient(refusing, 5000));
     });
     await SELF.fetch(`${base}/files/a.png`, { method: "PUT", body: image("png", 500) });
     const started = await SELF.fetch(`${base}/finalize`, { method: "POST" });
@@ -230,7 +231,7 @@ describe("forwarding", () => {
     };
     await runInDurableObject(stub, (instance: UploadSession) => {
       instance.config = { ...instance.config, UPLOAD_BATCH_MAX_BYTES: 40_000 };
-      instance.toolkit = new ToolkitClient(transport, 5000);
+      instance.upstream = new BridgeUpstream(new ToolkitClient(transport, 5000));
     });
     for (let i = 0; i < 9; i++)
       expect(

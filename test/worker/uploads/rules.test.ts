@@ -14,6 +14,8 @@ import {
 } from "../../../src/uploads/rules";
 import { uploadBodyLength } from "../../../src/toolkit/bridge/upload-body";
 import { largestImageFor, planBatches } from "../../../src/uploads/batches";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
+import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import {
   CaptionFileError,
   captionListProblem,
@@ -178,6 +180,11 @@ describe("multipart rules", () => {
   });
 });
 
+/** The bridge measures batch bodies; planning never sends, so its transport is never called. */
+const bridge = new BridgeUpstream(
+  new ToolkitClient({ kind: "direct", target: "unused", fetch: () => Promise.reject(new Error("not called")) }, 1000),
+);
+
 describe("batches", () => {
   const images = Array.from({ length: 40 }, (_, i) => ({
     filename: `img_${i}.png`,
@@ -186,7 +193,7 @@ describe("batches", () => {
   }));
   it("stay under the body limit, keep order and hold every image once", () => {
     const limit = 12_000;
-    const batches = planBatches("ds", images, limit);
+    const batches = planBatches("ds", images, limit, bridge);
     expect(batches.length).toBeGreaterThan(3);
     for (const batch of batches) {
       expect(batch.bodyBytes).toBe(uploadBodyLength("ds", batch.images));
@@ -219,7 +226,7 @@ describe("batches", () => {
       caption: i % 3 === 0 ? `é "quoted" \u0001 ${"x".repeat(i * 7)}` : image.caption,
     }));
     for (const limit of [10_000, 20_000, 40_000]) {
-      const planned = planBatches(name, mixed, limit);
+      const planned = planBatches(name, mixed, limit, bridge);
       expect(planned.length).toBeGreaterThan(1);
       expect(planned).toEqual(naive(mixed, limit));
     }
@@ -229,20 +236,24 @@ describe("batches", () => {
       size: 1000 + i,
     }));
     const started = performance.now();
-    const batches = planBatches("ds", many, 90_000_000);
+    const batches = planBatches("ds", many, 90_000_000, bridge);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeLessThan(1000);
     expect(batches.flatMap((b) => b.images)).toHaveLength(5000);
     for (const batch of batches.slice(0, 3)) expect(batch.bodyBytes).toBe(uploadBodyLength("ds", batch.images));
   });
   it("refuse an image that cannot fit a batch alone, and size the per-image limit to fit", () => {
-    expect(() => planBatches("ds", [{ filename: "big.png", caption: "", size: 10_000 }], 5_000)).toThrow(
+    expect(() => planBatches("ds", [{ filename: "big.png", caption: "", size: 10_000 }], 5_000, bridge)).toThrow(
       /UPLOAD_BATCH_MAX_BYTES/,
     );
-    const largest = largestImageFor("ds", 90_000_000, 4000);
+    const largest = largestImageFor("ds", 90_000_000, 4000, bridge);
     expect(
       uploadBodyLength("ds", [{ filename: "x".repeat(128), caption: "\u0001".repeat(4000), size: largest }]),
     ).toBeLessThanOrEqual(90_000_000);
+    // The largest, not merely one that fits: three bytes more (one more base64 group) do not.
+    expect(
+      uploadBodyLength("ds", [{ filename: "x".repeat(128), caption: "\u0001".repeat(4000), size: largest + 3 }]),
+    ).toBeGreaterThan(90_000_000);
     expect(largest).toBeGreaterThan(60 * 1024 * 1024);
   });
 });

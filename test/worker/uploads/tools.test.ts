@@ -4,6 +4,7 @@ import type { Config } from "../../../src/config";
 import { hashToken, newToken } from "../../../src/uploads/create";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { callTool } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
@@ -77,7 +78,7 @@ async function nextSessionUses(transport: ToolkitTransport, settings: Partial<Co
   const tokenHash = await hashToken(token);
   await runInDurableObject(sessionStub(env, tokenHash), (instance: UploadSession) => {
     instance.config = { ...instance.config, ...settings };
-    instance.toolkit = new ToolkitClient(transport, instance.config.TOOLKIT_TIMEOUT_MS);
+    instance.upstream = new BridgeUpstream(new ToolkitClient(transport, instance.config.TOOLKIT_TIMEOUT_MS));
   });
   return tokenHash;
 }

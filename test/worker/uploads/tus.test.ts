@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
+import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { patchUpload, TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
@@ -209,7 +210,7 @@ describe("tus 1.0", () => {
       },
     };
     await runInDurableObject(stub, (instance: UploadSession) => {
-      instance.toolkit = new ToolkitClient(toolkit, 5000);
+      instance.upstream = new BridgeUpstream(new ToolkitClient(toolkit, 5000));
     });
     const file = image("png", 3000, 6);
     const url = (await createUpload(base, "tus.png", file.length)).headers.get("Location") ?? "";
