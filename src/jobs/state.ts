@@ -1,14 +1,6 @@
 import { z } from "zod";
-import {
-  exceptionLine,
-  findTraceback,
-  latestUpdate,
-  splitLog,
-  tqdmUpdates,
-  trainingBar,
-  type BarFilter,
-  type TqdmUpdate,
-} from "./tqdm";
+import { applyReport } from "./report";
+import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trainingBar, type BarFilter } from "./tqdm";
 
 /**
  * The life of one training job as the Worker records it, and the pure rules that move it
@@ -17,10 +9,21 @@ import {
  */
 
 /**
- * What a user can act on. "lost": the toolkit restarted and forgot the job, or stayed unreachable
- * so long that the Worker stopped polling it; the last known state is kept.
+ * What a user can act on. "queued": waiting for its GPU behind other jobs (ai-toolkit's UI);
+ * "stuck": the upstream says running but nothing has moved for long (the trainer may have died);
+ * "lost": the toolkit restarted and forgot the job, or stayed unreachable so long that the
+ * Worker stopped polling it; the last known state is kept.
  */
-export const jobStatusSchema = z.enum(["starting", "running", "completed", "failed", "stopped", "lost"]);
+export const jobStatusSchema = z.enum([
+  "queued",
+  "starting",
+  "running",
+  "stuck",
+  "completed",
+  "failed",
+  "stopped",
+  "lost",
+]);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "stopped", "lost"];
@@ -83,6 +86,18 @@ export interface JobRecord {
   logLinesSeen: number;
   /** Where the upstream's last observation left off (see RunCursor); handed back at the next poll. */
   cursor?: RunCursor;
+  /** What the trainer is doing, in a few words (upstreams with a report only). */
+  phase?: string;
+  /** 1-based place in its GPU's queue while "queued". */
+  queuePosition?: number;
+  /** While "stuck": what that means and how to clear it. */
+  stuck?: string;
+}
+
+/** The loss terms logged at one step (a point of the history). */
+export interface LossPoint {
+  step: number;
+  losses: Record<string, number>;
 }
 
 /**
@@ -108,10 +123,15 @@ export interface RunReport {
   /** Set when the upstream says "running" but nothing has moved for long: what that means and how to clear it. */
   stuck?: string | undefined;
   lr?: number | undefined;
-  /** The newest value of each loss term. */
+  /** The newest value of each loss term (empty when no new point arrived: the last known stay). */
   losses: Record<string, number>;
   /** Loss points new since the previous observation, oldest first. */
-  history: ReadonlyArray<{ step: number; losses: Record<string, number> }>;
+  history: readonly LossPoint[];
+  /**
+   * The log's last lines when the run ended in an error, whether seen at an earlier poll or not:
+   * the traceback is often written before the status changes.
+   */
+  logTail?: readonly string[] | undefined;
 }
 
 /** Where an observation left off, so the next asks only for what is new (a log offset, a loss step). */
@@ -136,8 +156,8 @@ export interface PollOutcome {
   record: JobRecord;
   /** Log segments not seen before, oldest first (for the stored tail). */
   newSegments: string[];
-  /** tqdm updates among them that carry loss terms (for the history). */
-  updates: TqdmUpdate[];
+  /** Loss points new at this poll, oldest first (for the history). */
+  updates: LossPoint[];
 }
 
 export function newRecord(init: {
@@ -223,6 +243,15 @@ export function applyObservation(
         "its runs. Everything last known is kept here; start the training again to resume work.";
     }
     return { record, newSegments: [], updates: [] };
+  }
+
+  if (observation.report !== undefined) {
+    // The upstream tracks the run itself: its report is the truth, its log only new lines.
+    const newSegments = splitLog(observation.logs);
+    record.toolkitStatus = observation.status;
+    record.progress = observation.progress;
+    applyReport(record, observation.report, newSegments, isTerminal(record.status), now);
+    return { record, newSegments, updates: [...observation.report.history] };
   }
 
   const allSegments = splitLog(observation.logs);
