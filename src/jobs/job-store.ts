@@ -1,5 +1,6 @@
 import type { HistoryPoint } from "./metrics";
-import type { JobRecord, LossPoint } from "./state";
+import type { LossPoint } from "./observation";
+import type { JobRecord } from "./state";
 import { parseTqdmLine } from "./tqdm";
 
 /**

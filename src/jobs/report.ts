@@ -1,4 +1,5 @@
-import type { JobRecord, RunReport } from "./state";
+import type { RunReport } from "./observation";
+import type { JobRecord } from "./state";
 import { exceptionLine, findTraceback, parseTqdmLine } from "./tqdm";
 
 /**
