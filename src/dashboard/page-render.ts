@@ -53,6 +53,7 @@ function applyJob(data) {
     notice: str(data.notice),
     reason: str(data.reason),
     stoppedBy: str(data.stopped_by),
+    phase: str(data.phase),
   };
   state.job = job;
   el("title").textContent = job.config && job.config !== "unknown" ? job.config : "Training job";
@@ -69,6 +70,7 @@ function applyJob(data) {
   el("pct").textContent = Math.round(percent) + "%";
   var parts = [];
   if (!isFinished(job.status)) {
+    if (job.phase && job.phase !== "training") parts.push(job.phase);
     if (job.eta !== null) parts.push("≈ " + duration(job.eta) + " left");
     if (job.rate) parts.push(job.rate >= 1 ? job.rate.toFixed(2) + " it/s" : (1 / job.rate).toFixed(2) + " s/it");
   }
@@ -79,7 +81,7 @@ function applyJob(data) {
   el("stop-box").hidden = isFinished(job.status);
   var note = job.notice || (job.status === "failed" && job.reason ? "Failed: " + job.reason : null);
   if (job.stoppedBy) note = "Stopped by " + job.stoppedBy + ".";
-  if (note) showNotice(note, job.status === "failed" || job.status === "lost" ? "bad" : "");
+  if (note) showNotice(note, job.status === "failed" || job.status === "lost" || job.status === "stuck" ? "bad" : "");
   else if (el("notice").className === "notice bad") showNotice(null);
 }
 

@@ -42,6 +42,8 @@ h2 { font-size: 13px; margin: 0; font-weight: 600; text-transform: uppercase; le
 .pill[data-status="failed"] { background: var(--c-bad-bg); color: var(--c-bad); }
 .pill[data-status="lost"] { background: var(--c-warn-bg); color: var(--c-warn); }
 .pill[data-status="stopped"] { background: var(--c-surface); color: var(--c-muted); }
+.pill[data-status="queued"] { background: var(--c-surface); color: var(--c-muted); }
+.pill[data-status="stuck"] { background: var(--c-warn-bg); color: var(--c-warn); }
 @keyframes pulse { 50% { opacity: .3; } }
 button { font: inherit; font-size: 13px; border-radius: 8px; padding: 5px 12px; cursor: pointer;
   border: 1px solid var(--color-border-primary, var(--c-border)); background: var(--c-surface); color: inherit; }

@@ -1,6 +1,7 @@
 import type { HistoryPoint } from "./metrics";
+import type { LossPoint } from "./observation";
 import type { JobRecord } from "./state";
-import { parseTqdmLine, type TqdmUpdate } from "./tqdm";
+import { parseTqdmLine } from "./tqdm";
 
 /**
  * The SQLite storage of one TrainingJob: the record (one document, under a single key) and the
@@ -35,7 +36,7 @@ export class JobStore {
    * `cap` points the stride doubles and the buckets merge, so storage stays bounded and the
    * points stay spread over the whole run.
    */
-  async addHistory(updates: readonly TqdmUpdate[], at: number, cap: number): Promise<void> {
+  async addHistory(updates: readonly LossPoint[], at: number, cap: number): Promise<void> {
     if (updates.length === 0) return;
     let stride = await this.historyStride();
     const sql = this.storage.sql;

@@ -1,14 +1,7 @@
 import { z } from "zod";
-import {
-  exceptionLine,
-  findTraceback,
-  latestUpdate,
-  splitLog,
-  tqdmUpdates,
-  trainingBar,
-  type BarFilter,
-  type TqdmUpdate,
-} from "./tqdm";
+import type { LossPoint, Observation, RunCursor } from "./observation";
+import { applyReport } from "./report";
+import { exceptionLine, findTraceback, latestUpdate, splitLog, tqdmUpdates, trainingBar, type BarFilter } from "./tqdm";
 
 /**
  * The life of one training job as the Worker records it, and the pure rules that move it
@@ -17,10 +10,21 @@ import {
  */
 
 /**
- * What a user can act on. "lost": the toolkit restarted and forgot the job, or stayed unreachable
- * so long that the Worker stopped polling it; the last known state is kept.
+ * What a user can act on. "queued": waiting for its GPU behind other jobs (ai-toolkit's UI);
+ * "stuck": the upstream says running but nothing has moved for long (the trainer may have died);
+ * "lost": the toolkit restarted and forgot the job, or stayed unreachable so long that the
+ * Worker stopped polling it; the last known state is kept.
  */
-export const jobStatusSchema = z.enum(["starting", "running", "completed", "failed", "stopped", "lost"]);
+export const jobStatusSchema = z.enum([
+  "queued",
+  "starting",
+  "running",
+  "stuck",
+  "completed",
+  "failed",
+  "stopped",
+  "lost",
+]);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "stopped", "lost"];
@@ -42,6 +46,8 @@ export type Estimate = z.infer<typeof estimateSchema>;
 
 /** The config name of a job whose config the toolkit did not say. */
 export const UNKNOWN_CONFIG = "unknown";
+
+export type { LossPoint, Observation, RunCursor, RunReport } from "./observation";
 
 export interface JobRecord {
   jobId: string;
@@ -83,61 +89,20 @@ export interface JobRecord {
   logLinesSeen: number;
   /** Where the upstream's last observation left off (see RunCursor); handed back at the next poll. */
   cursor?: RunCursor;
+  /** What the trainer is doing, in a few words (upstreams with a report only). */
+  phase?: string;
+  /** 1-based place in its GPU's queue while "queued". */
+  queuePosition?: number;
+  /** While "stuck": what that means and how to clear it. */
+  stuck?: string;
 }
-
-/**
- * What an upstream that tracks its own runs says about one (ai-toolkit's UI: the trainer writes
- * step, phase and speed into its job row, and the loss into a log of its own). With a report,
- * the log is only read for the tail and a traceback; without one (the bridge), the log's tqdm
- * bar is the only truth.
- */
-export interface RunReport {
-  /** The upstream's own status word (the UI's: queued, running, stopping, stopped, completed, error). */
-  status: string;
-  step: number;
-  totalSteps?: number | undefined;
-  /** Steps per second. */
-  rate?: number | undefined;
-  remainingSeconds?: number | undefined;
-  /** What the trainer is doing, in a few words ("loading model", "sampling 2/4", "saving"). */
-  phase?: string | undefined;
-  /** 1-based place in the GPU queue while queued. */
-  queuePosition?: number | undefined;
-  /** The trainer's own error message when it failed. */
-  error?: string | undefined;
-  /** Set when the upstream says "running" but nothing has moved for long: what that means and how to clear it. */
-  stuck?: string | undefined;
-  lr?: number | undefined;
-  /** The newest value of each loss term. */
-  losses: Record<string, number>;
-  /** Loss points new since the previous observation, oldest first. */
-  history: ReadonlyArray<{ step: number; losses: Record<string, number> }>;
-}
-
-/** Where an observation left off, so the next asks only for what is new (a log offset, a loss step). */
-export type RunCursor = Record<string, number>;
-
-/** One poll's worth of answers from the toolkit. */
-export type Observation =
-  | {
-      kind: "answer";
-      status: string;
-      progress: number;
-      config?: string | undefined;
-      logs: readonly string[];
-      totalLines?: number | undefined;
-      report?: RunReport | undefined;
-      cursor?: RunCursor | undefined;
-    }
-  | { kind: "not_found" }
-  | { kind: "unreachable"; message: string };
 
 export interface PollOutcome {
   record: JobRecord;
   /** Log segments not seen before, oldest first (for the stored tail). */
   newSegments: string[];
-  /** tqdm updates among them that carry loss terms (for the history). */
-  updates: TqdmUpdate[];
+  /** Loss points new at this poll, oldest first (for the history). */
+  updates: LossPoint[];
 }
 
 export function newRecord(init: {
@@ -223,6 +188,15 @@ export function applyObservation(
         "its runs. Everything last known is kept here; start the training again to resume work.";
     }
     return { record, newSegments: [], updates: [] };
+  }
+
+  if (observation.report !== undefined) {
+    // The upstream tracks the run itself: its report is the truth, its log only new lines.
+    const newSegments = splitLog(observation.logs);
+    record.toolkitStatus = observation.status;
+    record.progress = observation.progress;
+    applyReport(record, observation.report, newSegments, isTerminal(record.status), now);
+    return { record, newSegments, updates: [...observation.report.history] };
   }
 
   const allSegments = splitLog(observation.logs);

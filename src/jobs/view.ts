@@ -12,6 +12,12 @@ export const jobViewSchema = z.object({
   job_id: z.string(),
   config: z.string(),
   status: jobStatusSchema,
+  /** What the trainer is doing, in a few words ("loading model", "2nd in line on GPU 0"); null when not reported. */
+  phase: z.string().nullable(),
+  /** 1-based place in its GPU's queue while queued. */
+  queue_position: z.number().nullable(),
+  /** While stuck: what that means and how to clear it. */
+  stuck: z.string().nullable(),
   progress: z.number(),
   current_step: z.number(),
   total_steps: z.number().nullable(),
@@ -60,6 +66,9 @@ export function viewOf(record: JobRecord, now: number, options: { live: boolean;
     job_id: record.jobId,
     config: record.config,
     status: record.status,
+    phase: isTerminal(record.status) ? null : (record.phase ?? null),
+    queue_position: record.status === "queued" ? (record.queuePosition ?? null) : null,
+    stuck: record.status === "stuck" ? (record.stuck ?? null) : null,
     progress: record.progress,
     current_step: record.step,
     total_steps: record.totalSteps ?? null,
@@ -91,6 +100,7 @@ function noticeOf(record: JobRecord, age: number | null): string | null {
     return `toolkit unreachable since ${since}: ${known}. ${record.unreachableError ?? ""}`.trim();
   }
   if (record.status === "lost") return `job lost: ${record.reason ?? "the toolkit forgot it"}`;
+  if (record.status === "stuck") return `stuck: ${record.stuck ?? "the job has not moved for long"}`;
   return null;
 }
 
@@ -100,9 +110,12 @@ export function mainLoss(losses: Record<string, number>): number | null {
   return first ?? null;
 }
 
-/** One line for people: "running, step 450/1000 (45%), loss 0.391, 1.44 it/s, ~6 min left". */
+/**
+ * One line for people: "running: loading model, step 450/1000 (45%), loss 0.391, 1.44 it/s, ~6 min
+ * left", "queued, 2nd in line on GPU 0", "stuck, ... Stuck: <what to do>".
+ */
 export function describeJob(view: JobView): string {
-  const parts = [`Job ${view.job_id} (${view.config}) is ${view.status}`];
+  const parts = [`Job ${view.job_id} (${view.config}) is ${view.status}${phaseText(view)}`];
   if (view.total_steps !== null) parts.push(`step ${view.current_step}/${view.total_steps} (${view.progress}%)`);
   if (view.loss !== null) parts.push(`loss ${view.loss.toPrecision(4)}`);
   if (view.rate !== null && !isTerminal(view.status)) parts.push(formatRate(view.rate));
@@ -113,6 +126,12 @@ export function describeJob(view: JobView): string {
   if (view.notice && view.status !== "lost") text += ` ${capitalize(view.notice)}`;
   if (view.traceback) text += `\n\nTraceback excerpt:\n${view.traceback}`;
   return text;
+}
+
+/** The phase after the status: "queued, 2nd in line on GPU 0", "running: loading model". */
+function phaseText(view: JobView): string {
+  if (view.phase === null || view.phase === "training" || view.status === "stuck") return "";
+  return view.status === "queued" ? `, ${view.phase}` : `: ${view.phase}`;
 }
 
 export function formatRate(stepsPerSecond: number): string {

@@ -9,9 +9,9 @@ import type { UiJob, UiJobStatus } from "./schemas";
  * comes from the job's config. Pure functions: the caller brings the row and the clock.
  */
 
-/** The UI's states in the Worker's: waiting in a queue is "starting"; winding down is still "running". */
+/** The UI's states in the Worker's: winding down is still "running" (a stuck row is judged by stuckVerdict). */
 const STATUS: Record<UiJobStatus, JobStatus> = {
-  queued: "starting",
+  queued: "queued",
   running: "running",
   stopping: "running",
   stopped: "stopped",

@@ -11,7 +11,7 @@ import { jobRow } from "./ui-scripted";
 
 describe("jobFacts", () => {
   it.each([
-    ["queued", "starting"],
+    ["queued", "queued"],
     ["running", "running"],
     ["stopping", "running"],
     ["stopped", "stopped"],
