@@ -80,6 +80,11 @@ export class UiClient {
     };
   }
 
+  /** Whether the UI accepts the token (or needs none): a 401 is a ToolkitError naming AI_TOOLKIT_AUTH. */
+  async auth(options?: UiCallOptions): Promise<void> {
+    await this.read("/api/auth", "check the token", s.uiAuthSchema, options);
+  }
+
   // Jobs
 
   async jobs(query: { jobType?: string } = {}, options?: UiCallOptions): Promise<s.UiJob[]> {
