@@ -64,26 +64,26 @@ export async function uiSendBatch(
 }
 
 /**
- * Creates the folder, unless the name is one `create` would change: such a folder can only
- * have been made by hand, and is used as it is when it exists (the upload route takes the
- * dataset name unchanged).
+ * Creates the folder unless it exists. Listing first also makes DATASETS_FOLDER itself when it
+ * is missing (a fresh install), which `create` needs: it makes only the last folder. A name
+ * `create` would change is used only for a folder that exists (made by hand): the upload route
+ * takes the dataset name unchanged.
  */
 async function ensureDataset(client: UiClient, name: string, options: CallOptions): Promise<void> {
-  const why = datasetNameProblem(name);
-  if (why === undefined) {
-    const created = await client.createDataset(name, options);
-    if (created !== name) {
-      throw new ToolkitError(
-        "tool",
-        `${UI} created the dataset folder ${JSON.stringify(created)} instead of ${JSON.stringify(name)}: it ` +
-          `cleans names differently from what the Worker expects. Nothing was uploaded; use the name ` +
-          `${JSON.stringify(created)}`,
-      );
-    }
-    return;
-  }
   if ((await client.datasets(options)).includes(name)) return;
-  throw new ToolkitError("tool", `refusing the dataset name ${JSON.stringify(name)}: ${why}. Nothing was uploaded`);
+  const why = datasetNameProblem(name);
+  if (why !== undefined) {
+    throw new ToolkitError("tool", `refusing the dataset name ${JSON.stringify(name)}: ${why}. Nothing was uploaded`);
+  }
+  const created = await client.createDataset(name, options);
+  if (created !== name) {
+    throw new ToolkitError(
+      "tool",
+      `${UI} created the dataset folder ${JSON.stringify(created)} instead of ${JSON.stringify(name)}: it ` +
+        `cleans names differently from what the Worker expects. Nothing was uploaded; use the name ` +
+        `${JSON.stringify(created)}`,
+    );
+  }
 }
 
 /** Why the UI would not create a folder of exactly this name, if it would not. */

@@ -59,6 +59,7 @@ function uploadRoute(seen: { length: number; header: string | null; form?: FormD
 function uiWithRoutes(seen: { length: number; header: string | null; form?: FormData }, drop: string[] = []) {
   return new ScriptedUi()
     .on("GET /api/settings", json(SETTINGS))
+    .on("GET /api/datasets/list", json(["other"]))
     .on("POST /api/datasets/create", create)
     .on("POST /api/datasets/upload", uploadRoute(seen, drop));
 }
@@ -105,6 +106,13 @@ describe("uiSendBatch", () => {
     expect(await ui.callsTo("POST /api/datasets/create")[0]!.json()).toEqual({ name: "my_set" });
   });
 
+  it("does not create a dataset that exists", async () => {
+    const ui = uiWithRoutes({ length: 0, header: null }).on("GET /api/datasets/list", json(["my_set"]));
+    await uiSendBatch(client(ui), "my_set", [image("a.png", bytes(5), "c")], {});
+    expect(ui.callsTo("POST /api/datasets/create")).toHaveLength(0);
+    expect(ui.callsTo("POST /api/datasets/upload")).toHaveLength(1);
+  });
+
   it("counts bytes per image independently of the dataset name and of the other images", () => {
     const one = { filename: "a.png", size: 10, caption: "x" };
     const two = { filename: "bb.png", size: 1000, caption: "ÿ caption" };
@@ -118,7 +126,7 @@ describe("uiSendBatch", () => {
     ["a__b", "a_b"],
   ])("refuses the dataset name %j the UI would create as %j, sending no file", async (name, cleaned) => {
     const seen = { length: 0, header: null };
-    const ui = uiWithRoutes(seen).on("GET /api/datasets/list", json(["other"]));
+    const ui = uiWithRoutes(seen);
     const error = await failureOf(uiSendBatch(client(ui), name, [image("a.png", bytes(5), "c")], {}));
     expect(error.kind).toBe("tool");
     expect(error.message).toContain(`refusing the dataset name ${JSON.stringify(name)}`);
