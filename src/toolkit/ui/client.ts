@@ -85,6 +85,11 @@ export class UiClient {
     await this.read("/api/auth", "check the token", s.uiAuthSchema, options);
   }
 
+  /** The connection and token, for requests made beside the client with http.ts (samples.ts's thumbnails). */
+  get context(): UiContext {
+    return this.ctx;
+  }
+
   // Jobs
 
   async jobs(query: { jobType?: string } = {}, options?: UiCallOptions): Promise<s.UiJob[]> {

@@ -84,3 +84,12 @@ export function captionNameFor(imageName: string): string {
   const dot = imageName.lastIndexOf(".");
   return `${dot > 0 ? imageName.slice(0, dot) : imageName}.txt`;
 }
+
+/**
+ * The folder name `POST /api/datasets/create` makes of a name: lower case, every run of
+ * characters outside [a-z0-9] one "_" ("My Set!" becomes "my_set_"). The upload route does not
+ * clean the dataset name at all, so a name that this changes would end up in two folders.
+ */
+export function uiCreatedDatasetName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+}

@@ -2,7 +2,14 @@ import { UploadBodyError } from "../errors";
 import { ToolkitError } from "../errors";
 import { UI, type UiContext } from "./failures";
 import { callUi, type UiCallOptions } from "./http";
-import { createMultipartBody, multipartLength, type MultipartPart } from "./multipart";
+import {
+  createMultipartBody,
+  multipartLength,
+  type MultipartBytes,
+  type MultipartField,
+  type MultipartPart,
+  type MultipartStream,
+} from "./multipart";
 import { captionNameFor, checked, uiDatasetNameSchema, uiStoredName } from "./names";
 import { uiUploadedSchema } from "./schemas";
 
@@ -45,7 +52,7 @@ export function datasetUploadParts(
 ): { parts: MultipartPart[]; names: string[] } {
   checked(uiDatasetNameSchema, "the dataset name", datasetName);
   if (images.length === 0) throw new RangeError("an upload to ai-toolkit's UI needs at least one image");
-  const parts: MultipartPart[] = [{ name: "datasetName", value: datasetName }];
+  const parts: MultipartPart[] = [datasetNamePart(datasetName)];
   const names: string[] = [];
   const taken = new Map<string, string>();
   const claim = (stored: string, from: string) => {
@@ -63,21 +70,40 @@ export function datasetUploadParts(
     names.push(stored);
   };
   for (const image of images) {
-    const stored = uiStoredName(image.name);
-    claim(stored, image.name);
-    parts.push({ name: "files", filename: stored, size: image.size, open: image.open });
-    if (image.caption !== undefined) {
-      const captionName = captionNameFor(stored);
-      claim(captionName, `the caption of ${image.name}`);
-      parts.push({
-        name: "files",
-        filename: captionName,
-        contentType: "text/plain; charset=utf-8",
-        data: new TextEncoder().encode(image.caption),
-      });
+    const [file, caption] = imageParts(image);
+    claim(file.filename, image.name);
+    parts.push(file);
+    if (caption) {
+      claim(caption.filename, `the caption of ${image.name}`);
+      parts.push(caption);
     }
   }
   return { parts, names };
+}
+
+/** The form field naming the dataset: the first part of every upload. */
+export function datasetNamePart(datasetName: string): MultipartField {
+  return { name: "datasetName", value: datasetName };
+}
+
+/**
+ * One image's parts, under the names the UI stores: the image, then its caption as `<stem>.txt`
+ * when it has one. The only definition of them, so a batch planner's byte count (multipartLength
+ * of these) is the body's.
+ */
+export function imageParts(image: UiUploadImage): [MultipartStream] | [MultipartStream, MultipartBytes] {
+  const stored = uiStoredName(image.name);
+  const file: MultipartStream = { name: "files", filename: stored, size: image.size, open: image.open };
+  if (image.caption === undefined) return [file];
+  return [
+    file,
+    {
+      name: "files",
+      filename: captionNameFor(stored),
+      contentType: "text/plain; charset=utf-8",
+      data: new TextEncoder().encode(image.caption),
+    },
+  ];
 }
 
 /** Exact byte length of the request for these images, without opening any (for planning batches). */
