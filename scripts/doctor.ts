@@ -13,7 +13,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, readConfig, type Config } from "../src/config";
-import { diagnose, formatDiagnosis, hopFix, upstreamMismatch, type HopName } from "../src/toolkit/diagnose";
+import {
+  diagnose,
+  formatDiagnosis,
+  hopFix,
+  UI_TOKEN_FIX,
+  upstreamMismatch,
+  type HopName,
+} from "../src/toolkit/diagnose";
 import { selectTransport, type TransportKind } from "../src/toolkit/transport";
 import {
   devSettings,
@@ -67,11 +74,11 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
       continue;
     }
     // The Worker names which API answered: a mismatch or a refused UI token has its own fix.
-    const mismatch = answering ? upstreamMismatch(api, answering, transport) : undefined;
+    const mismatch = hop === "toolkit" && answering ? upstreamMismatch(api, answering, transport) : undefined;
     const refused = hop === "toolkit" && answering === "ui" && api === "ui" && toolkit.authenticated === false;
-    console.log(`FAIL ${hop}${mismatch ? `: ${mismatch.detail}` : refused ? `: ${UI_REFUSED.detail}` : ""}`);
-    const fix =
-      mismatch?.fix ?? (refused ? UI_REFUSED.fix : config && hopFix(hop, config, transport, undefined, "").fix);
+    const detail = mismatch?.detail ?? (refused ? "ai-toolkit's UI answered but refused the Worker's token" : "");
+    console.log(`FAIL ${hop}${detail ? `: ${detail}` : ""}`);
+    const fix = mismatch?.fix ?? (refused ? UI_TOKEN_FIX : config && hopFix(hop, config, transport, undefined, "").fix);
     if (fix) console.log(`     fix: ${fix}`);
     console.log("     details: call the check_connection tool from your MCP client.");
   }
@@ -82,14 +89,6 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
     );
   return toolkit.reachable === true;
 }
-
-/** What the deployed Worker's /health means when the UI answers but refuses the token (it never says more). */
-const UI_REFUSED = {
-  detail: "ai-toolkit's UI answered but refused the Worker's token",
-  fix:
-    "Set AI_TOOLKIT_AUTH to exactly the token ai-toolkit's UI was started with (npx wrangler secret put " +
-    "AI_TOOLKIT_AUTH).",
-};
 
 const USAGE = `Usage: npm run doctor [-- <flags>]
 

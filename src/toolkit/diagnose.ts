@@ -45,6 +45,11 @@ const GUIDE = "tunnel/README.md";
 const UI = "ai-toolkit's UI";
 const BRIDGE = "the original bridge (AI Toolkit MCP Server)";
 
+/** What to do when ai-toolkit's UI refuses the Worker's token or wants one (also `npm run doctor -- --worker`). */
+export const UI_TOKEN_FIX =
+  `Set AI_TOOLKIT_AUTH to exactly the token ${UI} was started with (its own AI_TOOLKIT_AUTH): npx ` +
+  `wrangler secret put AI_TOOLKIT_AUTH, or AI_TOOLKIT_AUTH=... in .dev.vars for wrangler dev.`;
+
 export async function diagnose(config: Config, transport: ToolkitTransport): Promise<Diagnosis> {
   const hops: Hop[] = [configurationHop(config, transport)];
   const api = config.AI_TOOLKIT_API;
@@ -106,9 +111,7 @@ function toolkitHop(
       hop: "toolkit",
       ok: false,
       detail: identity.detail,
-      fix:
-        `Set AI_TOOLKIT_AUTH to exactly the token ${UI} was started with (its own AI_TOOLKIT_AUTH): npx ` +
-        `wrangler secret put AI_TOOLKIT_AUTH, or AI_TOOLKIT_AUTH=... in .dev.vars for wrangler dev.`,
+      fix: UI_TOKEN_FIX,
     };
   }
   return {
