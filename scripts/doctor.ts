@@ -13,7 +13,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, readConfig, type Config } from "../src/config";
-import { diagnose, formatDiagnosis, hopFix, type HopName } from "../src/toolkit/diagnose";
+import {
+  diagnose,
+  formatDiagnosis,
+  hopFix,
+  UI_TOKEN_FIX,
+  upstreamMismatch,
+  type HopName,
+} from "../src/toolkit/diagnose";
 import { selectTransport, type TransportKind } from "../src/toolkit/transport";
 import {
   devSettings,
@@ -24,6 +31,7 @@ import {
   readDevVars,
   UsageError,
   type DevSettings,
+  type DevToolkit,
 } from "./local-settings.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -34,6 +42,9 @@ interface WorkerHealth {
     reachable?: boolean;
     latency_ms?: number;
     version?: string;
+    api?: "bridge" | "ui";
+    answering?: "bridge" | "ui" | "neither" | null;
+    authenticated?: boolean;
     hops?: Array<{ hop: HopName; ok: boolean }>;
     failed_hop?: HopName;
   };
@@ -55,28 +66,41 @@ async function checkDeployedWorker(url: string, config: Config | undefined): Pro
   const toolkit = body.toolkit ?? {};
   const transport = { kind: (toolkit.transport ?? "vpc") as TransportKind, target: "the Worker's toolkit" };
   console.log(`ok   worker: answered /health (transport: ${transport.kind})`);
+  const api = toolkit.api ?? "bridge";
+  const answering = toolkit.answering ?? undefined;
   for (const { hop, ok } of toolkit.hops ?? []) {
     if (ok) {
       console.log(`ok   ${hop}`);
       continue;
     }
-    console.log(`FAIL ${hop}`);
-    if (config) console.log(`     fix: ${hopFix(hop, config, transport, undefined, "").fix}`);
+    // The Worker names which API answered: a mismatch or a refused UI token has its own fix.
+    const mismatch = hop === "toolkit" && answering ? upstreamMismatch(api, answering, transport) : undefined;
+    const refused = hop === "toolkit" && answering === "ui" && api === "ui" && toolkit.authenticated === false;
+    const detail = mismatch?.detail ?? (refused ? "ai-toolkit's UI answered but refused the Worker's token" : "");
+    console.log(`FAIL ${hop}${detail ? `: ${detail}` : ""}`);
+    const fix = mismatch?.fix ?? (refused ? UI_TOKEN_FIX : config && hopFix(hop, config, transport, undefined, "").fix);
+    if (fix) console.log(`     fix: ${fix}`);
     console.log("     details: call the check_connection tool from your MCP client.");
   }
   if (toolkit.reachable)
-    console.log(`The toolkit ${toolkit.version ?? ""} answered the Worker in ${toolkit.latency_ms ?? "?"} ms.`);
+    console.log(
+      `The toolkit ${toolkit.version ?? ""} answered the Worker in ${toolkit.latency_ms ?? "?"} ms ` +
+        `(${answering === "ui" ? "ai-toolkit's UI" : "the original bridge"}, as AI_TOOLKIT_API says).`,
+    );
   return toolkit.reachable === true;
 }
 
 const USAGE = `Usage: npm run doctor [-- <flags>]
 
 Walks the hops from the Worker to the toolkit (configuration, reach, Access, tunnel, the
-toolkit's /health) and prints the fix for the first one that fails.
+toolkit itself), says which API answers there (the original bridge or ai-toolkit's UI, and
+whether the UI accepts AI_TOOLKIT_AUTH), and prints the fix for the first hop that fails,
+including what to set when the API answering is not the one AI_TOOLKIT_API names.
 
 It checks the toolkit \`npm run dev\` points the Worker at: the settings in wrangler.toml [vars],
 .dev.vars (DEV_VARS_FILE) and the environment; with no toolkit configured there, the local
-toolkit dev starts (on the port of the running \`npm run dev\`, else DEV_TOOLKIT_PORT, else 8012).
+toolkit dev starts (the one the running \`npm run dev\` recorded, else DEV_TOOLKIT's on
+DEV_TOOLKIT_PORT, else the bridge's on 8012).
 
 Flags:
   --worker <url>   also ask the deployed Worker's /health (the only way to check a Workers
@@ -111,8 +135,8 @@ function readCommandLine(argv: string[]): CommandLine | "help" {
 
 interface LocalSettings {
   config: Config | undefined;
-  /** The local toolkit `npm run dev` runs or would run, when no toolkit is configured. */
-  localToolkit?: string | undefined;
+  /** The local toolkit `npm run dev` runs or would run, when no toolkit is configured, and which upstream it is. */
+  localToolkit?: { url: string; api: DevToolkit } | undefined;
   /** pid of the running `npm run dev`, if any. */
   devPid?: number | undefined;
 }
@@ -121,10 +145,14 @@ interface LocalSettings {
 function readSettings(toml: string, dev: DevSettings): LocalSettings {
   const devVars = readDevVars(dev.varsFile);
   const running = readDevRun(dev.dataDir);
-  const planned = running ? undefined : devWorkerTarget(toml, devVars, process.env, dev.toolkitPort);
-  // A running dev's own record says exactly what it gave wrangler dev (its --toolkit-port too).
+  const planned = running ? undefined : devWorkerTarget(toml, devVars, process.env, dev.toolkitPort, dev.toolkit);
+  // A running dev's own record says exactly what it gave wrangler dev (its --toolkit and --toolkit-port too).
   const cliVars = running?.cliVars ?? planned?.cliVars ?? {};
-  const localToolkit = running ? (running.toolkitUrl ?? undefined) : planned?.localToolkit?.url;
+  const localToolkit = running
+    ? running.toolkitUrl
+      ? { url: running.toolkitUrl, api: running.upstream ?? "bridge" }
+      : undefined
+    : planned?.localToolkit;
   const settings = devWorkerSettings(toml, devVars, process.env, cliVars);
   const local = { localToolkit, devPid: running?.pid };
   try {
@@ -175,26 +203,37 @@ async function main(argv: string[]): Promise<number> {
     return (await checkDeployedWorker(workerUrl, config)) ? 0 : 1;
   }
   if (!config) return 1;
-  if (localToolkit) {
+  const local = localToolkit && {
+    ...localToolkit,
+    what:
+      localToolkit.api === "ui"
+        ? `the local stand-in of ai-toolkit's UI at ${localToolkit.url}`
+        : `the local toolkit at ${localToolkit.url}`,
+    start:
+      localToolkit.api === "ui"
+        ? "`npm run dev -- --toolkit ui` (or DEV_TOOLKIT=ui npm run dev)"
+        : "`npm run dev` (or `node tunnel/toolkit/server.ts`)",
+  };
+  if (local) {
     console.log(
       devPid !== undefined
-        ? `ok   npm run dev (pid ${devPid}) runs with the local toolkit at ${localToolkit}`
-        : `note No toolkit is configured, so \`npm run dev\` points the Worker at the local toolkit at ` +
-            `${localToolkit} (npm run dev is not running).`,
+        ? `ok   npm run dev (pid ${devPid}) runs with ${local.what}`
+        : `note No toolkit is configured, so \`npm run dev\` points the Worker at ${local.what} (npm run dev ` +
+            `is not running).`,
     );
   }
   const diagnosis = await diagnose(config, selectTransport(config, undefined));
-  if (localToolkit) {
-    // The generic fix (set up the tunnel) is wrong here: the local toolkit is dev's own.
+  if (local && diagnosis.answering === undefined) {
+    // Nothing answered: the generic fix (set up the tunnel) is wrong here, the local toolkit is dev's own.
     for (const hop of diagnosis.hops) {
       if (hop.ok || hop.fix === undefined) continue;
       hop.fix =
         devPid !== undefined
-          ? `npm run dev (pid ${devPid}) started the local toolkit at ${localToolkit} but it does not ` +
-            `answer: look at dev's output, or restart npm run dev.`
-          : `The local toolkit runs only while npm run dev does: start \`npm run dev\` (or \`node ` +
-            `tunnel/toolkit/server.ts\`), then run npm run doctor again. To check another toolkit, set ` +
-            `AI_TOOLKIT_URL or AI_TOOLKIT_HOST in ${path.relative(root, dev.varsFile)}.`;
+          ? `npm run dev (pid ${devPid}) started ${local.what} but it does not answer: look at dev's output, ` +
+            `or restart npm run dev.`
+          : `The local toolkit runs only while npm run dev does: start ${local.start}, then run npm run ` +
+            `doctor again. To check another toolkit, set AI_TOOLKIT_URL or AI_TOOLKIT_HOST in ` +
+            `${path.relative(root, dev.varsFile)}.`;
     }
   }
   console.log(formatDiagnosis(diagnosis));

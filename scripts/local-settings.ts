@@ -3,8 +3,10 @@
 // `npm run dev` and `npm run doctor`; plain erasable TypeScript so Node runs it without a
 // build step.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DEFAULT_PORTS } from "../src/config.ts";
 
 /** The [vars] table of wrangler.toml (flat string values only, which is all it holds). */
 export function wranglerVars(toml: string): Record<string, string> {
@@ -48,9 +50,14 @@ export class UsageError extends Error {
 /** The loopback address `npm run dev` serves the Worker and the local toolkit on. */
 export const DEV_HOST = "127.0.0.1";
 
+/** Which local stand-in `npm run dev` starts: the bridge's (tunnel/toolkit) or ai-toolkit's UI's (tunnel/ui-toolkit). */
+export type DevToolkit = keyof typeof DEFAULT_PORTS;
+
 export interface DevSettings {
   workerPort: number;
-  /** The local toolkit's port (used only when no toolkit is configured). */
+  /** Which local stand-in to start when no toolkit is configured (DEV_TOOLKIT, --toolkit). */
+  toolkit: DevToolkit;
+  /** The local toolkit's port (used only when no toolkit is configured); default: the upstream's own. */
   toolkitPort: number;
   /** Absolute: where the local toolkit and wrangler's local storage keep their files. */
   dataDir: string;
@@ -65,6 +72,14 @@ export function parsePort(raw: string, what: string): number {
   return port;
 }
 
+export function parseToolkit(raw: string, what: string): DevToolkit {
+  const value = raw.trim().toLowerCase();
+  if (value === "bridge" || value === "ui") return value;
+  throw new UsageError(
+    `${what} must be "bridge" (the original bridge's stand-in) or "ui" (ai-toolkit's UI's), got ${JSON.stringify(raw)}`,
+  );
+}
+
 /**
  * `npm run dev`'s settings: the DEV_* environment variables, command-line flags over them,
  * defaults for the rest. Relative paths are taken from the project root.
@@ -72,16 +87,23 @@ export function parsePort(raw: string, what: string): number {
 export function devSettings(
   root: string,
   env: Record<string, string | undefined>,
-  flags: { port?: string | undefined; toolkitPort?: string | undefined } = {},
+  flags: { port?: string | undefined; toolkitPort?: string | undefined; toolkit?: string | undefined } = {},
 ): DevSettings {
   const port = (flag: string | undefined, name: string, variable: string, fallback: number): number => {
     if (flag !== undefined) return parsePort(flag, name);
     const fromEnv = env[variable]?.trim();
     return fromEnv ? parsePort(fromEnv, variable) : fallback;
   };
+  const toolkit =
+    flags.toolkit !== undefined
+      ? parseToolkit(flags.toolkit, "--toolkit")
+      : env.DEV_TOOLKIT?.trim()
+        ? parseToolkit(env.DEV_TOOLKIT, "DEV_TOOLKIT")
+        : "bridge";
   return {
     workerPort: port(flags.port, "--port", "DEV_PORT", 8787),
-    toolkitPort: port(flags.toolkitPort, "--toolkit-port", "DEV_TOOLKIT_PORT", 8012),
+    toolkit,
+    toolkitPort: port(flags.toolkitPort, "--toolkit-port", "DEV_TOOLKIT_PORT", DEFAULT_PORTS[toolkit]),
     dataDir: resolve(root, env.DEV_DATA_DIR || ".dev-data"),
     varsFile: resolve(root, env.DEV_VARS_FILE || ".dev.vars"),
   };
@@ -93,8 +115,8 @@ const TARGET_KEYS = ["AI_TOOLKIT_URL", "AI_TOOLKIT_HOST", "AI_TOOLKIT_PORT"] as 
 export interface DevWorkerTarget {
   /** The Worker has a toolkit of its own (a VPC binding, AI_TOOLKIT_URL or AI_TOOLKIT_HOST): no local toolkit. */
   configured: boolean;
-  /** The local toolkit `npm run dev` starts, when no toolkit is configured. */
-  localToolkit?: { host: string; port: number; url: string };
+  /** The local toolkit `npm run dev` starts, when no toolkit is configured, and which upstream it stands for. */
+  localToolkit?: { host: string; port: number; url: string; api: DevToolkit };
   /**
    * What `npm run dev` passes to wrangler dev as `--var NAME:value`; these win over wrangler.toml
    * and .dev.vars. wrangler dev does not read the environment, so toolkit settings given there
@@ -106,14 +128,17 @@ export interface DevWorkerTarget {
 /**
  * Where `npm run dev` points the Worker. A toolkit is configured when wrangler.toml has a
  * TOOLKIT VPC binding, or AI_TOOLKIT_URL or AI_TOOLKIT_HOST is set in .dev.vars or the
- * environment; otherwise the Worker gets the local toolkit on 127.0.0.1:<toolkit port>.
- * wrangler.toml's own [vars] address (the LAN default) never counts: locally, dev never uses it.
+ * environment; otherwise the Worker gets the local stand-in of `api` on 127.0.0.1:<toolkit
+ * port>, and AI_TOOLKIT_API to speak to it (its token, for the UI, travels in .dev.vars: see
+ * ensureUiToken). wrangler.toml's own [vars] address (the LAN default) never counts: locally,
+ * dev never uses it.
  */
 export function devWorkerTarget(
   toml: string,
   devVars: Record<string, string>,
   env: Record<string, string | undefined>,
   toolkitPort: number,
+  api: DevToolkit = "bridge",
 ): DevWorkerTarget {
   const fromEnv: Record<string, string> = {};
   for (const key of TARGET_KEYS) {
@@ -126,10 +151,32 @@ export function devWorkerTarget(
   if (configured) return { configured, cliVars: fromEnv };
   return {
     configured,
-    localToolkit: { host: DEV_HOST, port: toolkitPort, url: `http://${DEV_HOST}:${toolkitPort}` },
-    cliVars: { AI_TOOLKIT_HOST: DEV_HOST, AI_TOOLKIT_PORT: String(toolkitPort) },
+    localToolkit: { host: DEV_HOST, port: toolkitPort, url: `http://${DEV_HOST}:${toolkitPort}`, api },
+    cliVars: { AI_TOOLKIT_API: api, AI_TOOLKIT_HOST: DEV_HOST, AI_TOOLKIT_PORT: String(toolkitPort) },
   };
 }
+
+/**
+ * The token the local UI stand-in is started with and the Worker sends: AI_TOOLKIT_AUTH from
+ * .dev.vars, or a new random one appended there (mode 0600, as dev writes it). A secret: it goes
+ * in that file, never on a command line (`--var` shows in `ps`) and never printed in full.
+ */
+export function ensureUiToken(varsFile: string): { token: string; created: boolean } {
+  const existing = readDevVars(varsFile).AI_TOOLKIT_AUTH;
+  if (existing) return { token: existing, created: false };
+  const token = randomBytes(24).toString("base64url");
+  const text = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
+  appendFileSync(
+    varsFile,
+    `${text === "" || text.endsWith("\n") ? "" : "\n"}# The local UI stand-in's token (npm run dev -- --toolkit ui).\n` +
+      `AI_TOOLKIT_AUTH=${token}\n`,
+    { mode: 0o600 },
+  );
+  return { token, created: true };
+}
+
+/** A secret as it may be shown: its first characters only. */
+export const redacted = (secret: string): string => `${secret.slice(0, 4)}…`;
 
 /**
  * The Worker's settings as `npm run dev` gives them, read from a terminal: wrangler.toml [vars],
@@ -152,6 +199,8 @@ export interface DevRun {
   workerUrl: string;
   /** The local toolkit it started, or null when the Worker uses a configured toolkit. */
   toolkitUrl: string | null;
+  /** Which upstream that local toolkit stands for (null with a configured toolkit). */
+  upstream: DevToolkit | null;
   /** Exactly the `--var` overrides it gave wrangler dev. */
   cliVars: Record<string, string>;
 }

@@ -5,7 +5,7 @@ import { WORKER_NAME, WORKER_VERSION } from "./common";
 
 /**
  * GET /health, unauthenticated: is the Worker up, and does the toolkit answer through the
- * configured transport? It walks the same hops as check_connection but publishes only
+ * configured transport, as the API AI_TOOLKIT_API names? It walks the same hops as check_connection but publishes only
  * their names and outcomes: never a target, a message or a secret. `npm run doctor --
  * --worker <url>` reads it to say which hop of a VPC binding is broken.
  */
@@ -25,6 +25,11 @@ export async function healthResponse(env: Env): Promise<Response> {
       reachable: diagnosis.ok,
       latency_ms: diagnosis.latencyMs,
       ...(diagnosis.version ? { version: diagnosis.version } : {}),
+      // Which API the Worker speaks and which answered (null: nothing did); for the UI, whether
+      // it took the token. Names only: never the token itself.
+      api: diagnosis.api,
+      answering: diagnosis.answering ?? null,
+      ...(diagnosis.authenticated !== undefined ? { authenticated: diagnosis.authenticated } : {}),
       hops: diagnosis.hops.map(({ hop, ok }) => ({ hop, ok })),
       ...(failed
         ? {

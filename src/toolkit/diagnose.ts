@@ -1,15 +1,18 @@
 import type { Config } from "../config";
-import { ToolkitClient } from "./bridge/client";
 import type { ToolkitError } from "./errors";
 import type { ToolkitTransport } from "./transport";
+import { defaultSetting } from "./ui/failures";
+import { identifyUpstream, type UpstreamIdentity } from "./ui/identify";
+import type { UpstreamKind } from "./upstream";
 
 /**
  * Walks the path from the Worker to the toolkit hop by hop and names the first broken one,
  * with its fix. Used by the check_connection tool (from inside the Worker, where the VPC
- * binding exists) and by `npm run doctor` (from a terminal).
+ * binding exists), by /health and by `npm run doctor` (from a terminal).
  *
  *   configuration -> reach (binding / hostname answers) -> access (service token accepted)
- *   -> tunnel (cloudflared connected) -> toolkit (/health answers) -> version and latency
+ *   -> tunnel (cloudflared connected) -> toolkit (which API answers: the one AI_TOOLKIT_API
+ *   names, and for the UI, whether it takes AI_TOOLKIT_AUTH) -> version and latency
  */
 export type HopName = "configuration" | "reach" | "access" | "tunnel" | "toolkit";
 
@@ -21,41 +24,130 @@ export interface Hop {
   fix?: string;
 }
 
+/** Which API answered at the target: the bridge, ai-toolkit's UI, or some other server. */
+export type AnsweringApi = UpstreamKind | "neither";
+
 export interface Diagnosis {
   ok: boolean;
   transport: ToolkitTransport["kind"];
+  /** The API the Worker speaks (AI_TOOLKIT_API). */
+  api: UpstreamKind;
+  /** The API that answered at the target; absent when nothing did. */
+  answering?: AnsweringApi | undefined;
+  /** ai-toolkit's UI only: whether it accepted AI_TOOLKIT_AUTH (or needs no token). */
+  authenticated?: boolean | undefined;
   hops: Hop[];
   version?: string | undefined;
   latencyMs?: number;
 }
 
 const GUIDE = "tunnel/README.md";
+const UI = "ai-toolkit's UI";
+const BRIDGE = "the original bridge (AI Toolkit MCP Server)";
+
+/** What to do when ai-toolkit's UI refuses the Worker's token or wants one (also `npm run doctor -- --worker`). */
+export const UI_TOKEN_FIX =
+  `Set AI_TOOLKIT_AUTH to exactly the token ${UI} was started with (its own AI_TOOLKIT_AUTH): npx ` +
+  `wrangler secret put AI_TOOLKIT_AUTH, or AI_TOOLKIT_AUTH=... in .dev.vars for wrangler dev.`;
 
 export async function diagnose(config: Config, transport: ToolkitTransport): Promise<Diagnosis> {
   const hops: Hop[] = [configurationHop(config, transport)];
-  const client = new ToolkitClient(transport, Math.min(config.TOOLKIT_TIMEOUT_MS, 15_000));
-  const health = await client.health();
-  if (health.ok) {
-    const what = {
-      vpc: "the VPC binding answered",
-      access: "the tunnel hostname answered",
-      direct: "the toolkit's address answered",
-    }[transport.kind];
-    hops.push({ hop: "reach", ok: true, detail: what });
-    if (transport.kind === "access")
-      hops.push({ hop: "access", ok: true, detail: "Cloudflare Access let the service token through" });
-    if (transport.kind !== "direct") hops.push({ hop: "tunnel", ok: true, detail: "cloudflared is connected" });
-    hops.push({
+  const api = config.AI_TOOLKIT_API;
+  const identity = await identifyUpstream(transport, {
+    token: config.AI_TOOLKIT_AUTH ?? "",
+    timeoutMs: Math.min(config.TOOLKIT_TIMEOUT_MS, 15_000),
+  });
+  const base = { transport: transport.kind, api, latencyMs: identity.latencyMs };
+  if (identity.kind === "unreachable") {
+    hops.push(...failedHops(config, transport, identity.failure, identity.detail));
+    return { ok: false, ...base, hops };
+  }
+  // Something answered: every hop up to the toolkit's own works.
+  const what = {
+    vpc: "the VPC binding answered",
+    access: "the tunnel hostname answered",
+    direct: "the toolkit's address answered",
+  }[transport.kind];
+  hops.push({ hop: "reach", ok: true, detail: what });
+  if (transport.kind === "access")
+    hops.push({ hop: "access", ok: true, detail: "Cloudflare Access let the service token through" });
+  if (transport.kind !== "direct") hops.push({ hop: "tunnel", ok: true, detail: "cloudflared is connected" });
+  const toolkit = toolkitHop(config, transport, identity);
+  hops.push(toolkit);
+  const version = identity.kind === "bridge" ? identity.version : undefined;
+  return {
+    ok: toolkit.ok,
+    ...base,
+    answering: identity.kind,
+    ...(identity.kind === "ui" ? { authenticated: identity.authenticated } : {}),
+    hops,
+    ...(version ? { version } : {}),
+  };
+}
+
+/** The toolkit hop once something answered: is it the API AI_TOOLKIT_API names, and does it take the token? */
+function toolkitHop(
+  config: Config,
+  transport: ToolkitTransport,
+  identity: Exclude<UpstreamIdentity, { kind: "unreachable" }>,
+): Hop {
+  const ms = `${identity.latencyMs} ms`;
+  if (identity.kind === "neither") {
+    return { hop: "toolkit", ok: false, ...hopFix("toolkit", config, transport, undefined, identity.detail) };
+  }
+  const mismatch = upstreamMismatch(config.AI_TOOLKIT_API, identity.kind, transport);
+  if (mismatch) return { hop: "toolkit", ok: false, ...mismatch };
+  if (identity.kind === "bridge") {
+    return {
       hop: "toolkit",
       ok: true,
       detail:
-        `${health.server ?? "the toolkit"} ${health.version ?? "(version unknown)"} answered /health in ` +
-        `${health.latencyMs} ms`,
-    });
-    return { ok: true, transport: transport.kind, hops, version: health.version, latencyMs: health.latencyMs };
+        `AI Toolkit MCP Server ${identity.version ?? "(version unknown)"} answered /health in ${ms}: the ` +
+        `original bridge, as AI_TOOLKIT_API says`,
+    };
   }
-  hops.push(...failedHops(config, transport, health.failure, health.error ?? "no answer"));
-  return { ok: false, transport: transport.kind, hops, latencyMs: health.latencyMs };
+  if (!identity.authenticated) {
+    return {
+      hop: "toolkit",
+      ok: false,
+      detail: identity.detail,
+      fix: UI_TOKEN_FIX,
+    };
+  }
+  return {
+    hop: "toolkit",
+    ok: true,
+    detail:
+      `${UI} answered /api/auth in ${ms} and ` +
+      `${config.AI_TOOLKIT_AUTH ? "accepted the token in AI_TOOLKIT_AUTH" : "needs no token"}, as ` +
+      `AI_TOOLKIT_API says`,
+  };
+}
+
+/**
+ * When the API answering at the target is not the one AI_TOOLKIT_API names: what answers, and
+ * what to set. Shared with `npm run doctor -- --worker`, which reads both from /health.
+ */
+export function upstreamMismatch(
+  configured: UpstreamKind,
+  answering: AnsweringApi,
+  transport: Pick<ToolkitTransport, "kind">,
+): { detail: string; fix: string } | undefined {
+  if (answering === "neither" || answering === configured) return undefined;
+  const setting = defaultSetting(transport.kind);
+  return answering === "ui"
+    ? {
+        detail: `the target answers as ${UI}, but AI_TOOLKIT_API is bridge`,
+        fix:
+          `Set AI_TOOLKIT_API=ui and AI_TOOLKIT_AUTH (the token the UI was started with, if any), or point ` +
+          `${setting} at the bridge (port 8012). See README.md, "Settings".`,
+      }
+    : {
+        detail: `the target answers as ${BRIDGE}, but AI_TOOLKIT_API is ui`,
+        fix:
+          `Set AI_TOOLKIT_API=bridge (or leave it unset), or point ${setting} at ${UI} (port 8675). See ` +
+          `README.md, "Settings".`,
+      };
 }
 
 function configurationHop(config: Config, transport: ToolkitTransport): Hop {
@@ -124,20 +216,23 @@ export function hopFix(
           `Access application's policy is "Service Auth" for that token. See ${GUIDE}, "Access-protected ` +
           `hostname".`,
       };
-    case "toolkit":
+    case "toolkit": {
+      const server =
+        config.AI_TOOLKIT_API === "ui" ? `${UI} (cd ui && npm run build_and_start)` : "the AI Toolkit server";
       return status !== undefined && status >= 500
         ? {
             detail: `the tunnel is up but the toolkit answered HTTP ${status}`,
             fix:
-              `Start the AI Toolkit server on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the ` +
+              `Start ${server} on the LAN box (port ${config.AI_TOOLKIT_PORT}) and check the ` +
               `tunnel's ingress points at ${config.AI_TOOLKIT_HOST}:${config.AI_TOOLKIT_PORT}. See ${GUIDE}.`,
           }
         : {
             detail: message,
             fix:
-              `Something other than the AI Toolkit server answers there: check the address or hostname. See ` +
-              `${GUIDE}.`,
+              `Something other than the AI Toolkit server (the bridge, port 8012, or ${UI}, port 8675) answers ` +
+              `there: check the address or hostname. See ${GUIDE}.`,
           };
+    }
     case "reach":
     case "configuration": {
       const dns = /ENOTFOUND|getaddrinfo|DNS|resolve|name not resolved/i.test(message);
@@ -164,10 +259,13 @@ export function formatDiagnosis(diagnosis: Diagnosis): string {
   const lines = diagnosis.hops.map(
     (hop) => `${hop.ok ? "ok  " : "FAIL"} ${hop.hop}: ${hop.detail}${hop.fix ? `\n     fix: ${hop.fix}` : ""}`,
   );
+  const api = diagnosis.api === "ui" ? UI : BRIDGE;
   lines.push(
     diagnosis.ok
-      ? `The toolkit is reachable (${diagnosis.latencyMs} ms).`
-      : "The toolkit is not reachable: fix the first FAIL above.",
+      ? `The toolkit is reachable (${diagnosis.latencyMs} ms): ${api} answers.`
+      : diagnosis.answering
+        ? `The toolkit answers, but not the way AI_TOOLKIT_API=${diagnosis.api} expects: fix the first FAIL above.`
+        : "The toolkit is not reachable: fix the first FAIL above.",
   );
   return lines.join("\n");
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,34 +7,59 @@ import { join, resolve } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startToolkitServer } from "../../tunnel/toolkit/server.ts";
+import { startUiToolkitServer, type UiToolkitServerOptions } from "../../tunnel/ui-toolkit/server.ts";
 import { obtainAccessToken } from "../shared/oauth-flow";
 
 /**
- * The whole product on loopback: the local toolkit, `wrangler dev` pointed at it, an owner
- * password, and an OAuth token obtained the way a user would. Every end-to-end suite starts
- * one of these; nothing here talks to anything but 127.0.0.1.
+ * The whole product on loopback: a local toolkit (the original bridge's stand-in, or ai-toolkit's
+ * UI's), `wrangler dev` pointed at it, an owner password, and an OAuth token obtained the way a
+ * user would. Every end-to-end suite starts one of these; nothing here talks to anything but
+ * 127.0.0.1.
  */
 export const OWNER_PASSWORD = "e2e-owner-password-0123456789";
 const ROOT = resolve(import.meta.dirname, "../..");
 
 export interface StackOptions {
-  /** Extra environment for the local toolkit (e.g. TOOLKIT_SIM_STEP_MS, SIM_MODEL_BYTES). */
+  /**
+   * Which upstream the Worker talks to: the bridge's stand-in (tunnel/toolkit, the default) or
+   * ai-toolkit's UI's (tunnel/ui-toolkit, started with a token; the Worker gets AI_TOOLKIT_API=ui
+   * and that token as AI_TOOLKIT_AUTH).
+   */
+  toolkit?: "bridge" | "ui";
+  /** Extra environment for the bridge's stand-in (e.g. TOOLKIT_SIM_STEP_MS, SIM_MODEL_BYTES). */
   toolkitEnv?: Record<string, string>;
-  /** Extra Worker variables, passed to wrangler dev as --var. */
+  /** Options of the UI stand-in (toolkit "ui"): tickMs (0: call ui.tick()), stepMs, gpus, settings... */
+  ui?: Omit<UiToolkitServerOptions, "port" | "host" | "dataDir" | "token">;
+  /** Extra Worker variables, passed to wrangler dev as --var (AI_TOOLKIT_AUTH here overrides the UI's token). */
   workerVars?: Record<string, string>;
+}
+
+/** The UI stand-in of a stack started with toolkit "ui". */
+export interface UiStandIn {
+  url: string;
+  port: number;
+  /** Stands for the ai-toolkit folder: aitk_db.json, output/, datasets/, data/. */
+  dataDir: string;
+  /** The token it was started with (what the Worker gets as AI_TOOLKIT_AUTH unless workerVars says otherwise). */
+  token: string;
+  /** Runs one queue-worker pass now (with ui.tickMs 0, the only way jobs move). */
+  tick(): Promise<void>;
 }
 
 export interface Stack {
   workerUrl: string;
+  toolkit: "bridge" | "ui";
   toolkitUrl: string;
-  /** The local toolkit's data folder (config/, datasets/, outputs/). */
+  /** The local toolkit's data folder (bridge: config/, datasets/, outputs/; UI: see UiStandIn). */
   dataDir: string;
+  /** The UI stand-in, when the stack runs against it. */
+  ui?: UiStandIn;
   accessToken: string;
   /** PID of wrangler dev (its workerd child is where the Worker runs). */
   wranglerPid: number;
   /** A connected MCP SDK 1.x client (what claude.ai and most clients speak today). */
   connect(): Promise<Client>;
-  /** Stops and restarts the toolkit on the same port: it forgets every job, like the real one. */
+  /** Stops and restarts the toolkit on the same port: the bridge forgets every job, like the real one; the UI keeps its store. */
   restartToolkit(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -126,32 +152,60 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const scratch = await mkdtemp(join(tmpdir(), "ai-toolkit-e2e-"));
-  const dataDir = join(scratch, "toolkit");
+  const kind = options.toolkit ?? "bridge";
+  const dataDir = join(scratch, kind === "ui" ? "ui-toolkit" : "toolkit");
   const toolkitPort = await freePort();
   const toolkitEnv = { TOOLKIT_SIM_STEP_MS: "20", ...options.toolkitEnv };
-  let toolkit = await startToolkit(dataDir, toolkitPort, toolkitEnv);
+  const token = randomBytes(18).toString("base64url");
+  // The UI keeps its jobs in its data folder, so a restart on the same folder remembers them, as upstream.
+  const startUi = () => startUiToolkitServer({ ...options.ui, port: toolkitPort, host: "127.0.0.1", dataDir, token });
+  const startLocal = () => (kind === "ui" ? startUi() : startToolkit(dataDir, toolkitPort, toolkitEnv));
+  let toolkit: { url: string; close(): Promise<void>; tick?: () => Promise<void> } = await startLocal();
 
   const workerPort = await freePort();
-  const wrangler = await startWrangler(
-    workerPort,
-    {
-      OWNER_PASSWORD,
-      AI_TOOLKIT_HOST: "127.0.0.1",
-      AI_TOOLKIT_PORT: String(toolkitPort),
-      ...options.workerVars,
-    },
-    join(scratch, "wrangler-state"),
-  );
+  let wrangler: ChildProcess;
+  try {
+    wrangler = await startWrangler(
+      workerPort,
+      {
+        OWNER_PASSWORD,
+        AI_TOOLKIT_HOST: "127.0.0.1",
+        AI_TOOLKIT_PORT: String(toolkitPort),
+        ...(kind === "ui" ? { AI_TOOLKIT_API: "ui", AI_TOOLKIT_AUTH: token } : {}),
+        ...options.workerVars,
+      },
+      join(scratch, "wrangler-state"),
+    );
+  } catch (error) {
+    await toolkit.close();
+    await rm(scratch, { recursive: true, force: true });
+    throw error;
+  }
   const workerUrl = `http://127.0.0.1:${workerPort}`;
   const accessToken = await obtainAccessToken(workerUrl, OWNER_PASSWORD);
   const clients: Client[] = [];
 
+  const ui: UiStandIn | undefined =
+    kind === "ui"
+      ? {
+          get url() {
+            return toolkit.url;
+          },
+          port: toolkitPort,
+          dataDir,
+          token,
+          tick: () => toolkit.tick?.() ?? Promise.resolve(),
+        }
+      : undefined;
+
   return {
     workerUrl,
+    toolkit: kind,
     get toolkitUrl() {
       return toolkit.url;
     },
     dataDir,
+    ...(ui ? { ui } : {}),
     accessToken,
     wranglerPid: wrangler.pid ?? 0,
     async connect() {
@@ -165,7 +219,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async restartToolkit() {
       await toolkit.close();
-      toolkit = await startToolkit(dataDir, toolkitPort, toolkitEnv);
+      toolkit = await startLocal();
     },
     async stop() {
       await Promise.allSettled(clients.map((client) => client.close()));

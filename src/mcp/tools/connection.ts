@@ -10,7 +10,8 @@ export function connectionTools({ config, upstream }: ToolContext): DefinedTool[
       title: "Check connection",
       description:
         "Diagnose the path from this Worker to the toolkit (configuration, tunnel, Cloudflare Access, " +
-        "toolkit health) and say how to fix the first broken hop.",
+        "toolkit health), say which API answers there (the original bridge or ai-toolkit's UI, and whether " +
+        "the UI accepts the token) and how to fix the first broken hop.",
       input: z.object({}),
       output: diagnosisOutput,
       annotations: readOnly,
@@ -30,6 +31,12 @@ export function connectionTools({ config, upstream }: ToolContext): DefinedTool[
 const diagnosisOutput = z.object({
   ok: z.boolean(),
   transport: z.enum(["vpc", "access", "direct"]),
+  api: z.enum(["bridge", "ui"]).describe("The API the Worker speaks (AI_TOOLKIT_API)."),
+  answering: z
+    .enum(["bridge", "ui", "neither"])
+    .optional()
+    .describe("The API that answered at the target; absent when nothing answered."),
+  authenticated: z.boolean().optional().describe("ai-toolkit's UI only: whether it accepted AI_TOOLKIT_AUTH."),
   hops: z.array(
     z.object({
       hop: z.enum(["configuration", "reach", "access", "tunnel", "toolkit"]),

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devRunFile } from "../../../scripts/local-settings.ts";
+import { devRunFile, readDevVars } from "../../../scripts/local-settings.ts";
 import { freePort, stopProcess } from "../../e2e/harness";
 import { obtainAccessToken } from "../../shared/oauth-flow";
 
@@ -21,7 +21,7 @@ function freshEnv(scratch: string): NodeJS.ProcessEnv {
     DEV_VARS_FILE: path.join(scratch, ".dev.vars"),
   };
   for (const key of Object.keys(env))
-    if (/^(AI_TOOLKIT_|CF_ACCESS_)/.test(key) || key === "DEV_PORT" || key === "DEV_TOOLKIT_PORT") delete env[key];
+    if (/^(AI_TOOLKIT_|CF_ACCESS_)/.test(key) || /^DEV_(PORT|TOOLKIT|TOOLKIT_PORT)$/.test(key)) delete env[key];
   return env;
 }
 
@@ -111,6 +111,67 @@ describe("npm run dev", () => {
   );
 });
 
+describe("npm run dev --toolkit ui", () => {
+  let scratch = "";
+  afterAll(() => rm(scratch, { recursive: true, force: true }));
+
+  it("starts the UI stand-in with a generated token kept in .dev.vars (never printed), and the Worker speaks to it", async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "dev-script-ui-"));
+    const [port, toolkitPort] = [await freePort(), await freePort()];
+    const env = { ...freshEnv(scratch), DEV_TOOLKIT: "bridge" };
+    const args = [path.join(root, "scripts/dev.ts"), "--port", String(port), "--toolkit", "ui"];
+    const child = spawn(process.execPath, [...args, "--toolkit-port", String(toolkitPort)], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      let health: { toolkit?: { reachable?: boolean; api?: string; answering?: string; authenticated?: boolean } } = {};
+      for (let i = 0; i < 240 && !health.toolkit?.reachable; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        health = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.json() as Promise<typeof health>,
+          () => ({}),
+        );
+      }
+      expect(health.toolkit, output).toMatchObject({
+        reachable: true,
+        api: "ui",
+        answering: "ui",
+        authenticated: true,
+      });
+
+      const token = readDevVars(path.join(scratch, ".dev.vars")).AI_TOOLKIT_AUTH ?? "";
+      expect(token).toMatch(/^[\w-]{32}$/);
+      expect(output).toContain(`using the local stand-in of ai-toolkit's UI at http://127.0.0.1:${toolkitPort}`);
+      expect(output).toContain(`AI_TOOLKIT_AUTH=${token.slice(0, 4)}… generated and kept in`);
+      expect(output).not.toContain(token);
+      // The stand-in takes only that token.
+      const auth = (bearer: string) =>
+        fetch(`http://127.0.0.1:${toolkitPort}/api/auth`, { headers: { Authorization: `Bearer ${bearer}` } });
+      expect((await auth(token)).status).toBe(200);
+      expect((await auth("wrong")).status).toBe(401);
+
+      const run = JSON.parse(await readFile(devRunFile(scratch), "utf8")) as { upstream?: string };
+      expect(run.upstream).toBe("ui");
+      const checked = await doctor(env);
+      expect(checked.stdout).toContain(
+        `ok   npm run dev (pid ${child.pid}) runs with the local stand-in of ai-toolkit's UI at ` +
+          `http://127.0.0.1:${toolkitPort}`,
+      );
+      expect(checked.stdout).toMatch(/ok {3}toolkit: ai-toolkit's UI answered/);
+      expect(checked.stdout).not.toContain(token);
+      expect(checked.code, checked.stdout).toBe(0);
+    } finally {
+      await stopProcess(child);
+    }
+    await expect(fetch(`http://127.0.0.1:${toolkitPort}/`)).rejects.toThrow();
+  });
+});
+
 describe("npm run dev's command line and ports", () => {
   let scratch = "";
   let holder: Server;
@@ -130,12 +191,27 @@ describe("npm run dev's command line and ports", () => {
   it("prints its usage with every flag for --help, and exits 0", async () => {
     const result = await devExits(["--help"], freshEnv(scratch));
     expect(result.code).toBe(0);
-    for (const flag of ["--port <port>", "--toolkit-port <port>", "-h, --help", "DEV_PORT", "DEV_TOOLKIT_PORT"])
+    for (const flag of [
+      "--port <port>",
+      "--toolkit <bridge|ui>",
+      "--toolkit-port <port>",
+      "-h, --help",
+      "DEV_PORT",
+      "DEV_TOOLKIT,",
+      "DEV_TOOLKIT_PORT",
+    ])
       expect(result.stdout).toContain(flag);
   });
 
   it("refuses unknown flags, stray arguments and bad ports with the usage", async () => {
-    for (const args of [["--prot", "9000"], ["9000"], ["--port"], ["--port", "http"], ["--toolkit-port", "70000"]]) {
+    for (const args of [
+      ["--prot", "9000"],
+      ["9000"],
+      ["--port"],
+      ["--port", "http"],
+      ["--toolkit-port", "70000"],
+      ["--toolkit", "comfy"],
+    ]) {
       const result = await devExits(args, freshEnv(scratch));
       expect(result.code, args.join(" ")).toBe(64);
       expect(result.stderr).toContain("Usage: npm run dev");

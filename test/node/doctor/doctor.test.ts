@@ -7,9 +7,14 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startToolkitServer } from "../../../tunnel/toolkit/server.ts";
+import { startUiToolkitServer } from "../../../tunnel/ui-toolkit/server.ts";
 import {
+  devSettings,
   devWorkerTarget,
+  ensureUiToken,
   hasVpcBinding,
+  readDevVars,
+  redacted,
   readDevRun,
   removeDevRun,
   wranglerVars,
@@ -83,6 +88,71 @@ describe("npm run doctor", () => {
   });
 });
 
+describe("npm run doctor says which API answers", () => {
+  const TOKEN = "doctor-ui-t0ken-never-printed";
+  let scratch = "";
+  let bridge: Awaited<ReturnType<typeof startToolkitServer>>;
+  let ui: Awaited<ReturnType<typeof startUiToolkitServer>>;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), "doctor-api-"));
+    bridge = await startToolkitServer({ port: 0, dataDir: path.join(scratch, "bridge") });
+    ui = await startUiToolkitServer({ port: 0, dataDir: path.join(scratch, "ui"), token: TOKEN, tickMs: 0 });
+  });
+  afterAll(async () => {
+    await Promise.all([bridge.close(), ui.close()]);
+    await rm(scratch, { recursive: true, force: true });
+  });
+  const at = (port: number, more: Record<string, string> = {}) => ({
+    AI_TOOLKIT_HOST: "127.0.0.1",
+    AI_TOOLKIT_PORT: String(port),
+    ...more,
+  });
+
+  it("the UI, with its token: exits 0", async () => {
+    const result = await doctor(at(ui.port, { AI_TOOLKIT_API: "ui", AI_TOOLKIT_AUTH: TOKEN }));
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(
+      /ok {3}toolkit: ai-toolkit's UI answered \/api\/auth in \d+ ms and accepted the token/,
+    );
+    expect(result.stdout).toContain("ai-toolkit's UI answers.");
+    expect(result.stdout).not.toContain(TOKEN);
+  });
+
+  it("the UI while AI_TOOLKIT_API is bridge: says what to set", async () => {
+    const result = await doctor(at(ui.port));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      "FAIL toolkit: the target answers as ai-toolkit's UI, but AI_TOOLKIT_API is bridge",
+    );
+    expect(result.stdout).toMatch(/fix: Set AI_TOOLKIT_API=ui and AI_TOOLKIT_AUTH/);
+  });
+
+  it("the bridge while AI_TOOLKIT_API is ui: says what to set", async () => {
+    const result = await doctor(at(bridge.port, { AI_TOOLKIT_API: "ui", AI_TOOLKIT_AUTH: TOKEN }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /FAIL toolkit: the target answers as the original bridge .*, but AI_TOOLKIT_API is ui/,
+    );
+    expect(result.stdout).toMatch(/fix: Set AI_TOOLKIT_API=bridge/);
+  });
+
+  it("the UI refusing the token: names AI_TOOLKIT_AUTH, never the token", async () => {
+    const result = await doctor(at(ui.port, { AI_TOOLKIT_API: "ui", AI_TOOLKIT_AUTH: "wrong-token-here" }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL toolkit: .*the token in AI_TOOLKIT_AUTH is wrong/);
+    expect(result.stdout).toMatch(/fix: Set AI_TOOLKIT_AUTH to exactly the token/);
+    expect(result.stdout).not.toMatch(new RegExp(`wrong-token-here|${TOKEN}`));
+  });
+
+  it("with DEV_TOOLKIT=ui and no dev running: names the UI stand-in and how to start it", async () => {
+    const port = await freePort();
+    const result = await doctor({ DEV_TOOLKIT: "ui", DEV_TOOLKIT_PORT: String(port) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`the local stand-in of ai-toolkit's UI at http://127.0.0.1:${port}`);
+    expect(result.stdout).toContain("start `npm run dev -- --toolkit ui`");
+  });
+});
+
 describe("npm run doctor checks what npm run dev points the Worker at", () => {
   let scratch = "";
   let toolkit: Awaited<ReturnType<typeof startToolkitServer>>;
@@ -128,6 +198,7 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
         pid: process.pid,
         workerUrl: "http://127.0.0.1:1",
         toolkitUrl: toolkit.url,
+        upstream: "bridge",
         cliVars,
       });
       const running = await doctor({ DEV_TOOLKIT_PORT: String(await freePort()) });
@@ -143,6 +214,7 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
         pid: gone.pid ?? 0,
         workerUrl: "http://127.0.0.1:1",
         toolkitUrl: toolkit.url,
+        upstream: "bridge",
         cliVars,
       });
       expect(readDevRun(devDataDir())).toBeUndefined();
@@ -163,7 +235,13 @@ describe("npm run doctor checks what npm run dev points the Worker at", () => {
 
   it("removes only its own record", async () => {
     await mkdir(devDataDir(), { recursive: true });
-    writeDevRun(devDataDir(), { pid: process.pid, workerUrl: "http://127.0.0.1:1", toolkitUrl: null, cliVars: {} });
+    writeDevRun(devDataDir(), {
+      pid: process.pid,
+      workerUrl: "http://127.0.0.1:1",
+      toolkitUrl: null,
+      upstream: null,
+      cliVars: {},
+    });
     removeDevRun(devDataDir(), process.pid + 1);
     expect(readDevRun(devDataDir())?.pid).toBe(process.pid);
     removeDevRun(devDataDir(), process.pid);
@@ -199,9 +277,35 @@ describe("where npm run dev points the Worker (shared by dev and doctor)", () =>
     const toml = '[vars]\nAI_TOOLKIT_HOST = "192.168.0.152"\n';
     expect(devWorkerTarget(toml, {}, {}, 9012)).toEqual({
       configured: false,
-      localToolkit: { host: "127.0.0.1", port: 9012, url: "http://127.0.0.1:9012" },
-      cliVars: { AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "9012" },
+      localToolkit: { host: "127.0.0.1", port: 9012, url: "http://127.0.0.1:9012", api: "bridge" },
+      cliVars: { AI_TOOLKIT_API: "bridge", AI_TOOLKIT_HOST: "127.0.0.1", AI_TOOLKIT_PORT: "9012" },
     });
+    expect(devWorkerTarget(toml, {}, {}, 8675, "ui")).toMatchObject({
+      localToolkit: { url: "http://127.0.0.1:8675", api: "ui" },
+      cliVars: { AI_TOOLKIT_API: "ui", AI_TOOLKIT_PORT: "8675" },
+    });
+  });
+
+  it("takes the local toolkit from DEV_TOOLKIT or --toolkit, with that upstream's port by default", () => {
+    expect(devSettings("/r", {})).toMatchObject({ toolkit: "bridge", toolkitPort: 8012 });
+    expect(devSettings("/r", { DEV_TOOLKIT: "UI" })).toMatchObject({ toolkit: "ui", toolkitPort: 8675 });
+    expect(devSettings("/r", { DEV_TOOLKIT: "ui" }, { toolkit: "bridge" })).toMatchObject({ toolkit: "bridge" });
+    expect(devSettings("/r", { DEV_TOOLKIT: "ui", DEV_TOOLKIT_PORT: "9000" })).toMatchObject({ toolkitPort: 9000 });
+    expect(() => devSettings("/r", { DEV_TOOLKIT: "comfy" })).toThrow(/DEV_TOOLKIT must be "bridge" .* or "ui"/);
+    expect(() => devSettings("/r", {}, { toolkit: "" })).toThrow(/--toolkit must be/);
+  });
+
+  it("keeps the UI stand-in's token in .dev.vars: made once, then reused", async () => {
+    await mkdir(home, { recursive: true });
+    const file = path.join(home, "token.dev.vars");
+    await writeFile(file, "OWNER_PASSWORD=x");
+    const first = ensureUiToken(file);
+    expect(first.created).toBe(true);
+    expect(first.token).toMatch(/^[\w-]{32}$/);
+    expect(readDevVars(file)).toEqual({ OWNER_PASSWORD: "x", AI_TOOLKIT_AUTH: first.token });
+    expect(ensureUiToken(file)).toEqual({ token: first.token, created: false });
+    expect(redacted(first.token)).toBe(`${first.token.slice(0, 4)}…`);
+    await rm(file);
   });
 
   it("leaves a configured toolkit alone, and passes one set in the environment on to wrangler dev", () => {
@@ -220,6 +324,20 @@ describe("where npm run dev points the Worker (shared by dev and doctor)", () =>
 });
 
 describe("npm run doctor with a Workers VPC binding", () => {
+  const tunnelDown = {
+    status: "degraded",
+    toolkit: {
+      transport: "vpc",
+      reachable: false,
+      hops: [
+        { hop: "configuration", ok: true },
+        { hop: "reach", ok: true },
+        { hop: "tunnel", ok: false },
+      ],
+      failed_hop: "tunnel",
+    },
+  };
+  let deployedHealth: unknown = tunnelDown;
   let scratch = "";
   let worker: Server;
   let vpcToml = "";
@@ -231,21 +349,7 @@ describe("npm run doctor with a Workers VPC binding", () => {
     // A stand-in for the deployed Worker's /health: the tunnel hop is down.
     worker = createServer((_req, res) => {
       res.writeHead(503, { "content-type": "application/json" });
-      res.end(
-        JSON.stringify({
-          status: "degraded",
-          toolkit: {
-            transport: "vpc",
-            reachable: false,
-            hops: [
-              { hop: "configuration", ok: true },
-              { hop: "reach", ok: true },
-              { hop: "tunnel", ok: false },
-            ],
-            failed_hop: "tunnel",
-          },
-        }),
-      );
+      res.end(JSON.stringify(deployedHealth));
     });
     await new Promise<void>((resolve) => worker.listen(0, "127.0.0.1", resolve));
   });
@@ -265,6 +369,39 @@ describe("npm run doctor with a Workers VPC binding", () => {
     const result = await doctor({}, ["--config", vpcToml, "--worker", `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/ok {3}reach\nFAIL tunnel\n {5}fix: Start cloudflared on the LAN box/);
+  });
+
+  it("says which API answers the deployed Worker and what to set when it is not AI_TOOLKIT_API's", async () => {
+    const { port } = worker.address() as AddressInfo;
+    const toolkitHopFails = (more: Record<string, unknown>) => ({
+      status: "degraded",
+      toolkit: {
+        transport: "vpc",
+        reachable: false,
+        hops: [
+          { hop: "configuration", ok: true },
+          { hop: "reach", ok: true },
+          { hop: "tunnel", ok: true },
+          { hop: "toolkit", ok: false },
+        ],
+        failed_hop: "toolkit",
+        ...more,
+      },
+    });
+    try {
+      deployedHealth = toolkitHopFails({ api: "bridge", answering: "ui", authenticated: false });
+      const mismatch = await doctor({}, ["--config", vpcToml, "--worker", `http://127.0.0.1:${port}`]);
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stdout).toMatch(
+        /FAIL toolkit: the target answers as ai-toolkit's UI, but AI_TOOLKIT_API is bridge\n {5}fix: Set AI_TOOLKIT_API=ui/,
+      );
+      deployedHealth = toolkitHopFails({ api: "ui", answering: "ui", authenticated: false });
+      const refused = await doctor({}, ["--config", vpcToml, "--worker", `http://127.0.0.1:${port}`]);
+      expect(refused.stdout).toMatch(/FAIL toolkit: ai-toolkit's UI answered but refused the Worker's token/);
+      expect(refused.stdout).toMatch(/fix: Set AI_TOOLKIT_AUTH to exactly the token/);
+    } finally {
+      deployedHealth = tunnelDown;
+    }
   });
 });
 
