@@ -3,17 +3,24 @@
  * that says what happened and what to do next. Tools turn these into `isError` results in
  * exactly one place (src/mcp/result.ts).
  */
-export type ToolkitErrorKind =
+export const TOOLKIT_ERROR_KINDS = [
   /** The transport could not reach the toolkit at all (DNS, refused, tunnel down). */
-  | "unreachable"
+  "unreachable",
   /** The toolkit did not answer within the configured timeout. */
-  | "timeout"
+  "timeout",
   /** The toolkit (or something in front of it) answered with an HTTP error status. */
-  | "http"
+  "http",
   /** The answer was not the toolkit's envelope: a login page, HTML, truncated JSON... */
-  | "protocol"
+  "protocol",
   /** The toolkit ran the tool and reported a failure (envelope or in-band). */
-  | "tool";
+  "tool",
+  /**
+   * The request cannot work on this upstream, found before anything was sent (a setting the
+   * bridge has no parameter for, a dataset outside the UI's datasets folder): nothing changed.
+   */
+  "invalid",
+] as const;
+export type ToolkitErrorKind = (typeof TOOLKIT_ERROR_KINDS)[number];
 
 /**
  * Which hop between the Worker and the toolkit failed, as far as the answer tells:

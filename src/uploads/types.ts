@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ToolkitErrorKind } from "../toolkit/errors";
+import { TOOLKIT_ERROR_KINDS } from "../toolkit/errors";
 import type { Lease } from "./leases";
 import type { UploadKind } from "./rules";
 
@@ -24,14 +24,8 @@ export type SessionState = z.infer<typeof sessionStateSchema>;
 export const fileStateSchema = z.enum(["receiving", "staged", "sent"]);
 export type FileState = z.infer<typeof fileStateSchema>;
 
-/** The kinds of ToolkitError (toolkit/errors.ts), as a schema; `satisfies` keeps them from drifting apart. */
-const toolkitErrorKindSchema = z.enum([
-  "unreachable",
-  "timeout",
-  "http",
-  "protocol",
-  "tool",
-]) satisfies z.ZodType<ToolkitErrorKind>;
+/** The kinds of ToolkitError (toolkit/errors.ts), as a schema. */
+const toolkitErrorKindSchema = z.enum(TOOLKIT_ERROR_KINDS);
 
 export const forwardProgressSchema = z.object({
   batchesTotal: z.number(),

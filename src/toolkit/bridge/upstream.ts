@@ -63,7 +63,8 @@ export class BridgeUpstream implements Upstream {
     const unsupported = UI_ONLY_OPTIONS.filter((option) => request[option] !== undefined);
     if ((request.resolutions?.length ?? 0) > 1) unsupported.push("resolutions" as never);
     if (unsupported.length > 0) {
-      throw new RangeError(
+      throw new ToolkitError(
+        "invalid",
         `the original bridge (AI_TOOLKIT_API=bridge) cannot set ${unsupported.join(", ")}: its ` +
           `create_training_config takes only name, model_name, dataset_path, resolution, steps, rank, alpha, ` +
           `low_vram, trigger_word and test_prompts. Leave them out, or run ai-toolkit's UI and set AI_TOOLKIT_API=ui`,

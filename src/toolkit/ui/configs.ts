@@ -5,7 +5,6 @@ import {
   type FamilyId,
   type ResolvedFamily,
 } from "../../jobs/presets";
-import { UserError } from "../../mcp/tool";
 import { ToolkitError } from "../errors";
 import type { ConfigSaved, TrainingConfigRequest } from "../upstream";
 import type { UiClient } from "./client";
@@ -19,7 +18,7 @@ import { dataPathIn, joinFolder } from "./paths";
 /**
  * Training configurations on ai-toolkit's UI: each is a training job (its name and job_config),
  * created stopped and started by startRun. Bad input (an unknown model family, a dataset outside
- * the UI's DATASETS_FOLDER) is a UserError, shown to the caller as "invalid"; the UI refusing
+ * the UI's DATASETS_FOLDER) is an "invalid" ToolkitError, found before anything is sent; the UI refusing
  * (a job of that name is running) is a "tool" ToolkitError.
  */
 
@@ -33,7 +32,7 @@ export async function createUiConfig(client: UiClient, request: TrainingConfigRe
 
   const existing = jobs.find((job) => job.name === name);
   if (existing && !isTrainJob(existing)) {
-    throw new UserError(
+    throw invalidRequest(
       `${UI} already has a job named ${name} that is not a training job (a ${existing.job_type ?? "?"} job): ` +
         `choose another name`,
     );
@@ -105,7 +104,7 @@ export async function getUiConfig(client: UiClient, name: string, options?: UiCa
 function jobNameOf(name: string): string {
   const parsed = uiJobNameSchema.safeParse(name);
   if (!parsed.success) {
-    throw new UserError(
+    throw invalidRequest(
       `name ${JSON.stringify(name.slice(0, 120))} cannot name a job of ${UI}: ${parsed.error.issues[0]?.message ?? "invalid"}`,
     );
   }
@@ -117,14 +116,14 @@ function familyOf(request: TrainingConfigRequest): ResolvedFamily {
   if (request.arch !== undefined) {
     arch = FAMILY_IDS.find((id) => id === request.arch);
     if (!arch) {
-      throw new UserError(
+      throw invalidRequest(
         `arch ${JSON.stringify(request.arch.slice(0, 60))} is not a model family this server knows: pass one of ` +
           `${FAMILY_IDS.join(", ")} (see docs/presets.md)`,
       );
     }
   }
   const resolved = resolveFamily(request.model_name, arch);
-  if (!resolved) throw new UserError(unknownFamilyMessage(request.model_name));
+  if (!resolved) throw invalidRequest(unknownFamilyMessage(request.model_name));
   return resolved;
 }
 
@@ -136,7 +135,7 @@ function familyOf(request: TrainingConfigRequest): ResolvedFamily {
 function datasetPathIn(datasetPath: string, datasetsFolder: string, datasets: readonly string[]): string {
   const inside = dataPathIn(datasetPath, datasetsFolder);
   if ("problem" in inside) {
-    throw new UserError(
+    throw invalidRequest(
       `dataset_path ${JSON.stringify(datasetPath.slice(0, 200))} is not a folder inside the UI's DATASETS_FOLDER ` +
         `(${datasetsFolder}): ${inside.problem}. Pass ${joinFolder(datasetsFolder, "<dataset name>")}; ` +
         `list_datasets shows the names`,
@@ -146,11 +145,16 @@ function datasetPathIn(datasetPath: string, datasetsFolder: string, datasets: re
     const known = datasets.length
       ? `it has ${datasets.slice(0, 20).join(", ")}${datasets.length > 20 ? ", ..." : ""}`
       : "it has none yet";
-    throw new UserError(
+    throw invalidRequest(
       `dataset_path ${JSON.stringify(datasetPath.slice(0, 200))} names the dataset ${JSON.stringify(inside.dataset)}, ` +
         `which the UI does not have in ${datasetsFolder} (${known}): upload it first (upload_dataset or ` +
         `create_dataset_upload), or pick one of those`,
     );
   }
   return inside.path;
+}
+
+/** The caller's request cannot work here; nothing was sent. */
+function invalidRequest(message: string): ToolkitError {
+  return new ToolkitError("invalid", message);
 }

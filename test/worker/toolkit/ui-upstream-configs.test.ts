@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../../src/mcp/tool";
+import { ToolkitError } from "../../../src/toolkit/errors";
 import { failureOf, JOB_ID, jobRow, json, ScriptedUi } from "./ui-scripted";
 import { FOLDERS, REQUEST, upstreamOn, uiWithFolders } from "./ui-upstream-helpers";
 
@@ -12,13 +12,15 @@ async function savedBody(ui: ScriptedUi): Promise<Record<string, unknown>> {
   return (await post!.json()) as Record<string, unknown>;
 }
 
-async function userErrorOf(promise: Promise<unknown>): Promise<UserError> {
+/** The "invalid" ToolkitError a request the UI cannot take is refused with, before anything is sent. */
+async function userErrorOf(promise: Promise<unknown>): Promise<ToolkitError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
+  expect(error).toBeInstanceOf(ToolkitError);
+  expect((error as ToolkitError).kind).toBe("invalid");
+  return error as ToolkitError;
 }
 
 describe("createConfig", () => {
@@ -73,7 +75,7 @@ describe("createConfig", () => {
     const ui = uiWithFolders().on("GET /api/jobs", json({ jobs: [] }));
     const unknown = await userErrorOf(upstreamOn(ui).createConfig({ ...REQUEST, model_name: "someone/mystery" }));
     expect(unknown.message).toMatch(/model_name "someone\/mystery" is not a model family .*pass arch, one of flux/);
-    expect(unknown.details.kind).toBe("invalid");
+    expect(unknown.kind).toBe("invalid");
     const badArch = await userErrorOf(upstreamOn(ui).createConfig({ ...REQUEST, arch: "flux9" }));
     expect(badArch.message).toMatch(/arch "flux9" is not a model family .*pass one of/);
     const badName = await userErrorOf(upstreamOn(ui).createConfig({ ...REQUEST, name: "../escape" }));
