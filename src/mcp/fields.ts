@@ -67,8 +67,23 @@ export const pathUnder = (field: string, root: string, example: string) =>
     return undefined;
   });
 
-/** dataset_path must point inside the toolkit's datasets folder. */
-export const datasetPath = (root: string) => pathUnder("dataset_path", root, "my_dataset");
+/**
+ * dataset_path: a dataset's name as list_datasets shows it (the upstream places it in its own
+ * datasets folder, whatever that folder is called on the GPU box), or an absolute path inside
+ * the toolkit's datasets folder.
+ */
+export const datasetPath = (root: string) => {
+  const name = safeName("dataset_path");
+  const path = pathUnder("dataset_path", root, "my_dataset");
+  return z
+    .string()
+    .max(512, "dataset_path must be at most 512 characters")
+    .superRefine((value, ctx) => {
+      const rule = value.includes("/") || value.includes("\\") ? path : name;
+      for (const issue of rule.safeParse(value).error?.issues ?? [])
+        ctx.addIssue({ code: "custom", message: issue.message });
+    });
+};
 
 /** What export_model may write: ai-toolkit's model formats, as list_exported_models finds them. */
 export const MODEL_EXTENSIONS = ["safetensors", "ckpt", "pt"] as const;

@@ -70,7 +70,20 @@ describe("dataset_path", () => {
     ["/etc/passwd", /dataset_path must be under \/ai-toolkit\/datasets\//],
     ["/ai-toolkit/datasets/", /dataset_path must be under/],
     ["/ai-toolkit/datasetsX/cats", /dataset_path must be under/],
+    ["..", /dataset_path may contain only letters|dataset_path must not start with a dot/],
+    [".hidden", /dataset_path must not start with a dot/],
+    ["cats dogs", /dataset_path may contain only letters, digits/],
+    ["a\\b", /dataset_path must use '\/' between folders/],
   ])("refuses %j", (dataset_path, message) => refused("create_training_config", { ...config, dataset_path }, message));
+
+  it("takes a dataset's bare name and places it in DATASETS_ROOT on the bridge", async () => {
+    const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });
+    const answer = await callTool(toolkit, "create_training_config", { ...config, dataset_path: "cats" });
+    expect(answer.isError).toBeFalsy();
+    expect(toolkit.callsTo("create_training_config")[0]?.body).toMatchObject({
+      arguments: { dataset_path: "/ai-toolkit/datasets/cats" },
+    });
+  });
 
   it("follows DATASETS_ROOT", async () => {
     const toolkit = new ScriptedToolkit().on("create_training_config", { result: configResult });

@@ -25,7 +25,8 @@ export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
             `(MODELS_ROOT). Nothing else is accepted.`,
         ),
         dataset_path: datasetPath(config.DATASETS_ROOT).describe(
-          `Absolute path of the dataset folder on the toolkit, under ${config.DATASETS_ROOT}/`,
+          `The dataset: its name as list_datasets shows it (e.g. cats), or the absolute path of its folder ` +
+            `on the toolkit, under ${config.DATASETS_ROOT}/ (DATASETS_ROOT)`,
         ),
         resolution: z
           .number()

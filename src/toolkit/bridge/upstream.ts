@@ -45,7 +45,11 @@ const UI_ONLY_OPTIONS = [
 export class BridgeUpstream implements Upstream {
   readonly kind = "bridge";
 
-  constructor(readonly client: ToolkitClient) {}
+  /** `datasetsRoot`: DATASETS_ROOT, where a dataset given by name lives on the bridge's machine. */
+  constructor(
+    readonly client: ToolkitClient,
+    readonly datasetsRoot = "/ai-toolkit/datasets",
+  ) {}
 
   get transport() {
     return this.client.transport;
@@ -75,7 +79,10 @@ export class BridgeUpstream implements Upstream {
     const args = {
       name: request.name,
       model_name: request.model_name,
-      dataset_path: request.dataset_path,
+      // A dataset given by its name (list_datasets) is a folder of the datasets root.
+      dataset_path: request.dataset_path.startsWith("/")
+        ? request.dataset_path
+        : `${this.datasetsRoot}/${request.dataset_path}`,
       resolution: request.resolution ?? request.resolutions?.[0] ?? defaults?.resolution ?? 512,
       steps: request.steps,
       rank: request.rank,
@@ -202,5 +209,5 @@ function noSamples(): ToolkitError {
 }
 
 export function bridgeUpstream(config: Config, env: { TOOLKIT?: ToolkitBinding }): BridgeUpstream {
-  return new BridgeUpstream(toolkitClient(config, env));
+  return new BridgeUpstream(toolkitClient(config, env), config.DATASETS_ROOT);
 }

@@ -133,12 +133,16 @@ function familyOf(request: TrainingConfigRequest): ResolvedFamily {
  * train on whatever is there, or fail only after the model has loaded.
  */
 function datasetPathIn(datasetPath: string, datasetsFolder: string, datasets: readonly string[]): string {
-  const inside = dataPathIn(datasetPath, datasetsFolder);
+  // A dataset given by its name (as list_datasets shows it) is that folder of DATASETS_FOLDER.
+  const byName = !/[\\/]/.test(datasetPath);
+  const inside = byName
+    ? { path: joinFolder(datasetsFolder, datasetPath), dataset: datasetPath }
+    : dataPathIn(datasetPath, datasetsFolder);
   if ("problem" in inside) {
     throw invalidRequest(
       `dataset_path ${JSON.stringify(datasetPath.slice(0, 200))} is not a folder inside the UI's DATASETS_FOLDER ` +
-        `(${datasetsFolder}): ${inside.problem}. Pass ${joinFolder(datasetsFolder, "<dataset name>")}; ` +
-        `list_datasets shows the names`,
+        `(${datasetsFolder}): ${inside.problem}. Pass the dataset's name (list_datasets shows them) or ` +
+        `${joinFolder(datasetsFolder, "<dataset name>")}`,
     );
   }
   if (!datasets.includes(inside.dataset)) {

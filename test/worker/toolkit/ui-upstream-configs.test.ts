@@ -106,6 +106,20 @@ describe("createConfig", () => {
     );
   });
 
+  it("places a dataset given by its name in the UI's DATASETS_FOLDER, and refuses a name it does not list", async () => {
+    const ui = new ScriptedUi()
+      .on("GET /api/settings", json({ TRAINING_FOLDER: "C:\\aitk\\output", DATASETS_FOLDER: "C:\\aitk\\datasets" }))
+      .on("GET /api/datasets/list", json(["my_set"]))
+      .on("GET /api/jobs", json({ jobs: [] }))
+      .on("POST /api/jobs", json(jobRow()));
+    await upstreamOn(ui).createConfig({ ...REQUEST, dataset_path: "my_set" });
+    expect(JSON.stringify((await savedBody(ui)).job_config)).toContain(
+      '"folder_path":"C:\\\\aitk\\\\datasets\\\\my_set"',
+    );
+    const missing = await userErrorOf(upstreamOn(ui).createConfig({ ...REQUEST, dataset_path: "other" }));
+    expect(missing.message).toMatch(/names the dataset "other", which the UI does not have/);
+  });
+
   it("accepts a dataset below a Windows DATASETS_FOLDER, written either way", async () => {
     const ui = new ScriptedUi()
       .on("GET /api/settings", json({ TRAINING_FOLDER: "C:\\aitk\\output", DATASETS_FOLDER: "C:\\aitk\\datasets" }))
