@@ -54,8 +54,8 @@ export async function runLauncher(options: RunOptions = {}): Promise<number> {
   void probeToolkit(settings.toolkitHost, settings.toolkitPort).then((result) =>
     log(
       result.ok
-        ? `the toolkit answers at ${origin}`
-        : `warning: the toolkit at ${origin} did not answer /health (${result.reason}). The tunnel starts anyway, ` +
+        ? `the toolkit answers at ${origin} (${result.server === "ui" ? "ai-toolkit's web UI" : "the AI Toolkit MCP bridge"})`
+        : `warning: the toolkit at ${origin} did not answer /health or /api/auth (${result.reason}). The tunnel starts anyway, ` +
             ("but the Worker gets HTTP 502 until the toolkit runs: start it, or fix TOOLKIT_HOST / " +
               "TOOLKIT_PORT in tunnel/.env"),
     ),

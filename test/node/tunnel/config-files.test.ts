@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseEnvFile } from "../../../tunnel/launcher/env-file.ts";
+import { DEFAULT_PORTS } from "../../../src/config.ts";
 import { LAUNCHER_KEYS } from "../../../tunnel/launcher/settings.ts";
 
 const read = (file: string): string =>
@@ -48,7 +49,13 @@ function unitSection(unit: string, name: string): Array<[string, string]> {
   return entries;
 }
 
-const vars = wranglerVars(read("wrangler.toml"));
+const declared = wranglerVars(read("wrangler.toml"));
+/** The Worker's settings as it reads them: the port follows AI_TOOLKIT_API when wrangler.toml sets none. */
+const vars: Record<string, string> = {
+  ...declared,
+  AI_TOOLKIT_PORT:
+    declared.AI_TOOLKIT_PORT ?? String(DEFAULT_PORTS[declared.AI_TOOLKIT_API === "ui" ? "ui" : "bridge"]),
+};
 const envExample = read("tunnel/.env.example");
 const example = parseEnvFile(envExample, "tunnel/.env.example");
 const toolkitUrl = `http://${vars.AI_TOOLKIT_HOST}:${vars.AI_TOOLKIT_PORT}`;
@@ -70,7 +77,8 @@ interface ComposeService {
 }
 
 describe("the Worker's defaults", () => {
-  it("are the GPU box at 192.168.0.152:8012", () => {
+  it("are the bridge on the GPU box at 192.168.0.152:8012", () => {
+    expect(vars.AI_TOOLKIT_API).toBe("bridge");
     expect(vars.AI_TOOLKIT_HOST).toBe("192.168.0.152");
     expect(vars.AI_TOOLKIT_PORT).toBe("8012");
   });

@@ -10,9 +10,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function serve(status: number): Promise<number> {
+async function serve(status: number, routes: Record<string, number> = { "/health": status }): Promise<number> {
   server = createServer((request, response) => {
-    response.writeHead(request.url === "/health" ? status : 404, { "content-type": "application/json" });
+    response.writeHead(routes[request.url ?? ""] ?? 404, { "content-type": "application/json" });
     response.end('{"status":"healthy"}');
   });
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
@@ -21,7 +21,18 @@ async function serve(status: number): Promise<number> {
 
 describe("probeToolkit", () => {
   it("is happy when /health answers 200", async () => {
-    expect(await probeToolkit("127.0.0.1", await serve(200))).toEqual({ ok: true });
+    expect(await probeToolkit("127.0.0.1", await serve(200))).toEqual({ ok: true, server: "bridge" });
+  });
+
+  it("recognises ai-toolkit's web UI by /api/auth, with or without its token", async () => {
+    expect(await probeToolkit("127.0.0.1", await serve(0, { "/api/auth": 401 }))).toEqual({ ok: true, server: "ui" });
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    expect(await probeToolkit("127.0.0.1", await serve(0, { "/api/auth": 200 }))).toEqual({ ok: true, server: "ui" });
+    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    expect(await probeToolkit("127.0.0.1", await serve(0, {}))).toEqual({
+      ok: false,
+      reason: "GET /health answered HTTP 404",
+    });
   });
 
   it("reports an error status", async () => {
