@@ -3,7 +3,7 @@ import { z } from "zod";
 import { capitalize, errorMessage } from "../common";
 import type { Config } from "../config";
 import type { Upstream } from "../toolkit/upstream";
-import { ToolkitError, type ToolkitErrorKind } from "../toolkit/errors";
+import { TOOLKIT_ERROR_KINDS, ToolkitError } from "../toolkit/errors";
 import { strictInput } from "./strict-input";
 
 /** What every tool gets: the typed settings, the upstream and the bindings. */
@@ -40,21 +40,11 @@ export const destructiveWrite = {
   openWorldHint: false,
 } as const satisfies ToolHints;
 
-/** Every way a call can fail, as `kind` in the failure's structuredContent. */
-const FAILURE_KINDS = [
-  "unreachable",
-  "timeout",
-  "http",
-  "protocol",
-  "tool",
-  "invalid",
-  "not_found",
-  "internal",
-] as const;
-type FailureKind = (typeof FAILURE_KINDS)[number];
-// Every toolkit failure kind must be one of them: a kind added there fails to compile here.
-const toolkitKindsCovered: [Exclude<ToolkitErrorKind, FailureKind>] extends [never] ? true : never = true;
-void toolkitKindsCovered;
+/**
+ * Every way a call can fail, as `kind` in the failure's structuredContent: the toolkit's kinds
+ * (including "invalid", a request the upstream cannot take), plus the Worker's own.
+ */
+const FAILURE_KINDS = [...TOOLKIT_ERROR_KINDS, "not_found", "internal"] as const;
 
 /**
  * What a failed call carries in structuredContent. Every tool's published output schema admits
