@@ -10,14 +10,13 @@ import {
   applyObservation,
   isTerminal,
   newRecord,
-  nextPollDelay,
   UNKNOWN_CONFIG,
   withStart,
   type Estimate,
   type JobRecord,
   type Observation,
-  type PollSettings,
 } from "./state";
+import { nextPollDelay, type PollSettings } from "./poll-schedule";
 import { viewOf, type JobView } from "./view";
 
 /**

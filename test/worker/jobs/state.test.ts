@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildSeries, downsample, type HistoryPoint } from "../../../src/jobs/metrics";
-import { applyObservation, freshLines, newRecord, nextPollDelay, type JobRecord } from "../../../src/jobs/state";
+import { nextPollDelay } from "../../../src/jobs/poll-schedule";
+import { applyObservation, freshLines, newRecord, type JobRecord } from "../../../src/jobs/state";
 import { viewOf } from "../../../src/jobs/view";
 import { PREAMBLE, TRACEBACK, textModeLines, tqdmLog } from "./scripted-toolkit";
 
