@@ -36,18 +36,28 @@ const signedName = (jobId: string, file: string) => `samples/${jobId}/${file}`;
 
 type LinkSettings = Pick<Config, "DOWNLOAD_LINK_TTL_SECONDS" | "DOWNLOAD_SIGNING_KEY">;
 
-/** A signed link to one sample file of a job, valid for DOWNLOAD_LINK_TTL_SECONDS; relative when `origin` is "". */
-export async function sampleLink(
+/**
+ * Signed links to sample files of one job (one link per name, in order), valid for
+ * DOWNLOAD_LINK_TTL_SECONDS; relative when `origin` is "". The key is read once for them all.
+ */
+export async function sampleLinks(
   config: LinkSettings,
   env: Pick<Env, "WORKER_SECRETS">,
   origin: string,
-  sample: { jobId: string; file: string },
+  jobId: string,
+  files: readonly string[],
   now: number,
-): Promise<DownloadLink> {
+): Promise<DownloadLink[]> {
+  const key = await signingKey(config, env);
   const expires = Math.floor(now / 1000) + config.DOWNLOAD_LINK_TTL_SECONDS;
-  const sig = await sign(await signingKey(config, env), signedName(sample.jobId, sample.file), expires);
-  const path = `${SAMPLE_ROUTE}${encodeURIComponent(sample.jobId)}/${encodeURIComponent(sample.file)}`;
-  return { url: `${origin}${path}?expires=${expires}&sig=${sig}`, expiresAt: new Date(expires * 1000).toISOString() };
+  const expiresAt = new Date(expires * 1000).toISOString();
+  return Promise.all(
+    files.map(async (file) => {
+      const sig = await sign(key, signedName(jobId, file), expires);
+      const path = `${SAMPLE_ROUTE}${encodeURIComponent(jobId)}/${encodeURIComponent(file)}`;
+      return { url: `${origin}${path}?expires=${expires}&sig=${sig}`, expiresAt };
+    }),
+  );
 }
 
 /** Whether `sig` is the Worker's signature of that job's file until `expires` (checked in constant time). */

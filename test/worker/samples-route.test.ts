@@ -2,7 +2,7 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config";
 import { downloadLink } from "../../src/models/links";
-import { sampleLink } from "../../src/samples/links";
+import { sampleLinks } from "../../src/samples/links";
 import { serveSample } from "../../src/samples/route";
 import { BridgeUpstream } from "../../src/toolkit/bridge/upstream";
 import { ToolkitClient } from "../../src/toolkit/bridge/client";
@@ -16,8 +16,8 @@ const config = readConfig(env);
 /** A signed link as get_training_samples makes it. */
 async function linkTo(file: string, options: { jobId?: string; now?: number; ttl?: number } = {}) {
   const settings = { ...config, DOWNLOAD_LINK_TTL_SECONDS: options.ttl ?? 600 };
-  const sample = { jobId: options.jobId ?? JOB_ID, file };
-  return new URL((await sampleLink(settings, env, ORIGIN, sample, options.now ?? Date.now())).url);
+  const [link] = await sampleLinks(settings, env, ORIGIN, options.jobId ?? JOB_ID, [file], options.now ?? Date.now());
+  return new URL(link!.url);
 }
 
 async function serve(url: URL | string, ui: ScriptedUi = sampleUi(), init: RequestInit = {}) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { callTool, callToolWith } from "./helpers/mcp";
 import { ScriptedToolkit } from "./helpers/scripted-toolkit";
-import { FILES, JPEG, ORIGIN, imgRoute, PATHS, sampleUi, uiContext } from "./samples-support";
-import { hang, JOB_ID } from "./toolkit/ui-scripted";
+import { FILES, fileOf, JPEG, ORIGIN, imgRoute, PATHS, SAMPLES, sampleUi, uiContext } from "./samples-support";
+import { hang, JOB_ID, json } from "./toolkit/ui-scripted";
 
 interface SampleOut {
   step: number;
@@ -56,6 +56,18 @@ describe("get_training_samples", () => {
     const samples = (result.structuredContent as { samples: SampleOut[] }).samples;
     expect(samples.map((s) => s.step)).toEqual([0]);
     expect(new URL(samples[0]!.url!).pathname).toBe(`/samples/${JOB_ID}/${FILES[0]}`);
+  });
+
+  it("lists a sample of a type the route does not serve without a link", async () => {
+    const gif = `${SAMPLES}/${fileOf(4000, 1500, 0, "gif")}`;
+    const ui = sampleUi().on(`GET /api/jobs/${JOB_ID}/samples`, json({ samples: [...PATHS, gif] }));
+    const result = await callToolWith(uiContext(ui), "get_training_samples", { job_id: JOB_ID, count: 2 });
+    const samples = (result.structuredContent as { samples: SampleOut[] }).samples;
+    expect(samples.map((s) => [s.step, s.url === null, s.url_expires_at === null])).toEqual([
+      [1000, false, false],
+      [1500, true, true],
+    ]);
+    expect(result.content[0]?.text).toMatch(/step 1500 #0: "a cat" \(no link: the Worker serves only jpg/);
   });
 
   it("answers without previews, within the toolkit time-out, when every thumbnail hangs", async () => {

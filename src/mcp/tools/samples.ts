@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { plural } from "../../common";
-import { sampleContentType, sampleLink } from "../../samples/links";
+import { sampleContentType, sampleLinks } from "../../samples/links";
 import { sampleFileName } from "../../toolkit/upstream";
 import { jobId } from "../fields";
 import { answer, defineTool, readOnly, type DefinedTool, type Picture, type ToolContext } from "../tool";
@@ -56,23 +56,22 @@ export function sampleTools({ upstream, config, env, origin }: ToolContext): Def
       annotations: readOnly,
       async run({ job_id, count, step }) {
         const set = await upstream.samples(job_id, { count, step });
-        const now = Date.now();
-        const samples = await Promise.all(
-          set.samples.map(async (sample) => {
-            const file = sampleFileName(sample.path);
-            const link = sampleContentType(file)
-              ? await sampleLink(config, env, origin ?? "", { jobId: job_id, file }, now)
-              : undefined;
-            return {
-              step: sample.step,
-              index: sample.index,
-              prompt: sample.prompt ?? null,
-              url: link?.url ?? null,
-              url_expires_at: link?.expiresAt ?? null,
-              has_thumbnail: sample.thumbnail !== undefined,
-            };
-          }),
-        );
+        // Links only for the types the route serves; the others are listed without one.
+        const files = set.samples.map((sample) => sampleFileName(sample.path));
+        const linkable = files.filter((file) => sampleContentType(file) !== undefined);
+        const links = await sampleLinks(config, env, origin ?? "", job_id, linkable, Date.now());
+        const linkOf = new Map(linkable.map((file, i) => [file, links[i]]));
+        const samples = set.samples.map((sample, i) => {
+          const link = linkOf.get(files[i] ?? "");
+          return {
+            step: sample.step,
+            index: sample.index,
+            prompt: sample.prompt ?? null,
+            url: link?.url ?? null,
+            url_expires_at: link?.expiresAt ?? null,
+            has_thumbnail: sample.thumbnail !== undefined,
+          };
+        });
         const previews: Picture[] = set.samples.flatMap((sample) =>
           sample.thumbnail ? [{ bytes: sample.thumbnail.bytes, mimeType: sample.thumbnail.mimeType }] : [],
         );
