@@ -75,11 +75,11 @@ export function sampleTools({ upstream, config, env, origin }: ToolContext): Def
         const previews: Picture[] = set.samples.flatMap((sample) =>
           sample.thumbnail ? [{ bytes: sample.thumbnail.bytes, mimeType: sample.thumbnail.mimeType }] : [],
         );
-        const lines = samples.map(
-          (sample) =>
-            `- step ${sample.step} #${sample.index}: ${sample.prompt === null ? "(prompt unknown)" : JSON.stringify(sample.prompt)}` +
-            ` ${sample.url ?? "(no link: the Worker serves only jpg, png, webp and mp4 samples)"}`,
-        );
+        const lines = samples.map((sample) => {
+          const prompt = sample.prompt === null ? "(prompt unknown)" : JSON.stringify(sample.prompt);
+          const link = sample.url ?? "(no link: the Worker serves only jpg, png, webp and mp4 samples)";
+          return `- step ${sample.step} #${sample.index}: ${prompt} ${link}`;
+        });
         const expiry = samples.find((sample) => sample.url_expires_at)?.url_expires_at;
         const text =
           `${plural(samples.length, "sample")} of job ${job_id} ` +
