@@ -9,6 +9,7 @@ import { healthResponse } from "./health";
 import { mcpApiHandler } from "./mcp/server";
 import { uploadRoutes } from "./uploads/routes";
 import { downloadRoutes } from "./models/route";
+import { sampleRoutes } from "./samples/route";
 
 export { AttemptLimiter } from "./auth/attempts";
 export { WorkerSecrets } from "./models/links";
@@ -16,11 +17,13 @@ export { UploadSession } from "./uploads/session";
 export { TrainingJob } from "./jobs/training-job";
 export { JobIndex } from "./jobs/job-index";
 
-/** Routes that need no token: the owner's sign-in page, the health check and signed downloads. */
+/** Routes that need no token: the owner's sign-in page, the health check, signed downloads and sample links. */
 const publicRoutes = new Hono<{ Bindings: Env }>();
 publicRoutes.route("/", authorizeRoutes);
 // Staged models behind signed links: the link is the credential, so no OAuth token is needed.
 publicRoutes.route("/", downloadRoutes);
+// Training samples behind signed links, the same way (samples/route.ts).
+publicRoutes.route("/", sampleRoutes);
 // Dataset uploads: the 128-bit token in the URL is the credential (see uploads/routes.ts).
 publicRoutes.route("/uploads", uploadRoutes);
 publicRoutes.get("/health", (c) => healthResponse(c.env));

@@ -157,9 +157,12 @@ function renderSamples(result) {
   var blocks = (Array.isArray(result.content) ? result.content : []).filter(function (b) { return isObject(b) &&
     b.type === "image"; });
   var listed = Array.isArray(data.samples) ? data.samples : blocks.map(function () { return {}; });
-  var samples = listed.map(function (s, i) {
+  // Image blocks follow the samples that have a preview, in order: one without (has_thumbnail false) takes none.
+  var next = 0;
+  var samples = listed.map(function (s) {
     s = isObject(s) ? s : {};
-    return { src: imageSource(s, blocks[i]), step: num(s.step), prompt: str(s.prompt) };
+    var block = s.has_thumbnail === false ? null : blocks[next++];
+    return { src: imageSource(s, block), step: num(s.step), prompt: str(s.prompt) };
   }).filter(function (s) { return s.src; });
   samples.sort(function (a, b) { return (b.step || 0) - (a.step || 0); });
   var grid = el("samples");

@@ -10,6 +10,7 @@ import { configTools } from "./tools/configs";
 import { connectionTools } from "./tools/connection";
 import { datasetTools } from "./tools/datasets";
 import { modelTools } from "./tools/models";
+import { sampleTools } from "./tools/samples";
 import { systemTools } from "./tools/system";
 import { trainingJobTools } from "./tools/training-jobs";
 import { trainingProgressTools } from "./tools/training-progress";
@@ -22,6 +23,7 @@ const toolGroups: Array<(context: ToolContext) => DefinedTool[]> = [
   uploadTools,
   trainingJobTools,
   trainingProgressTools,
+  sampleTools,
   modelTools,
   systemTools,
   connectionTools,

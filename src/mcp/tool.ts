@@ -69,23 +69,39 @@ export class UserError extends Error {
   }
 }
 
+/** A picture shown after a tool's text: its bytes and their image type. */
+export interface Picture {
+  bytes: Uint8Array;
+  /** image/png, image/jpeg, image/webp. */
+  mimeType: string;
+}
+
 /**
  * A tool's answer: `structured` for programs, a short readable `text` for people and models,
- * and PNG pictures (charts) shown after the text by clients that display images.
+ * and pictures (charts, sample previews) shown after the text by clients that display images.
  */
 export interface Answer<Structured> {
   structured: Structured;
   text: string;
-  pngs: Uint8Array[];
+  images: Picture[];
 }
 
-/** Pictures that could not be drawn (undefined: nothing to show yet) are left out. */
+/**
+ * Pictures that could not be drawn (undefined: nothing to show yet) are left out; bare bytes
+ * are PNGs (the charts).
+ */
 export function answer<Structured>(
   structured: Structured,
   text: string,
-  pngs: readonly (Uint8Array | undefined)[] = [],
+  images: readonly (Uint8Array | Picture | undefined)[] = [],
 ): Answer<Structured> {
-  return { structured, text, pngs: pngs.filter((png) => png !== undefined) };
+  return {
+    structured,
+    text,
+    images: images.flatMap((image) =>
+      image === undefined ? [] : image instanceof Uint8Array ? [{ bytes: image, mimeType: "image/png" }] : [image],
+    ),
+  };
 }
 
 /** structuredContent is always a JSON object, in and out of its schema. */
@@ -145,9 +161,9 @@ export function defineTool<Input extends z.ZodObject, Output extends StructuredS
   };
 }
 
-function resultOf({ structured, text, pngs }: Answer<Record<string, unknown>>): CallToolResult {
-  const images = pngs.map((png) => ({ type: "image" as const, data: png.toBase64(), mimeType: "image/png" }));
-  return { content: [{ type: "text", text }, ...images], structuredContent: structured };
+function resultOf({ structured, text, images }: Answer<Record<string, unknown>>): CallToolResult {
+  const content = images.map(({ bytes, mimeType }) => ({ type: "image" as const, data: bytes.toBase64(), mimeType }));
+  return { content: [{ type: "text", text }, ...content], structuredContent: structured };
 }
 
 function failure(message: string, details: FailureDetails): CallToolResult {

@@ -157,6 +157,14 @@ export interface SampleImage {
   thumbnail?: { bytes: Uint8Array; mimeType: string } | undefined;
 }
 
+/**
+ * A sample's file name: the last segment of its path ('/' or, on Windows, '\\'). Unique among a
+ * job's samples, it names one to sampleImage.
+ */
+export function sampleFileName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
+}
+
 export interface SampleSet {
   job_id: string;
   /** Steps that have samples, oldest first. */
@@ -197,8 +205,11 @@ export interface Upstream {
   listRuns(options?: CallOptions): Promise<ListedRun[]>;
   /** The newest `count` samples, or those of `step`; throws a "tool" ToolkitError when the upstream has none to give. */
   samples(jobId: string, query: { count: number; step?: number | undefined }): Promise<SampleSet>;
-  /** The full image of one sample, streamed. */
-  sampleImage(jobId: string, path: string): Promise<Response>;
+  /**
+   * The full image of one sample, streamed: `sample` is a path samples() gave, or that path's file
+   * name (unique among a job's samples), so a signed link need not carry the toolkit's paths.
+   */
+  sampleImage(jobId: string, sample: string): Promise<Response>;
 
   // Datasets
   listDatasets(options?: CallOptions): Promise<DatasetSummary[]>;

@@ -62,9 +62,14 @@ const answers = `function () {
     get_system_stats: { content: [{ type: "text", text: "stats" }], structuredContent: { cpu_percent: 31,
       memory_percent: 48, disk_usage: 62, gpus: [{ index: 0, name: "RTX 4090", temperature: 67, utilization: { gpu: 98,
       memory: 61 }, memory: { total: 24564, used: 14540, free: 10024 } }] } },
-    get_training_samples: { content: [{ type: "text", text: "3 samples" }], structuredContent: { job_id: job.job_id,
-      samples: [0, 1, 2].map(function (i) { return { step: 250 + i * 100, prompt: prompts[i],
-      data_uri: host.sample(200 + i * 50, i) }; }) } },
+    // As the Worker's tool answers: previews as image blocks, in the order of the samples that have one
+    // (step 300's has none, so the blocks and the samples do not line up one to one).
+    get_training_samples: { content: [{ type: "text", text: "4 samples" }].concat([0, 1, 2].map(function (i) {
+      return { type: "image", mimeType: "image/jpeg", data: host.sample(200 + i * 50, i).split(",")[1] }; })),
+      structuredContent: { job_id: job.job_id, steps: [250, 300, 350, 450], samples: [250, 300, 350, 450].map(
+      function (step, i) { return { step: step, index: 0, prompt: prompts[i === 3 ? 2 : i === 2 ? 1 : 0],
+      url: "https://worker.test/samples/" + job.job_id + "/" + step + ".jpg?expires=1&sig=00",
+      url_expires_at: "2026-01-01T00:00:00.000Z", has_thumbnail: step !== 300 }; }) } },
     stop_training: { content: [{ type: "text", text: "Stop requested for job " + job.job_id + "." }],
       structuredContent: { job_id: job.job_id, status: "running" } },
   };

@@ -178,7 +178,7 @@ describe("output schemas", () => {
   it("every tool publishes an object outputSchema, and its title once as title and annotations.title", async () => {
     const { publishedTools } = await import("./helpers/mcp");
     const tools = [...(await publishedTools()).values()];
-    expect(tools).toHaveLength(21);
+    expect(tools).toHaveLength(22);
     for (const tool of tools) {
       expect(tool.outputSchema?.type, `${tool.name} publishes no object outputSchema`).toBe("object");
       expect(tool.annotations?.title, tool.name).toBe(tool.title);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolkitError } from "../errors";
-import type { SampleImage, SampleSet } from "../upstream";
+import { sampleFileName, type SampleImage, type SampleSet } from "../upstream";
 import { mapBounded, UI_FAN_OUT } from "./bounded";
 import type { UiClient } from "./client";
 import { UI, type UiContext } from "./failures";
@@ -97,8 +97,11 @@ export async function uiSamples(
     chosen = byAge.slice(-count);
   }
   const prompts = promptsOf(job.job_config);
+  // One deadline for every thumbnail: fetched UI_FAN_OUT at a time, per-thumbnail deadlines would
+  // add up (12 stalled previews would hold the answer for three time-outs).
+  const thumbnails = AbortSignal.timeout(client.context.timeoutMs);
   const samples = await mapBounded(chosen, UI_FAN_OUT, async (sample): Promise<SampleImage> => {
-    const preview = await thumbnail(client.context, sample.path);
+    const preview = await thumbnail(client.context, sample.path, thumbnails);
     return {
       step: sample.step,
       index: sample.index,
@@ -112,16 +115,20 @@ export async function uiSamples(
 
 /**
  * One sample's full image, streamed from the UI: only a path the job's own sample listing
- * holds, so no caller can read any other file of the UI's machine through this.
+ * holds (named by the path or by its file name), so no caller can read any other file of the
+ * UI's machine through this.
  */
-export async function uiSampleImage(client: UiClient, jobId: string, path: string): Promise<Response> {
+export async function uiSampleImage(client: UiClient, jobId: string, sample: string): Promise<Response> {
   checkJobId(jobId);
   const listed = await client.samples(jobId);
-  if (!listed.includes(path) || !parseSample(path)) {
+  // A file name names a sample only when exactly one listed path ends in it.
+  const named = /[\\/]/.test(sample) ? [] : listed.filter((path) => sampleFileName(path) === sample);
+  const path = listed.includes(sample) ? sample : named.length === 1 ? named[0] : undefined;
+  if (path === undefined || !parseSample(path)) {
     throw new ToolkitError(
       "tool",
-      `${JSON.stringify(path.slice(0, 200))} is not one of the samples of job ${jobId}: ask for the job's ` +
-        `samples again and use a path from that answer`,
+      `${JSON.stringify(sample.slice(0, 200))} is not one of the samples of job ${jobId}: ask for the job's ` +
+        `samples again and use one from that answer`,
     );
   }
   const download = await client.fileDownload(path);
@@ -165,9 +172,8 @@ function checkJobId(jobId: string): void {
  * is none worth sending: a failure, a video the UI made no still of, something not an image or
  * larger than MAX_THUMBNAIL_BYTES. A preview is a nicety; its absence never fails the answer.
  */
-async function thumbnail(ctx: UiContext, path: string): Promise<SampleImage["thumbnail"]> {
-  if (!uiAbsolutePathSchema.safeParse(path).success) return undefined;
-  const timeout = AbortSignal.timeout(ctx.timeoutMs);
+async function thumbnail(ctx: UiContext, path: string, timeout: AbortSignal): Promise<SampleImage["thumbnail"]> {
+  if (timeout.aborted || !uiAbsolutePathSchema.safeParse(path).success) return undefined;
   const call = {
     method: "GET" as const,
     path: `/api/img/${encodeURIComponent(path)}?thumb=1`,
@@ -198,6 +204,7 @@ async function readBytes(response: Response, signal: AbortSignal, limit: number)
   const reader = response.body.getReader();
   const onAbort = () => void reader.cancel().catch(() => {});
   signal.addEventListener("abort", onAbort);
+  if (signal.aborted) onAbort();
   const chunks: Uint8Array[] = [];
   let length = 0;
   try {

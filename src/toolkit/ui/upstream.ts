@@ -105,8 +105,8 @@ export class UiUpstream implements Upstream {
     return uiSamples(this.client, jobId, query);
   }
 
-  sampleImage(jobId: string, path: string): Promise<Response> {
-    return uiSampleImage(this.client, jobId, path);
+  sampleImage(jobId: string, sample: string): Promise<Response> {
+    return uiSampleImage(this.client, jobId, sample);
   }
 
   listDatasets(options?: CallOptions): Promise<DatasetSummary[]> {

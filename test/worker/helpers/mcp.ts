@@ -83,6 +83,16 @@ export async function callTool(
   return result;
 }
 
+/** callTool through a context the test builds (another upstream, an origin), with the same schema check. */
+export async function callToolWith(context: ToolContext, name: string, args: Record<string, unknown> = {}) {
+  const answer = await send(createToolkitMcpHandler(context), "tools/call", { name, arguments: args });
+  if (answer.error) throw new Error(`JSON-RPC error ${answer.error.code}: ${answer.error.message}`);
+  const result = answer.result as ToolCallResult;
+  const problem = result.structuredContent && (await outputProblem(name, result.structuredContent));
+  if (problem) throw new Error(`${name} answered structuredContent its outputSchema refuses: ${problem}`);
+  return result;
+}
+
 export interface ListedTool {
   name: string;
   title?: string;

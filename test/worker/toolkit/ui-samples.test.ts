@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UiClient } from "../../../src/toolkit/ui/client";
 import { MAX_SAMPLES, uiSampleImage, uiSamples } from "../../../src/toolkit/ui/samples";
-import { failureOf, JOB_ID, jobRow, json, ScriptedUi, stallingBody } from "./ui-scripted";
+import { failureOf, hang, JOB_ID, jobRow, json, ScriptedUi, stallingBody } from "./ui-scripted";
 
 const SAMPLES = "/ai-toolkit/output/my_lora/samples";
 const client = (ui: ScriptedUi, timeoutMs = 2000) => new UiClient(ui, { token: "t", timeoutMs, gpuIds: "0" });
@@ -120,7 +120,44 @@ describe("uiSamples", () => {
   });
 });
 
+describe("uiSamples' thumbnails", () => {
+  it("share one deadline: twelve that hang hold the answer for one time-out, not one per round", async () => {
+    const many = Array.from({ length: MAX_SAMPLES }, (_, k) => sample(5000 + k, k * 10, 0));
+    const scripted = ui(many);
+    for (const path of many) scripted.on(imgRoute(path), hang);
+    const started = Date.now();
+    const set = await uiSamples(client(scripted, 300), JOB_ID, { count: MAX_SAMPLES });
+    // Four at a time (UI_FAN_OUT): a deadline per thumbnail would take three time-outs (900 ms).
+    expect(Date.now() - started).toBeLessThan(650);
+    expect(set.samples).toHaveLength(MAX_SAMPLES);
+    expect(set.samples.every((s) => s.thumbnail === undefined)).toBe(true);
+  });
+});
+
 describe("uiSampleImage", () => {
+  it("finds a sample by its file name alone (as signed links name it)", async () => {
+    const scripted = ui().on(fileRoute(PATHS[2]!), () => new Response("full image"));
+    const response = await uiSampleImage(client(scripted), JOB_ID, "2000__000000500_0.jpg");
+    expect(new TextDecoder().decode(await response.arrayBuffer())).toBe("full image");
+  });
+
+  it.each([
+    ["a listed file that is no sample", "notes.jpg"],
+    ["a name no sample has", "9999__000000500_0.jpg"],
+    ["a climbing name", "..\\1000__000000000_0.jpg"],
+  ])("refuses by file name %s", async (_what, name) => {
+    const scripted = ui();
+    const error = await failureOf(uiSampleImage(client(scripted), JOB_ID, name));
+    expect(error.message).toMatch(/is not one of the samples of job/);
+    expect(scripted.calls.some((call) => new URL(call.url).pathname.startsWith("/api/files/"))).toBe(false);
+  });
+
+  it("refuses a file name two listed samples share, rather than pick one", async () => {
+    const twice = [sample(1000, 0, 0), sample(1000, 0, 0).replace("/samples/", "/samples/old/")];
+    const error = await failureOf(uiSampleImage(client(ui(twice)), JOB_ID, "1000__000000000_0.jpg"));
+    expect(error.message).toMatch(/is not one of the samples of job/);
+  });
+
   it("streams one of the job's samples", async () => {
     const image = new Uint8Array(50_000).map((_, i) => i & 0xff);
     const scripted = ui().on(
@@ -143,7 +180,7 @@ describe("uiSampleImage", () => {
     const scripted = ui();
     const error = await failureOf(uiSampleImage(client(scripted), JOB_ID, path));
     expect(error.kind).toBe("tool");
-    expect(error.message).toMatch(/is not one of the samples of job .*use a path from that answer/);
+    expect(error.message).toMatch(/is not one of the samples of job .*use one from that answer/);
     expect(scripted.calls.some((call) => new URL(call.url).pathname.startsWith("/api/files/"))).toBe(false);
   });
 
