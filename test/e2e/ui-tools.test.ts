@@ -275,6 +275,8 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     expect(status).toMatchObject({ job_id: catJob, config: "cat_lora", status: "completed", total_steps: 8 });
     expect(status.current_step).toBe(8);
     expect(status.progress).toBe(100);
+    // From the trainer's own progress bar: the UI's row has no start time.
+    expect(status.elapsed_seconds).toEqual(expect.any(Number));
 
     const metrics = await ok("get_training_metrics", { job_id: catJob, chart: false });
     expect(metrics.status).toBe("completed");
