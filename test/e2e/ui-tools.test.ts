@@ -1,111 +1,25 @@
-import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callTool, startStack, type Stack } from "./harness";
+import { describe, expect, it } from "vitest";
+import { callTool } from "./harness";
+import { sha256, useUiSuite, type Structured } from "./ui-stack";
 import { testImage } from "./upload-data";
 
 /**
  * Every tool through wrangler dev, a real OAuth sign-in and the MCP SDK 1.x client, against the
  * stand-in of ai-toolkit's own UI (tunnel/ui-toolkit): jobs run in its queue, files land in its
  * folders, and each answer is checked against what the stand-in holds on disk or in its API.
+ * ui-queue.test.ts has the jobs the UI's own API and queue make.
  */
-
-let stack: Stack;
-let client: Client;
-/** The UI's DATASETS_FOLDER, and the Worker's DATASETS_ROOT: both must name the same folder. */
-let datasetsDir: string;
-
-const TRAINING_VARS = {
-  TRAINING_POLL_INTERVAL_MS: "500",
-  TRAINING_POLL_FAST_MS: "300",
-  TRAINING_STATUS_FRESH_MS: "200",
-};
-
-beforeAll(async () => {
-  datasetsDir = await mkdtemp(path.join(tmpdir(), "ui-tools-datasets-"));
-  stack = await startStack({
-    toolkit: "ui",
-    ui: { tickMs: 100, stepMs: 15, gpus: 1, settings: { DATASETS_FOLDER: datasetsDir } },
-    workerVars: { DATASETS_ROOT: datasetsDir, ...TRAINING_VARS },
-  });
-  client = await stack.connect();
-});
-afterAll(async () => {
-  await stack?.stop();
-  if (datasetsDir) await rm(datasetsDir, { recursive: true, force: true });
-});
-
-type Structured = Record<string, unknown>;
-
-async function ok(name: string, args: Record<string, unknown> = {}): Promise<Structured> {
-  const result = await callTool(client, name, args);
-  expect(result.isError, `${name}: ${result.content[0]?.text}`).toBeFalsy();
-  return result.structuredContent ?? {};
-}
-
-async function refused(name: string, args: Record<string, unknown>): Promise<string> {
-  const result = await callTool(client, name, args);
-  expect(result.isError, `${name} should have failed: ${result.content[0]?.text}`).toBe(true);
-  return result.content[0]?.text ?? "";
-}
-
-/** Calls wait_for_training until the job ends (or `until` holds), then answers its last view. */
-async function waitFor(jobId: string, until: (view: Structured) => boolean = () => false): Promise<Structured> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const view = await ok("wait_for_training", { job_id: jobId, timeout_seconds: 5 });
-    if (until(view) || ["completed", "failed", "stopped", "lost"].includes(String(view.status))) return view;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} did not get there: ${JSON.stringify(view)}`);
-  }
-}
-
-/** Polls get_training_status until `until` holds. */
-async function statusUntil(jobId: string, until: (view: Structured) => boolean, what: string): Promise<Structured> {
-  const deadline = Date.now() + 120_000;
-  let view = await ok("get_training_status", { job_id: jobId });
-  while (!until(view)) {
-    if (Date.now() > deadline) throw new Error(`job ${jobId} never ${what}: ${JSON.stringify(view)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    view = await ok("get_training_status", { job_id: jobId });
-  }
-  return view;
-}
-
-/** The stand-in's own API, with its token. */
-async function uiApi(route: string, init: RequestInit = {}): Promise<unknown> {
-  const response = await fetch(`${stack.toolkitUrl}${route}`, {
-    ...init,
-    headers: { Authorization: `Bearer ${stack.ui?.token}`, "Content-Type": "application/json" },
-  });
-  expect(response.ok, `${route}: ${response.status}`).toBe(true);
-  return response.json();
-}
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-const trainingFolder = () => path.join(stack.ui?.dataDir ?? "", "output");
+const ui = useUiSuite();
+const { ok, refused, waitFor, statusUntil, uiApi } = ui;
 
 const CAT1 = testImage("ui-cat-1", 3000);
 const CAT2 = testImage("ui-cat-2", 5000, "jpeg");
 
-/** A short run: configured, started and followed to its end. */
-async function train(name: string, steps: number, extra: Record<string, unknown> = {}): Promise<string> {
-  await ok("create_training_config", {
-    name,
-    model_name: "black-forest-labs/FLUX.1-dev",
-    dataset_path: path.join(datasetsDir, "cats"),
-    steps,
-    ...extra,
-  });
-  const started = await ok("start_training", { config_name: name });
-  return String(started.job_id);
-}
-
 describe("every tool against ai-toolkit's UI, through the Worker", () => {
   it("offers every tool", async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await ui.client.listTools();
     const names = tools.map((tool) => tool.name);
     for (const name of [
       "check_connection",
@@ -146,7 +60,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
       ],
     });
     expect(uploaded.images_saved).toBe(2);
-    const folder = path.join(datasetsDir, "cats");
+    const folder = path.join(ui.datasetsDir, "cats");
     expect(sha256(await readFile(path.join(folder, "cat1.png")))).toBe(sha256(CAT1));
     expect(sha256(await readFile(path.join(folder, "cat2.jpg")))).toBe(sha256(CAT2));
     expect(await readFile(path.join(folder, "cat1.txt"), "utf8")).toBe("photo of sks cat");
@@ -177,7 +91,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     expect(manifest.state, JSON.stringify(manifest)).toBe("complete");
     expect((manifest.forward as Structured).toolkitImages).toBe(2);
 
-    const folder = path.join(datasetsDir, "dogs");
+    const folder = path.join(ui.datasetsDir, "dogs");
     for (const [name, body] of files.filter(([file]) => !file.endsWith(".txt")))
       expect(sha256(await readFile(path.join(folder, name))), name).toBe(sha256(body));
     expect(await readFile(path.join(folder, "dog1.txt"), "utf8")).toBe("sks dog on grass");
@@ -198,7 +112,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     const saved = await ok("create_training_config", {
       name: "cat_lora",
       model_name: "black-forest-labs/FLUX.1-dev",
-      dataset_path: path.join(datasetsDir, "cats"),
+      dataset_path: path.join(ui.datasetsDir, "cats"),
       steps: 8,
       trigger_word: "sks",
       test_prompts: ["[trigger] on a sofa"],
@@ -209,21 +123,21 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
       resolutions: [512, 768],
     });
     expect(saved).toMatchObject({ status: "success", config: "cat_lora", family: "flux", replaced: false });
-    expect(saved.path).toBe(path.join(trainingFolder(), "cat_lora"));
+    expect(saved.path).toBe(path.join(ui.trainingFolder, "cat_lora"));
 
     // The family comes from arch when model_name (a local folder) names none.
     const local = await ok("create_training_config", {
       name: "local_sdxl",
       model_name: "/ai-toolkit/models/my-finetune",
       arch: "sdxl",
-      dataset_path: path.join(datasetsDir, "dogs"),
+      dataset_path: path.join(ui.datasetsDir, "dogs"),
       steps: 4,
     });
     expect(local).toMatchObject({ config: "local_sdxl", family: "sdxl" });
     const unknown = await refused("create_training_config", {
       name: "nameless",
       model_name: "/ai-toolkit/models/my-finetune",
-      dataset_path: path.join(datasetsDir, "dogs"),
+      dataset_path: path.join(ui.datasetsDir, "dogs"),
     });
     expect(unknown).toMatch(/arch/);
 
@@ -241,8 +155,8 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     expect(process.sample).toMatchObject({ sample_every: 4, samples: [{ prompt: "[trigger] on a sofa" }] });
     expect(process.model).toMatchObject({ name_or_path: "black-forest-labs/FLUX.1-dev", arch: "flux" });
     const datasets = process.datasets as unknown as Array<Record<string, unknown>>;
-    expect(datasets[0]).toMatchObject({ folder_path: path.join(datasetsDir, "cats"), resolution: [512, 768] });
-    expect(process.training_folder).toBe(trainingFolder());
+    expect(datasets[0]).toMatchObject({ folder_path: path.join(ui.datasetsDir, "cats"), resolution: [512, 768] });
+    expect(process.training_folder).toBe(ui.trainingFolder);
 
     const sdxl = (await ok("get_config", { name: "local_sdxl" })) as {
       config: { config: { process: Array<Record<string, Record<string, unknown>>> } };
@@ -286,7 +200,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
 
     const logs = await ok("get_training_logs", { job_id: catJob, lines: 200 });
     expect(logs.source).toBe("toolkit");
-    const onDisk = await readFile(path.join(trainingFolder(), "cat_lora", "log.txt"), "utf8");
+    const onDisk = await readFile(path.join(ui.trainingFolder, "cat_lora", "log.txt"), "utf8");
     const lines = (logs.logs as string[]).join("");
     expect(lines.length).toBeGreaterThan(0);
     expect(onDisk).toContain(lines.trimEnd().split("\n").at(-1) ?? "missing");
@@ -298,7 +212,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
 
   it("list_exported_models lists the final model and its checkpoints, sized as on disk", async () => {
     const { models } = (await ok("list_exported_models")) as { models: Array<Record<string, unknown>> };
-    const folder = path.join(trainingFolder(), "cat_lora");
+    const folder = path.join(ui.trainingFolder, "cat_lora");
     const files = (await readdir(folder)).filter((file) => file.endsWith(".safetensors")).sort();
     expect(files).toContain("cat_lora.safetensors");
     expect(files.length).toBeGreaterThan(1);
@@ -313,7 +227,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
   });
 
   it("download_model stages the model in R2; the link serves the UI's file byte for byte", async () => {
-    const onDisk = await readFile(path.join(trainingFolder(), "cat_lora", "cat_lora.safetensors"));
+    const onDisk = await readFile(path.join(ui.trainingFolder, "cat_lora", "cat_lora.safetensors"));
     const download = await ok("download_model", { model_name: "cat_lora", encoding: "raw" });
     expect(download).toMatchObject({ status: "success", model: "cat_lora", size: onDisk.length, reused: false });
     expect(download.sha256).toBe(sha256(onDisk));
@@ -325,7 +239,7 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
 
     // A checkpoint downloads too, and an unchanged model is handed out again without re-sending it.
     const checkpoint = await ok("download_model", { model_name: "cat_lora_000000003", encoding: "raw" });
-    const checkpointOnDisk = await readFile(path.join(trainingFolder(), "cat_lora", "cat_lora_000000003.safetensors"));
+    const checkpointOnDisk = await readFile(path.join(ui.trainingFolder, "cat_lora", "cat_lora_000000003.safetensors"));
     expect(checkpoint.sha256).toBe(sha256(checkpointOnDisk));
     expect(await ok("download_model", { model_name: "cat_lora", encoding: "raw" })).toMatchObject({ reused: true });
 
@@ -338,16 +252,16 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
       model_name: "cat_lora",
       output_path: "/ai-toolkit/outputs/exports/cat_lora.safetensors",
     });
-    expect(text).toContain(path.join(trainingFolder(), "cat_lora", "cat_lora.safetensors"));
+    expect(text).toContain(path.join(ui.trainingFolder, "cat_lora", "cat_lora.safetensors"));
     expect(text).toMatch(/^ai-toolkit's UI cannot copy models/);
     expect(text).toMatch(/download_model/);
   });
 
   it("stop_training stops a running job, and says so when it had already ended", async () => {
-    const jobId = await train("slow_lora", 100_000);
+    const jobId = await ui.train("slow_lora", 100_000, "cats");
     const running = await waitFor(jobId, (view) => Number(view.current_step) >= 1);
     expect(running.status).toBe("running");
-    const stopped = await callTool(client, "stop_training", { job_id: jobId });
+    const stopped = await callTool(ui.client, "stop_training", { job_id: jobId });
     expect(stopped.isError, stopped.content[0]?.text).toBeFalsy();
     expect(stopped.structuredContent?.stopped).toBe(true);
     const ended = await statusUntil(jobId, (view) => view.status === "stopped", "stopped");
@@ -355,14 +269,14 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     const row = (await uiApi(`/api/jobs?id=${jobId}`)) as { status: string };
     expect(row.status).toBe("stopped");
 
-    const again = await callTool(client, "stop_training", { job_id: jobId });
+    const again = await callTool(ui.client, "stop_training", { job_id: jobId });
     expect(again.isError, again.content[0]?.text).toBeFalsy();
     expect(again.structuredContent?.stopped).toBe(false);
     expect(again.content[0]?.text).toMatch(/had already ended \(stopped/);
   });
 
   it("get_system_stats and get_training_info describe the UI's machine and jobs", async () => {
-    const result = await callTool(client, "get_system_stats");
+    const result = await callTool(ui.client, "get_system_stats");
     expect(result.isError, result.content[0]?.text).toBeFalsy();
     expect(result.structuredContent).toMatchObject({
       server: "ai-toolkit UI",
@@ -372,55 +286,5 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     expect(result.content[0]?.text).toMatch(/^CPU [\d.]+%, memory [\d.]+%, GPU [^:?]+: [\d.]+ GB allocated\.$/);
     const info = await ok("get_training_info");
     expect(Number(info.total_jobs)).toBeGreaterThanOrEqual(2);
-  });
-});
-
-describe("jobs the UI knows of", () => {
-  it("finds in list_training_jobs a job created through the UI's own API", async () => {
-    const { config } = (await ok("get_config", { name: "cat_lora" })) as { config: { config: { name: string } } };
-    const jobConfig = { ...config, config: { ...config.config, name: "made_in_ui" } };
-    const created = (await uiApi("/api/jobs", {
-      method: "POST",
-      body: JSON.stringify({ name: "made_in_ui", gpu_ids: "0", job_config: jobConfig }),
-    })) as { id: string };
-    expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
-
-    const { jobs } = (await ok("list_training_jobs")) as { jobs: Array<Record<string, unknown>> };
-    expect(jobs).toContainEqual(expect.objectContaining({ job_id: created.id, config: "made_in_ui" }));
-    expect((await ok("list_configs")).configs).toContain("made_in_ui");
-  });
-
-  it("a second job on the same GPU waits in the queue behind the first, then runs", async () => {
-    // Long enough (some seconds at the stand-in's pace) for the second to be queued behind it.
-    const first = await train("queue_first", 500);
-    await waitFor(first, (view) => view.status === "running");
-    await ok("create_training_config", {
-      name: "queue_second",
-      model_name: "black-forest-labs/FLUX.1-dev",
-      dataset_path: path.join(datasetsDir, "cats"),
-      steps: 100_000,
-    });
-    const start = await callTool(client, "start_training", { config_name: "queue_second" });
-    expect(start.isError, start.content[0]?.text).toBeFalsy();
-    const second = String(start.structuredContent?.job_id);
-    expect(start.structuredContent).toMatchObject({ status: "queued", queue_position: 1 });
-    expect(start.content[0]?.text).toMatch(
-      /\(queued\)\. The training job queue_second is queued on GPU 0 \(place 1 of 1\): it waits for the job queue_first to finish\. Estimated/,
-    );
-    const startText = await callTool(client, "get_training_status", { job_id: second });
-    expect(startText.content[0]?.text).toMatch(/is queued, .*GPU 0/);
-    const row = (await uiApi(`/api/jobs?id=${second}`)) as { status: string };
-    expect(row.status).toBe("queued");
-
-    const waiting = await ok("get_training_status", { job_id: second });
-    expect(waiting).toMatchObject({ status: "queued", queue_position: 1 });
-    expect(String(waiting.phase)).toMatch(/queue|line|wait/i);
-
-    const firstDone = await waitFor(first);
-    expect(firstDone.status).toBe("completed");
-    const running = await statusUntil(second, (view) => view.status === "running", "ran");
-    expect(running.queue_position).toBeNull();
-    await ok("stop_training", { job_id: second });
-    await statusUntil(second, (view) => view.status === "stopped", "stopped");
   });
 });
