@@ -7,7 +7,8 @@ import { testImage } from "./upload-data";
 /**
  * Jobs as ai-toolkit's UI makes them, through wrangler dev and the MCP SDK 1.x client against
  * the UI's stand-in: one created with the UI's own API (POST /api/jobs with its token) shows up
- * in list_training_jobs, and a second job on the one GPU waits in its queue behind the first.
+ * in list_training_jobs, one made there to fail reports the trainer's own message, and a second
+ * job on the one GPU waits in its queue behind the first.
  */
 const ui = useUiSuite();
 const { ok, waitFor, statusUntil, uiApi } = ui;
@@ -45,6 +46,25 @@ describe("jobs the UI knows of", () => {
     );
     expect(await ok("get_training_status", { job_id: created.id })).toMatchObject({ config: "made_in_ui" });
     expect((await ok("list_configs")).configs).toContain("made_in_ui");
+  });
+
+  it("a job made in the UI and started with start_training fails with the trainer's own message", async () => {
+    const { config } = (await ok("get_config", { name: "cat_lora" })) as {
+      config: { config: { name: string; process: Array<Record<string, unknown>> } };
+    };
+    const process = { ...config.config.process[0], simulate: { fail_at_step: 3, error: "CUDA out of memory (test)" } };
+    const jobConfig = { ...config, config: { ...config.config, name: "fails_in_ui", process: [process] } };
+    await uiApi("/api/jobs", {
+      method: "POST",
+      body: JSON.stringify({ name: "fails_in_ui", gpu_ids: "0", job_config: jobConfig }),
+    });
+
+    const started = await ok("start_training", { config_name: "fails_in_ui" });
+    const ended = await waitFor(String(started.job_id));
+    expect(ended.status).toBe("failed");
+    expect(String(ended.reason)).toMatch(/the trainer stopped with an error at step \d+: CUDA out of memory \(test\)/);
+    const logs = await ok("get_training_logs", { job_id: String(started.job_id), lines: 50 });
+    expect((logs.logs as string[]).join("")).toContain("CUDA out of memory (test)");
   });
 
   it("a second job on the same GPU waits in the queue behind the first, then runs", async () => {
