@@ -14,6 +14,8 @@ export const FILE_NAME_MAX_CHARS = 128;
 
 /** Upper-cases the first letter: messages are built lower-case so they can be embedded. */
 export function capitalize(text: string): string {
+  // ai-toolkit is a name, and is written in lower case even at the start of a sentence.
+  if (text.startsWith("ai-toolkit")) return text;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

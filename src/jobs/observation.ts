@@ -24,6 +24,8 @@ export interface RunReport {
   /** Steps per second. */
   rate?: number | undefined;
   remainingSeconds?: number | undefined;
+  /** How long the training bar has run, from the newest progress line new at this poll (none: the last known stays). */
+  elapsedSeconds?: number | undefined;
   /** What the trainer is doing, in a few words ("loading model", "sampling 2/4", "saving"). */
   phase?: string | undefined;
   /** 1-based place in the GPU queue while queued. */

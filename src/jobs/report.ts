@@ -30,6 +30,7 @@ export function applyReport(
   if (report.totalSteps !== undefined) record.totalSteps = report.totalSteps;
   setOrDelete(record, "rate", report.rate);
   setOrDelete(record, "remainingSeconds", report.remainingSeconds);
+  if (report.elapsedSeconds !== undefined) record.elapsedSeconds = report.elapsedSeconds;
   if (report.lr !== undefined) record.lr = report.lr;
   // Terms may be logged at different steps: a term without a new point keeps its last value.
   if (Object.keys(report.losses).length > 0) record.losses = { ...record.losses, ...report.losses };

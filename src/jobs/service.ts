@@ -41,6 +41,9 @@ export async function startJob(
     ...(plan.baseModel === undefined ? {} : { baseModel: plan.baseModel }),
     ...(plan.steps === undefined ? {} : { totalSteps: plan.steps }),
     ...(estimate === undefined ? {} : { estimate }),
+    ...(started.status === "queued" && started.queue_position !== undefined
+      ? { queuePosition: started.queue_position }
+      : {}),
   });
   return {
     job,

@@ -113,12 +113,18 @@ export function newRecord(init: {
   baseModel?: string;
   totalSteps?: number;
   estimate?: Estimate;
+  /** Set when the upstream answered the start with the job waiting in its GPU's queue. */
+  queuePosition?: number;
 }): JobRecord {
   return {
     jobId: init.jobId,
     config: init.config,
     ...(init.jobName === undefined ? {} : { jobName: init.jobName }),
-    status: "starting",
+    // A job the start left waiting behind another is "queued" from the first answer on, not
+    // "starting" until the first poll finds out.
+    ...(init.queuePosition === undefined
+      ? { status: "starting" as const }
+      : { status: "queued" as const, queuePosition: init.queuePosition }),
     createdAt: init.createdAt,
     ...(init.baseModel === undefined ? {} : { baseModel: init.baseModel }),
     ...(init.totalSteps === undefined ? {} : { totalSteps: init.totalSteps }),

@@ -37,6 +37,8 @@ export interface JobStart {
   baseModel?: string;
   totalSteps?: number;
   estimate?: Estimate;
+  /** The job's 1-based place in its GPU's queue, when the start left it waiting there. */
+  queuePosition?: number;
 }
 
 /** A job lookup: errors cannot cross RPC with their kind, so "not found" is an answer. */

@@ -93,7 +93,7 @@ const cases: Case[] = [
       disk_usage: 70,
       gpu: { cuda_available: true, device_name: "RTX 4090", memory_allocated: 1.5, memory_reserved: 2 },
     },
-    text: /RTX 4090/,
+    text: /^CPU 12%, memory 40%, disk 70%, GPU RTX 4090: 1\.5 GB allocated, 2 GB reserved\.$/,
     failure: { error: "psutil missing" },
   },
   {

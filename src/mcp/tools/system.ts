@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { capitalize } from "../../common";
 import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
 
 /**
@@ -18,13 +19,22 @@ export function systemTools({ upstream }: ToolContext): DefinedTool[] {
       async run() {
         const stats = await upstream.systemStats();
         const gpu = (stats.gpu ?? {}) as Record<string, unknown>;
+        // Each upstream reports what its machine can tell: a reading it lacks is left out, not shown as "?".
+        const known = (value: unknown) => value !== undefined && value !== null;
+        const gpuParts = [
+          known(gpu.memory_allocated) ? `${String(gpu.memory_allocated)} GB allocated` : undefined,
+          known(gpu.memory_reserved) ? `${String(gpu.memory_reserved)} GB reserved` : undefined,
+        ].filter((part) => part !== undefined);
         const gpuText = gpu.cuda_available
-          ? `GPU ${String(gpu.device_name ?? "?")}: ${String(gpu.memory_allocated ?? "?")} GB allocated, ` +
-            `${String(gpu.memory_reserved ?? "?")} GB reserved`
+          ? `GPU ${String(gpu.device_name ?? "?")}${gpuParts.length ? `: ${gpuParts.join(", ")}` : ""}`
           : "no CUDA GPU available";
-        const text =
-          `CPU ${String(stats.cpu_percent ?? "?")}%, memory ${String(stats.memory_percent ?? "?")}%, disk ` +
-          `${String(stats.disk_usage ?? "?")}%, ${gpuText}.`;
+        const parts = [
+          known(stats.cpu_percent) ? `CPU ${String(stats.cpu_percent)}%` : undefined,
+          known(stats.memory_percent) ? `memory ${String(stats.memory_percent)}%` : undefined,
+          known(stats.disk_usage) ? `disk ${String(stats.disk_usage)}%` : undefined,
+          gpuText,
+        ].filter((part) => part !== undefined);
+        const text = `${capitalize(parts.join(", "))}.`;
         return answer(stats, text);
       },
     }),

@@ -1,5 +1,6 @@
 import { errorMessage } from "../../common";
 import type { LossPoint, Observation, RunCursor, RunReport } from "../../jobs/state";
+import { latestUpdate, splitLog, trainingBar } from "../../jobs/tqdm";
 import { ToolkitError } from "../errors";
 import type { UiClient } from "./client";
 import { UI } from "./failures";
@@ -107,6 +108,10 @@ async function observeRow(
     totalSteps: facts.totalSteps ?? undefined,
     rate: facts.rate ?? undefined,
     remainingSeconds: facts.remainingSeconds ?? undefined,
+    // The row has no start time; the trainer's own bar, named after the job, says how long it has run.
+    elapsedSeconds: log
+      ? latestUpdate(splitLog(log.lines), trainingBar([row.name], facts.totalSteps ?? undefined))?.elapsedSeconds
+      : undefined,
     phase: phaseWords(row, place),
     queuePosition: place?.position,
     error: phase.kind === "error" ? clip(phase.message, 1000) : undefined,

@@ -1,3 +1,4 @@
+import { capitalize } from "../../common";
 import { ToolkitError } from "../errors";
 import type { ListedRun, RunLogs, RunStarted } from "../upstream";
 import type { UiClient } from "./client";
@@ -38,9 +39,10 @@ export async function startUiRun(client: UiClient, configName: string): Promise<
     return {
       status: "queued",
       job_id: job.id,
-      note:
+      note: sentence(
         `the training job ${job.name} is queued and its GPU's queue is on, but reading it back failed ` +
-        `(${started.readFailure ?? "no answer"}): get_training_status shows where it is${resumes}`,
+          `(${started.readFailure ?? "no answer"}): get_training_status shows where it is${resumes}`,
+      ),
     };
   }
   return answerOf(started.job, started.place, startNote(started.job, started.place) + resumes);
@@ -53,8 +55,13 @@ function answerOf(job: UiJob, place: UiQueuePlace | null, note: string): RunStar
     pid: job.pid ?? undefined,
     // Only a job waiting behind others has a place worth giving.
     queue_position: place && (place.position > 1 || place.runningJob !== null) ? place.position : undefined,
-    note,
+    note: sentence(note),
   };
+}
+
+/** RunStarted.note is a sentence the tool passes on after its own. */
+function sentence(text: string): string {
+  return `${capitalize(text)}.`;
 }
 
 function startNote(job: UiJob, place: UiQueuePlace | null): string {

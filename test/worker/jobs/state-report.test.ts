@@ -36,6 +36,15 @@ describe("job state with a report", () => {
     expect(describeJob(view(record))).toContain("is queued, 2nd in line on GPU 0");
   });
 
+  it("keeps the elapsed time the report gave until a later one gives another", () => {
+    let { record } = applyObservation(fresh(), reported({ status: "running", step: 5, elapsedSeconds: 67 }), T0);
+    expect(view(record).elapsed_seconds).toBe(67);
+    record = applyObservation(record, reported({ status: "running", step: 6 }), T0 + 500).record;
+    expect(view(record).elapsed_seconds).toBe(67);
+    record = applyObservation(record, reported({ status: "running", step: 9, elapsedSeconds: 70 }), T0 + 900).record;
+    expect(view(record).elapsed_seconds).toBe(70);
+  });
+
   it("takes step, total, rate, lr, losses and history from the report, not the log", () => {
     const history = [
       { step: 99, losses: { loss: 0.5 } },

@@ -27,6 +27,14 @@ function fresh(): JobRecord {
 }
 
 describe("job state machine", () => {
+  it("starts queued, with its place, when the start left the job waiting behind another", () => {
+    const waiting = newRecord({ jobId: "j2", config: "my_lora", createdAt: T0, queuePosition: 1 });
+    expect(waiting).toMatchObject({ status: "queued", queuePosition: 1 });
+    expect(viewOf(waiting, T0, { live: false, freshMs: 2_000 })).toMatchObject({ status: "queued", queue_position: 1 });
+    expect(fresh()).toMatchObject({ status: "starting" });
+    expect(fresh().queuePosition).toBeUndefined();
+  });
+
   it("goes starting -> running -> completed with the numbers from the log", () => {
     let record = applyObservation(fresh(), answer("running", PREAMBLE), T0 + 1000).record;
     expect(record.status).toBe("starting");

@@ -180,6 +180,22 @@ describe("observeUiRun", () => {
     expect(third.logs).toEqual(["half a line"]);
   });
 
+  it("reports how long the job's own training bar has run, from the newest such line", async () => {
+    const fake = new FakeUi();
+    fake.row = jobRow({ status: "running", step: 5, info: "Training" });
+    fake.log =
+      "Loading checkpoint shards: 100%|##########| 3/3 [00:42<00:00,  2.00s/it]\n" +
+      "my_lora:   0%|          | 4/2000 [01:05<8:00:00,  1.50s/it, lr: 1.0e-04 loss: 3.1e-01]\r" +
+      "my_lora:   0%|          | 5/2000 [01:07<8:00:00,  1.50s/it, lr: 1.0e-04 loss: 3.0e-01]\r";
+    const first = answered(await observeUiRun(fake.client(), JOB_ID, undefined, OPTIONS, T0));
+    expect(first.report.elapsedSeconds).toBe(67);
+
+    // A poll with no new line of that bar (another bar, or nothing) leaves it unknown, not zero.
+    fake.log += "Caching latents to disk: 100%|##########| 20/20 [00:10<00:00,  2.00it/s]\n";
+    const second = answered(await observeUiRun(fake.client(), JOB_ID, first.cursor, OPTIONS, T0 + 1000));
+    expect(second.report.elapsedSeconds).toBeUndefined();
+  });
+
   it("takes the fresh tail when the UI resets the log (replaced, or the Worker was away long)", async () => {
     const fake = new FakeUi();
     fake.row = jobRow({ status: "running", step: 2, info: "Training" });

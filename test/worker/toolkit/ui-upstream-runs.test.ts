@@ -14,7 +14,10 @@ describe("startRun", () => {
       .on("GET /api/queue/0/start", queueOn);
     const started = await upstreamOn(ui).startRun("my_lora");
     expect(started).toMatchObject({ status: "queued", job_id: JOB_ID, queue_position: undefined });
-    expect(started.note).toMatch(/queued on GPU 0 and is next/);
+    // A sentence of its own: start_training puts it after its "Started training ..." sentence.
+    expect(started.note).toBe(
+      "The training job my_lora is queued on GPU 0 and is next: ai-toolkit's UI starts it within seconds.",
+    );
     expect(ui.callsTo(`GET /api/jobs/${JOB_ID}/start`)).toHaveLength(1);
     expect(ui.callsTo("GET /api/queue/0/start")).toHaveLength(1);
   });
