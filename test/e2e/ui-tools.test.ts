@@ -226,6 +226,40 @@ describe("every tool against ai-toolkit's UI, through the Worker", () => {
     expect(models.find((model) => model.name === "cat_lora_000000003")).toMatchObject({ step: 3 });
   });
 
+  it("get_training_samples shows the newest samples as images, with links that serve the UI's files", async () => {
+    const folder = path.join(ui.trainingFolder, "cat_lora", "samples");
+    const onDisk = (await readdir(folder)).filter((file) => file.endsWith(".jpg")).sort();
+    expect(onDisk.length).toBeGreaterThan(0);
+    const result = await callTool(ui.client, "get_training_samples", { job_id: catJob, count: 2 });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    const structured = result.structuredContent as {
+      steps: number[];
+      samples: Array<{ step: number; prompt: string | null; url: string | null; has_thumbnail: boolean }>;
+    };
+    expect(structured.samples.length).toBeGreaterThan(0);
+    expect(structured.samples.length).toBeLessThanOrEqual(2);
+    expect(structured.samples.every((sample) => sample.prompt?.includes("on a sofa"))).toBe(true);
+    // The thumbnails come as image content; no address of the UI's own appears anywhere.
+    const images = result.content.filter((item) => item.type === "image") as Array<{ mimeType?: string }>;
+    expect(images.length).toBe(structured.samples.filter((sample) => sample.has_thumbnail).length);
+    expect(images.every((image) => image.mimeType === "image/jpeg")).toBe(true);
+    expect(JSON.stringify(result)).not.toMatch(/\/api\/(files|img)|127\.0\.0\.1:\d+\/api/);
+    // Each link serves the full sample, byte for byte, through the Worker.
+    for (const sample of structured.samples) {
+      expect(sample.url).toMatch(/\/samples\//);
+      const file = onDisk.find((name) => sample.url?.includes(encodeURIComponent(name)) || sample.url?.includes(name));
+      expect(file, `${sample.url} names a sample on disk`).toBeDefined();
+      const response = await fetch(sample.url as string);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("image/jpeg");
+      const served = Buffer.from(await response.arrayBuffer());
+      expect(sha256(served)).toBe(sha256(await readFile(path.join(folder, file as string))));
+    }
+    // A link whose signature does not match its file opens nothing.
+    const tampered = (structured.samples[0]?.url ?? "").replace(/sig=[^&]+/, "sig=AAAA");
+    expect((await fetch(tampered)).status).toBe(403);
+  });
+
   it("download_model stages the model in R2; the link serves the UI's file byte for byte", async () => {
     const onDisk = await readFile(path.join(ui.trainingFolder, "cat_lora", "cat_lora.safetensors"));
     const download = await ok("download_model", { model_name: "cat_lora", encoding: "raw" });
