@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { plural } from "../../common";
-import { trainingOptionsSchema } from "../../toolkit/ui/job-config";
+import { trainingOptionsSchema } from "../../jobs/training-options";
 import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
 import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool, type ToolContext } from "../tool";
 

@@ -1,6 +1,7 @@
 import type { Config } from "../../config";
 import { errorMessage } from "../../common";
 import { bridgeDefaults, resolveFamily } from "../../jobs/presets";
+import { trainingOptionsSchema, type TrainingOptions } from "../../jobs/training-options";
 import { ToolkitError } from "../errors";
 import type { ToolkitBinding } from "../transport";
 import type {
@@ -25,17 +26,15 @@ import { openBridgeModel } from "./download-model";
 import { sendBridgeBatch } from "./send-batch";
 import { uploadBodyLength } from "./upload-body";
 
-/** The options only ai-toolkit's UI can apply; the bridge's create_training_config has no parameter for them. */
-const UI_ONLY_OPTIONS = [
-  "learning_rate",
-  "batch_size",
-  "gradient_accumulation",
-  "save_every",
-  "max_step_saves_to_keep",
-  "sample_every",
-  "caption_ext",
-  "num_repeats",
-] as const;
+/**
+ * The trainer options the bridge's create_training_config has no parameter for: every one of
+ * create_training_config's extra options but `arch` (it only picks the preset) and `resolutions`
+ * (one value is the bridge's resolution).
+ */
+const UI_ONLY_OPTIONS = Object.keys(trainingOptionsSchema.shape).filter(
+  (option): option is Exclude<keyof TrainingOptions, "arch" | "resolutions"> =>
+    option !== "arch" && option !== "resolutions",
+);
 
 /**
  * The original AI Toolkit MCP server (port 8012, docs: upstream-protocol.md) behind the
@@ -64,8 +63,8 @@ export class BridgeUpstream implements Upstream {
   }
 
   async createConfig(request: TrainingConfigRequest): Promise<ConfigSaved> {
-    const unsupported = UI_ONLY_OPTIONS.filter((option) => request[option] !== undefined);
-    if ((request.resolutions?.length ?? 0) > 1) unsupported.push("resolutions" as never);
+    const unsupported: string[] = UI_ONLY_OPTIONS.filter((option) => request[option] !== undefined);
+    if ((request.resolutions?.length ?? 0) > 1) unsupported.push("resolutions");
     if (unsupported.length > 0) {
       throw new ToolkitError(
         "invalid",

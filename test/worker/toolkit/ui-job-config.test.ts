@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FAMILY_IDS, MODEL_PRESETS } from "../../../src/jobs/presets";
-import {
-  buildUiJobConfig,
-  trainingOptionsSchema,
-  type UiJobConfig,
-  type UiJobParams,
-} from "../../../src/toolkit/ui/job-config";
+import { trainingOptionsSchema } from "../../../src/jobs/training-options";
+import { buildUiJobConfig, type UiJobConfig, type UiJobParams } from "../../../src/toolkit/ui/job-config";
 
 /**
  * The shape of the UI's default job config (ui/src/app/jobs/new/jobConfig.ts with
