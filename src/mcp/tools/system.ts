@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, readOnly, type DefinedTool } from "../tool";
 
 /**
  * get_system_stats, get_training_info: what the GPU box is doing. Both relay the toolkit's
  * answer as it is (its fields depend on the machine: psutil, CUDA), so their output schemas
  * are the toolkit protocol's loose objects.
  */
-export function systemTools({ upstream }: ToolContext): DefinedTool[] {
+export function systemTools(): DefinedTool[] {
   return [
     defineTool({
       name: "get_system_stats",
@@ -15,7 +15,7 @@ export function systemTools({ upstream }: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: z.looseObject({}),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const stats = await upstream.systemStats();
         const gpu = (stats.gpu ?? {}) as Record<string, unknown>;
         const gpuText = gpu.cuda_available
@@ -36,7 +36,7 @@ export function systemTools({ upstream }: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: z.looseObject({}),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const info = await upstream.trainingInfo();
         const text = Object.entries(info)
           .map(
