@@ -77,6 +77,7 @@ export const datasetPath = (root: string) => {
   const path = pathUnder("dataset_path", root, "my_dataset");
   return z
     .string()
+    .min(1, "dataset_path must not be empty")
     .max(512, "dataset_path must be at most 512 characters")
     .superRefine((value, ctx) => {
       const rule = value.includes("/") || value.includes("\\") ? path : name;

@@ -2,10 +2,10 @@ import { McpServer } from "@modelcontextprotocol/server";
 import { registerDashboard } from "../dashboard";
 import { createMcpHandler } from "agents/mcp/server";
 import { mcpOriginOptions } from "../auth/origins";
-import { readConfig } from "../config";
+import { readConfig, type Config } from "../config";
 import { upstreamFor } from "../toolkit/select";
 import { WORKER_NAME, WORKER_VERSION } from "../common";
-import type { DefinedTool, ToolContext } from "./tool";
+import type { DefinedTool, ToolContext, ToolGroup } from "./tool";
 import { configTools } from "./tools/configs";
 import { connectionTools } from "./tools/connection";
 import { datasetTools } from "./tools/datasets";
@@ -17,7 +17,7 @@ import { trainingProgressTools } from "./tools/training-progress";
 import { uploadTools } from "./tools/uploads";
 
 /** Every tool group, in the order tools/list shows them. */
-const toolGroups: Array<(context: ToolContext) => DefinedTool[]> = [
+const toolGroups: ToolGroup[] = [
   configTools,
   datasetTools,
   uploadTools,
@@ -29,9 +29,23 @@ const toolGroups: Array<(context: ToolContext) => DefinedTool[]> = [
   connectionTools,
 ];
 
-/** Every tool the Worker serves, declared by its group. */
-export function allTools(context: ToolContext): DefinedTool[] {
-  return toolGroups.flatMap((group) => group(context));
+/**
+ * Tool definitions per settings. Defining a tool (its zod schemas, made strict, and their JSON
+ * Schemas) costs far more than serving a call, and depends on nothing but the settings: readConfig
+ * gives one frozen Config per env, so each isolate defines its tools once, and a new env (changed
+ * settings) gets its own definitions. Nothing of a request is kept here: the request's upstream,
+ * bindings and origin reach each run through its CallContext.
+ */
+const definitions = new WeakMap<Config, DefinedTool[]>();
+
+/** Every tool the Worker serves under these settings, declared by its group. */
+export function allTools(config: Config): DefinedTool[] {
+  let tools = definitions.get(config);
+  if (!tools) {
+    tools = toolGroups.flatMap((group) => group(config));
+    definitions.set(config, tools);
+  }
+  return tools;
 }
 
 export function toolContext(env: Env, origin?: string): ToolContext {
@@ -40,7 +54,11 @@ export function toolContext(env: Env, origin?: string): ToolContext {
   return { config, upstream, env, ...(origin ? { origin } : {}) };
 }
 
-/** One McpServer per request: the handler is stateless, so nothing leaks between callers. */
+/**
+ * One McpServer per request, as the SDK requires (a server serves one transport at a time, and
+ * keeps what the client said of itself): building one is cheap, since the tools it registers are
+ * the isolate's shared definitions; only their handlers, which carry this request's context, are new.
+ */
 export function buildServer(context: ToolContext): McpServer {
   const server = new McpServer(
     { name: WORKER_NAME, version: WORKER_VERSION },
@@ -53,7 +71,7 @@ export function buildServer(context: ToolContext): McpServer {
         "training, follow it, then fetch the model.",
     },
   );
-  for (const tool of allTools(context)) tool.register(server);
+  for (const tool of allTools(context.config)) tool.register(server, context);
   registerDashboard(server);
   return server;
 }

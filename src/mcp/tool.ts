@@ -4,9 +4,14 @@ import { capitalize, errorMessage } from "../common";
 import type { Config } from "../config";
 import type { Upstream } from "../toolkit/upstream";
 import { TOOLKIT_ERROR_KINDS, ToolkitError } from "../toolkit/errors";
+import { deepFreeze, publishedOnce } from "./published-schema";
 import { strictInput } from "./strict-input";
 
-/** What every tool gets: the typed settings, the upstream and the bindings. */
+/**
+ * What a tool needs of one request: the typed settings, the upstream and the bindings, and the
+ * origin the client came in on. A tool's definition never holds it (definitions outlive requests,
+ * see server.ts): its run receives it with each call.
+ */
 export interface ToolContext {
   config: Config;
   upstream: Upstream;
@@ -17,6 +22,18 @@ export interface ToolContext {
    */
   origin?: string;
 }
+
+/** What a tool's run gets with each call: the request's context and the SDK's view of the call. */
+export interface CallContext extends ToolContext {
+  /** The call as the SDK sees it: progress token, abort signal, the caller's auth info. */
+  call: ServerContext;
+}
+
+/**
+ * A group of tools, defined from the settings alone (descriptions and limits can follow them).
+ * Everything a tool needs of a request comes to its run in a CallContext.
+ */
+export type ToolGroup = (config: Config) => DefinedTool[];
 
 /** Annotation presets: every tool here talks to one known toolkit, never the open web. */
 type ToolHints = Omit<ToolAnnotations, "title">;
@@ -120,42 +137,40 @@ export interface ToolSpec<Input extends z.ZodObject, Output extends StructuredSc
   annotations: ToolHints;
   /** Published as the tool's `_meta`: e.g. the MCP App a host shows beside its result. */
   meta?: Record<string, unknown>;
-  run(args: z.output<Input>, call: ServerContext): Promise<Answer<z.input<Output>>>;
+  run(args: z.output<Input>, context: CallContext): Promise<Answer<z.input<Output>>>;
 }
 
 export interface DefinedTool {
   name: string;
   /** The schema of a successful answer (without the failure shape). */
   output: StructuredSchema;
-  register(server: McpServer): void;
+  /** Registers the tool on one request's server; its runs get that request's context. */
+  register(server: McpServer, context: ToolContext): void;
 }
 
 /**
  * Declares a tool: strict input, output schema (with the failure shape beside it), title and
- * annotations, and its handler behind the one error guard.
+ * annotations, and its handler behind the one error guard. All of it is built here, once per
+ * definition; registering it on a request's server only adds the handler that carries the request.
  */
 export function defineTool<Input extends z.ZodObject, Output extends StructuredSchema>(
   spec: ToolSpec<Input, Output>,
 ): DefinedTool {
-  // Typed as any object schema for the SDK: its callback type cannot follow a generic schema.
-  const inputSchema: z.ZodObject = strictInput(spec.name, spec.input);
-  const outputSchema = z.union([spec.output, failureOutput]);
+  // Frozen: one definition serves every request of the isolate.
+  const published = deepFreeze({
+    title: spec.title,
+    description: spec.description,
+    inputSchema: publishedOnce(strictInput(spec.name, spec.input)),
+    outputSchema: publishedOnce(z.union([spec.output, failureOutput])),
+    annotations: { ...spec.annotations, title: spec.title },
+    ...(spec.meta ? { _meta: spec.meta } : {}),
+  });
   return {
     name: spec.name,
     output: spec.output,
-    register(server) {
-      server.registerTool(
-        spec.name,
-        {
-          title: spec.title,
-          description: spec.description,
-          inputSchema,
-          outputSchema,
-          annotations: { ...spec.annotations, title: spec.title },
-          ...(spec.meta ? { _meta: spec.meta } : {}),
-        },
-        // The SDK calls this only with what `inputSchema`, a strict copy of spec.input, parsed.
-        (args, call) => guarded(async () => resultOf(await spec.run(args as z.output<Input>, call))),
+    register(server, context) {
+      server.registerTool(spec.name, published, (args, call) =>
+        guarded(async () => resultOf(await spec.run(args, { ...context, call }))),
       );
     },
   };

@@ -200,6 +200,8 @@ describe("output schemas", () => {
     const { z } = await import("zod");
     const { answer, defineTool, readOnly, UserError } = await import("../../src/mcp/tool");
     const { mcpRequestTo } = await import("./helpers/mcp");
+    const { toolContext } = await import("../../src/mcp/server");
+    const { env } = await import("cloudflare:workers");
     const server = () => {
       const built = new McpServer({ name: "t", version: "1" });
       defineTool({
@@ -214,7 +216,7 @@ describe("output schemas", () => {
           // A handler that breaks its own schema (a bug): the SDK must catch it.
           return answer({ count: "three" } as unknown as { count: number }, "three");
         },
-      }).register(built);
+      }).register(built, toolContext(env));
       return built;
     };
     const broken = (await mcpRequestTo(server, "tools/call", { name: "count", arguments: {} })).result as {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { readConfig } from "../../src/config";
 import { inlineImage, inlineImages } from "../../src/mcp/inline-images";
+import { toolContext } from "../../src/mcp/server";
 import { closestKey, strictInput } from "../../src/mcp/strict-input";
 import { answer, defineTool, readOnly } from "../../src/mcp/tool";
 import { INLINE_IMAGE_MAX_BYTES } from "../../src/mcp/tools/datasets";
@@ -539,7 +540,7 @@ describe("unknown arguments", () => {
           seen.push(args);
           return answer({}, "ok");
         },
-      }).register(built);
+      }).register(built, toolContext(env));
       return built;
     };
     const good = (await mcpRequestTo(server, "tools/call", { name: "echo", arguments: { text: "hi" } }))

@@ -1,15 +1,16 @@
 import { z } from "zod";
+import type { Config } from "../../config";
 import { plural } from "../../common";
 import { trainingOptionsSchema } from "../../jobs/training-options";
 import { baseModel, datasetPath, safeName, testPrompt, triggerWord } from "../fields";
-import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, idempotentWrite, readOnly, type DefinedTool } from "../tool";
 
 /**
  * create_training_config, list_configs, get_config: training configurations (YAML on the
  * toolkit). Their answers are the toolkit's, relayed as they are, so their output schemas are
  * the toolkit protocol's own (loose: the toolkit may add fields, and they are passed on).
  */
-export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
+export function configTools(config: Config): DefinedTool[] {
   return [
     defineTool({
       name: "create_training_config",
@@ -73,7 +74,7 @@ export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
       }),
       output: configSavedOutput,
       annotations: idempotentWrite,
-      async run(args) {
+      async run(args, { upstream }) {
         const result = await upstream.createConfig(args);
         const family = result.family ? ` with the ${result.family} defaults` : "";
         const lines = [`Saved configuration "${result.config}"${family} at ${result.path}.`];
@@ -89,7 +90,7 @@ export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: z.object({ configs: z.array(z.string()) }),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const names = await upstream.listConfigs();
         const result = { configs: names };
         return answer(
@@ -107,7 +108,7 @@ export function configTools({ upstream, config }: ToolContext): DefinedTool[] {
       // The YAML's object is relayed as it is: ai-toolkit's config format is its own.
       output: z.object({ config: z.unknown() }),
       annotations: readOnly,
-      async run({ name }) {
+      async run({ name }, { upstream }) {
         const result = { config: await upstream.getConfig(name) };
         return answer(result, `Configuration "${name}":\n${JSON.stringify(result.config, null, 2)}`);
       },

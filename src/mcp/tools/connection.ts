@@ -1,9 +1,10 @@
 import { z } from "zod";
+import type { Config } from "../../config";
 import { diagnose, formatDiagnosis, type Diagnosis } from "../../toolkit/diagnose";
-import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, readOnly, type DefinedTool } from "../tool";
 
 /** check_connection: which hop between the Worker and the toolkit is broken, and how to fix it. */
-export function connectionTools({ config, upstream }: ToolContext): DefinedTool[] {
+export function connectionTools(config: Config): DefinedTool[] {
   return [
     defineTool({
       name: "check_connection",
@@ -15,7 +16,7 @@ export function connectionTools({ config, upstream }: ToolContext): DefinedTool[
       input: z.object({}),
       output: diagnosisOutput,
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const diagnosis = await diagnose(config, upstream.transport);
         // A broken hop is the answer to the question asked, not a failed call.
         return answer(diagnosis, formatDiagnosis(diagnosis));

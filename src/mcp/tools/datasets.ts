@@ -1,10 +1,11 @@
 import { z } from "zod";
+import type { Config } from "../../config";
 import { plural } from "../../common";
 import { ToolkitError } from "../../toolkit/errors";
 import { forwardInline, RETRY_BY_FINALIZE } from "../../uploads/forward";
 import { safeName } from "../fields";
 import { inlineImages } from "../inline-images";
-import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool } from "../tool";
 
 /**
  * Inline images travel inside one MCP request, which is capped at 4 MiB (base64 adds a
@@ -14,7 +15,7 @@ export const INLINE_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
 export const INLINE_IMAGES_MAX = 200;
 
 /** upload_dataset, list_datasets. */
-export function datasetTools({ upstream, env, config }: ToolContext): DefinedTool[] {
+export function datasetTools(config: Config): DefinedTool[] {
   return [
     defineTool({
       name: "upload_dataset",
@@ -31,7 +32,7 @@ export function datasetTools({ upstream, env, config }: ToolContext): DefinedToo
       }),
       output: uploadedOutput,
       annotations: idempotentWrite,
-      async run({ dataset_name, images }) {
+      async run({ dataset_name, images }, { env }) {
         const forwarded = await forwardInline(env, dataset_name, images);
         if (!forwarded.ok) throw new UserError(forwarded.error);
         const manifest = forwarded.value;
@@ -66,7 +67,7 @@ export function datasetTools({ upstream, env, config }: ToolContext): DefinedToo
       // Relayed as the toolkit answers it (loose: it may add fields).
       output: z.object({ datasets: z.array(z.looseObject({ name: z.string(), images: z.number() })) }),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const result = { datasets: await upstream.listDatasets() };
         const lines = result.datasets.map((d) => `- ${d.name}: ${plural(d.images, "image")}`);
         return answer(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Config } from "../../config";
 import { createBase64EncodeStream } from "../../toolkit/bridge/base64";
 import { downloadLink, type DownloadLink } from "../../models/links";
 import { stageModel, unchangedOnToolkit } from "../../models/stage";
@@ -8,8 +9,7 @@ import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedT
 import { plural } from "../../common";
 
 /** export_model, list_exported_models, download_model. */
-export function modelTools(context: ToolContext): DefinedTool[] {
-  const { upstream, config, env } = context;
+export function modelTools(config: Config): DefinedTool[] {
   return [
     defineTool({
       name: "export_model",
@@ -33,8 +33,8 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       }),
       output: exportedOutput,
       annotations: idempotentWrite,
-      async run({ model_name, output_path, stage }) {
-        const result = await upstream.exportModel(model_name, output_path);
+      async run({ model_name, output_path, stage }, context) {
+        const result = await context.upstream.exportModel(model_name, output_path);
         const exported = `Exported "${model_name}" to ${result.path}.`;
         if (!stage) return answer(result, exported);
         const staged = await stageAndLink(context, model_name);
@@ -51,7 +51,8 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: modelListOutput,
       annotations: readOnly,
-      async run() {
+      async run(_args, context) {
+        const { upstream, env } = context;
         const listed = await upstream.listModels();
         const now = Date.now();
         const staged = await listStaged(env.STAGING, now);
@@ -103,7 +104,7 @@ export function modelTools(context: ToolContext): DefinedTool[] {
       output: downloadOutput,
       // Not read-only: it writes the staged copy to R2 (the same copy again when nothing changed).
       annotations: idempotentWrite,
-      async run({ model_name, encoding }) {
+      async run({ model_name, encoding }, context) {
         const staged = await stageAndLink(context, model_name);
         const structured: z.input<typeof downloadOutput> = {
           status: "success",
@@ -115,7 +116,7 @@ export function modelTools(context: ToolContext): DefinedTool[] {
         if (encoding === "base64") {
           const size = staged.model.size;
           if (size <= config.DOWNLOAD_INLINE_MAX_BYTES) {
-            structured.data = await readBase64(env.STAGING, staged.model.key);
+            structured.data = await readBase64(context.env.STAGING, staged.model.key);
             structured.encoding = "base64";
             text += "\nThe file is also inline as base64 in structuredContent.data.";
           } else {

@@ -3,7 +3,7 @@ import { plural } from "../../common";
 import { sampleContentType, sampleLinks } from "../../samples/links";
 import { sampleFileName } from "../../toolkit/upstream";
 import { jobId } from "../fields";
-import { answer, defineTool, readOnly, type DefinedTool, type Picture, type ToolContext } from "../tool";
+import { answer, defineTool, readOnly, type DefinedTool, type Picture } from "../tool";
 
 /** The most samples one answer carries: each brings a preview image. */
 const MAX_COUNT = 12;
@@ -27,7 +27,7 @@ const samplesOutput = z.object({
 });
 
 /** get_training_samples: what the model is learning to draw, as previews and links to the full images. */
-export function sampleTools({ upstream, config, env, origin }: ToolContext): DefinedTool[] {
+export function sampleTools(): DefinedTool[] {
   return [
     defineTool({
       name: "get_training_samples",
@@ -54,7 +54,7 @@ export function sampleTools({ upstream, config, env, origin }: ToolContext): Def
       }),
       output: samplesOutput,
       annotations: readOnly,
-      async run({ job_id, count, step }) {
+      async run({ job_id, count, step }, { upstream, config, env, origin }) {
         const set = await upstream.samples(job_id, { count, step });
         // Links only for the types the route serves; the others are listed without one.
         const files = set.samples.map((sample) => sampleFileName(sample.path));

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { capitalize } from "../../common";
-import { answer, defineTool, readOnly, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, readOnly, type DefinedTool } from "../tool";
 
 /**
  * get_system_stats, get_training_info: what the GPU box is doing. Both relay the toolkit's
  * answer as it is (its fields depend on the machine: psutil, CUDA), so their output schemas
  * are the toolkit protocol's loose objects.
  */
-export function systemTools({ upstream }: ToolContext): DefinedTool[] {
+export function systemTools(): DefinedTool[] {
   return [
     defineTool({
       name: "get_system_stats",
@@ -16,7 +16,7 @@ export function systemTools({ upstream }: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: z.looseObject({}),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const stats = await upstream.systemStats();
         const gpu = (stats.gpu ?? {}) as Record<string, unknown>;
         // Each upstream reports what its machine can tell: a reading it lacks is left out, not shown as "?".
@@ -46,7 +46,7 @@ export function systemTools({ upstream }: ToolContext): DefinedTool[] {
       input: z.object({}),
       output: z.looseObject({}),
       annotations: readOnly,
-      async run() {
+      async run(_args, { upstream }) {
         const info = await upstream.trainingInfo();
         const text = Object.entries(info)
           .map(

@@ -9,16 +9,7 @@ import { describeJob, formatDuration, jobViewSchema } from "../../jobs/view";
 import { dashboardToolMeta } from "../../dashboard";
 import { lossSparklinePng } from "../../jobs/charts";
 import { chartTheme, jobId, safeName } from "../fields";
-import {
-  additiveWrite,
-  answer,
-  defineTool,
-  destructiveWrite,
-  readOnly,
-  UserError,
-  type DefinedTool,
-  type ToolContext,
-} from "../tool";
+import { additiveWrite, answer, defineTool, destructiveWrite, readOnly, UserError, type DefinedTool } from "../tool";
 
 /**
  * start_training, get_training_status, stop_training, list_training_jobs, get_training_logs:
@@ -26,7 +17,7 @@ import {
  * (src/jobs/), which keeps the state the toolkit forgets on restart and reads the progress
  * the toolkit does not report.
  */
-export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] {
+export function trainingJobTools(): DefinedTool[] {
   return [
     defineTool({
       name: "start_training",
@@ -38,7 +29,7 @@ export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] 
       input: z.object({ config_name: safeName("config_name").describe("Name of a configuration from list_configs") }),
       output: startedOutput,
       annotations: additiveWrite,
-      async run({ config_name }) {
+      async run({ config_name }, { env, upstream }) {
         const { job, pid, estimate, queuePosition, note } = await startJob(env, upstream, config_name);
         const estimateText = estimate
           ? ` Estimated time: ${estimate.note}.`
@@ -82,7 +73,7 @@ export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] 
       output: jobViewSchema,
       annotations: readOnly,
       meta: dashboardToolMeta,
-      async run({ job_id, include_chart, chart_theme }) {
+      async run({ job_id, include_chart, chart_theme }, { env }) {
         const stub = trainingJobFor(env, job_id);
         const lookup = await stub.status(job_id);
         if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });
@@ -102,7 +93,7 @@ export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] 
       input: z.object({ job_id: jobId }),
       output: stopOutput,
       annotations: destructiveWrite,
-      async run({ job_id }, call) {
+      async run({ job_id }, { env, upstream, call }) {
         const outcome = await stopJob(env, upstream, job_id, stoppedBy(call.http?.authInfo?.clientId));
         if (!outcome.stopped) {
           const view = outcome.job;
@@ -136,7 +127,7 @@ export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] 
       input: z.object({}),
       output: jobListOutput,
       annotations: readOnly,
-      async run() {
+      async run(_args, { env, upstream }) {
         const list = await listJobs(env, upstream);
         const lines = list.jobs.map((job) => {
           const steps = job.total_steps ? `, step ${job.current_step}/${job.total_steps} (${job.progress}%)` : "";
@@ -180,7 +171,7 @@ export function trainingJobTools({ upstream, env }: ToolContext): DefinedTool[] 
       }),
       output: logsOutput,
       annotations: readOnly,
-      async run({ job_id, lines }) {
+      async run({ job_id, lines }, { env, upstream }) {
         const logs = await readLogs(env, upstream, job_id, lines);
         if (logs.source === "toolkit") {
           const text = logs.result.logs.length

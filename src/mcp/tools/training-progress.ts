@@ -8,13 +8,13 @@ import { describeJob, jobViewSchema, type JobView } from "../../jobs/view";
 import { dashboardToolMeta } from "../../dashboard";
 import { lossChartPng } from "../../jobs/charts";
 import { chartTheme, jobId } from "../fields";
-import { answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import { answer, defineTool, readOnly, UserError, type DefinedTool } from "../tool";
 
 /** The longest wait_for_training may block: MCP clients and proxies give up on a silent minute. */
 const MAX_WAIT_SECONDS = 50;
 
 /** get_training_metrics, wait_for_training, show_training_dashboard: following a run without polling by hand. */
-export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
+export function trainingProgressTools(): DefinedTool[] {
   return [
     defineTool({
       name: "get_training_metrics",
@@ -43,7 +43,7 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       }),
       output: metricsOutput,
       annotations: readOnly,
-      async run({ job_id, points, chart, chart_theme }) {
+      async run({ job_id, points, chart, chart_theme }, { env }) {
         const stub = trainingJobFor(env, job_id);
         const [metrics, stored] = await Promise.all([stub.metrics(points), chart ? stub.lossHistory() : null]);
         if (!metrics)
@@ -105,7 +105,7 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       output: waitOutput,
       annotations: readOnly,
       meta: dashboardToolMeta,
-      async run({ job_id, until_step, until_progress, timeout_seconds }, call) {
+      async run({ job_id, until_step, until_progress, timeout_seconds }, { env, call }) {
         const token = call.mcpReq._meta?.progressToken;
         const onUpdate =
           token === undefined
@@ -152,7 +152,7 @@ export function trainingProgressTools({ env }: ToolContext): DefinedTool[] {
       output: jobViewSchema,
       annotations: readOnly,
       meta: dashboardToolMeta,
-      async run({ job_id, chart_theme }) {
+      async run({ job_id, chart_theme }, { env }) {
         const stub = trainingJobFor(env, job_id);
         const lookup = await stub.status(job_id);
         if (!lookup.found) throw new UserError(capitalize(lookup.reason), { kind: "not_found", job_id });

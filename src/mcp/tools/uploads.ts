@@ -1,13 +1,14 @@
 import { z } from "zod";
+import type { Config } from "../../config";
 import { createUploadSession, hashToken, TOKEN_PATTERN } from "../../uploads/create";
 import { sessionStub } from "../../uploads/session";
 import { manifestSchema, type Manifest } from "../../uploads/types";
 import { captionText, safeName, triggerWord } from "../fields";
-import { additiveWrite, answer, defineTool, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
+import { additiveWrite, answer, defineTool, readOnly, UserError, type DefinedTool } from "../tool";
 import { plural } from "../../common";
 
 /** create_dataset_upload, get_dataset_upload: large datasets through R2 staging. */
-export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[] {
+export function uploadTools(config: Config): DefinedTool[] {
   return [
     defineTool({
       name: "create_dataset_upload",
@@ -25,7 +26,7 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
       }),
       output: createdOutput,
       annotations: additiveWrite,
-      async run({ dataset_name, default_caption, trigger_word }) {
+      async run({ dataset_name, default_caption, trigger_word }, { env, origin }) {
         const created = await createUploadSession(env, origin, {
           datasetName: dataset_name,
           defaultCaption: default_caption,
@@ -76,7 +77,7 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
       }),
       output: manifestSchema,
       annotations: readOnly,
-      async run({ upload_url }) {
+      async run({ upload_url }, { env }) {
         const token = /\/uploads\/([0-9a-f]{32})/.exec(upload_url)?.[1] ?? upload_url.trim();
         if (!TOKEN_PATTERN.test(token))
           throw new UserError(
