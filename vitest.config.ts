@@ -20,6 +20,10 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
+          // A few suites move hundreds of megabytes through R2 (zip bombs, tus uploads): seconds on
+          // a quiet machine, more on a busy two-core one. Time limits of the code under test are
+          // set by each test; this only keeps a slow machine from failing a correct test.
+          testTimeout: 30_000,
         },
       },
       {
