@@ -15,7 +15,8 @@ export function uploadTools({ env, config, origin }: ToolContext): DefinedTool[]
       description:
         "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid " +
         "for a limited time), a browser page to drag and drop images and edit captions, and a curl " +
-        "example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
+        "example. Files are staged in R2 and sent to the toolkit in batches on finalize (with auto_forward, " +
+        "captioned images go as soon as they arrive).",
       input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
