@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { plural } from "../../common";
 import { ToolkitError } from "../../toolkit/errors";
-import { forwardInline, RETRY_BY_FINALIZE } from "../../uploads/forward";
+import { RETRY_BY_FINALIZE } from "../../uploads/forward";
+import { forwardInline } from "../../uploads/inline";
 import { safeName } from "../fields";
 import { inlineImages } from "../inline-images";
 import { answer, defineTool, idempotentWrite, readOnly, UserError, type DefinedTool, type ToolContext } from "../tool";
