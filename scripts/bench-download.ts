@@ -1,22 +1,29 @@
 /**
- * npm run bench:download — a 500 MB model through the Worker versus straight from the toolkit,
- * all on loopback (local toolkit + wrangler dev with local R2). Prints:
- *  - direct: the toolkit's download_model answer read to the end (the base64 JSON body);
+ * npm run bench:download — a model through the Worker versus straight from the toolkit, all on
+ * loopback (local toolkit + wrangler dev with local R2), against both upstreams in turn: the
+ * bridge's stand-in (tunnel/toolkit) and ai-toolkit UI's (tunnel/ui-toolkit, AI_TOOLKIT_API=ui).
+ * Prints, for each:
+ *  - direct: the bridge's download_model answer read to the end (the base64 JSON body), or the
+ *    UI's GET /api/files of the same file (raw bytes with a Content-Length, as its front server
+ *    answers);
  *  - worker: download_model through MCP (toolkit → Worker → R2), then the signed link read
  *    to the end, and both together;
  *  - the workerd process's resident memory (VmRSS from /proc), sampled every 20 ms during
  *    each transfer, for a 100 MB and a 500 MB model, and its growth over the level reached
  *    after a warm-up transfer of a small model: it must not grow with the model.
  * The local toolkit answers like the original bridge (FastAPI's JSONResponse): the whole answer
- * in one write with a Content-Length. Sizes can be changed with BENCH_SIZES_MB=100,500.
+ * in one write with a Content-Length. Sizes can be changed with BENCH_SIZES_MB=100,500, the
+ * servers with BENCH_SERVERS=bridge,ui.
  */
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { startStack, type Stack } from "../test/e2e/harness";
 import { hashBody, writeSafetensors } from "../test/e2e/model-files";
 import { findDescendant, machine, mbps, processRss, sampleRss } from "./bench-stats";
 
 const MiB = 1024 * 1024;
-const sizes = (process.env.BENCH_SIZES_MB ?? "100,500").split(",").map((s) => Number(s.trim()) * MiB);
+const servers = (process.env.BENCH_SERVERS ?? "bridge,ui").split(",").map((s) => s.trim()) as Array<"bridge" | "ui">;
+const sizes = (process.env.BENCH_SIZES_MB ?? "300").split(",").map((s) => Number(s.trim()) * MiB);
 
 /** Runs `work` while sampling workerd's RSS; returns its result, the time and the peak. */
 async function measured<T>(pid: number, work: () => Promise<T>) {
@@ -37,17 +44,45 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const WARMUP_SIZE = 16 * MiB;
 
-async function bench(stack: Stack, workerd: number, size: number, warmRss: number, quiet = false): Promise<void> {
+/**
+ * Puts a model of `size` bytes where the stack's upstream lists it, and returns its name and how
+ * to fetch it directly: the bridge's download_model call, or the UI's /api/files of the file (a
+ * finished train job's final model, in the job's folder under the UI's training folder).
+ */
+async function placeModel(stack: Stack, size: number): Promise<{ name: string; direct: () => Promise<Response> }> {
   const name = `bench_${size / MiB}mb`;
-  await writeSafetensors(join(stack.dataDir, "outputs", `${name}.safetensors`), size);
-  const body = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
+  if (!stack.ui) {
+    await writeSafetensors(join(stack.dataDir, "outputs", `${name}.safetensors`), size);
+    const body = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
+    return {
+      name,
+      direct: () =>
+        fetch(`${stack.toolkitUrl}/mcp/execute`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body,
+        }),
+    };
+  }
+  const job = await fetch(`${stack.ui.url}/api/jobs`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${stack.ui.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ name, gpu_ids: "0", job_config: { job: "extension", config: { name } } }),
+  });
+  if (!job.ok) throw new Error(`the UI stand-in refused the bench job: ${job.status} ${await job.text()}`);
+  const folder = join(stack.ui.dataDir, "output", name);
+  await mkdir(folder, { recursive: true });
+  const file = join(folder, `${name}.safetensors`);
+  await writeSafetensors(file, size);
+  // The front server answers /api/files itself, without the token, as ai-toolkit's UI does.
+  return { name, direct: () => fetch(`${stack.ui!.url}/api/files/${encodeURIComponent(file)}`) };
+}
 
+async function bench(stack: Stack, workerd: number, size: number, warmRss: number, quiet = false): Promise<void> {
+  const { name, direct: fetchDirect } = await placeModel(stack, size);
   const direct = await measured(workerd, async () => {
-    const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body,
-    });
+    const response = await fetchDirect();
+    if (!response.ok) throw new Error(`direct download: ${response.status} ${await response.text()}`);
     return hashBody(response);
   });
 
@@ -68,9 +103,14 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
   const total = staged.ms + link.ms;
   if (quiet) return;
   const growth = Math.max(staged.peak, link.peak) - warmRss;
-  console.log(`\nmodel ${mib(size)} (${mib(direct.result.bytes)} of JSON from the toolkit)`);
-  console.log(`  direct toolkit call        ${secs(direct.ms)}  ${rate(size, direct.ms)}`);
-  console.log(`  worker: stage into R2      ${secs(staged.ms)}  ${rate(size, staged.ms)}`);
+  const server = stack.ui ? "ai-toolkit UI stand-in (tunnel/ui-toolkit)" : "bridge stand-in (tunnel/toolkit)";
+  const what = stack.ui ? "GET /api/files, raw" : "download_model, base64 JSON";
+  console.log(`\n${server}: model ${mib(size)} (${mib(direct.result.bytes)} of ${what})`);
+  console.log(`  direct: ${what.padEnd(27)} ${secs(direct.ms)}  ${rate(size, direct.ms)}`);
+  console.log(
+    `  worker: stage into R2      ${secs(staged.ms)}  ${rate(size, staged.ms)}  ` +
+      `(${(direct.ms / staged.ms).toFixed(2)}x the direct rate)`,
+  );
   console.log(`  worker: signed link        ${secs(link.ms)}  ${rate(size, link.ms)}`);
   console.log(
     `  worker: both               ${secs(total)}  ${rate(size, total)}  ` +
@@ -83,16 +123,19 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
 }
 
 console.log(machine());
-const stack = await startStack();
-try {
-  const workerd = findDescendant(stack.wranglerPid, "workerd");
-  if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
-  console.log(`workerd pid ${workerd}, RSS at rest ${mib(processRss(workerd))}`);
-  // One small model first, unprinted: the isolate, R2 and the parser warm up outside the figures.
-  await bench(stack, workerd, WARMUP_SIZE, 0, true);
-  const warmRss = processRss(workerd);
-  console.log(`workerd RSS after a ${mib(WARMUP_SIZE)} warm-up: ${mib(warmRss)}`);
-  for (const size of sizes) await bench(stack, workerd, size, warmRss);
-} finally {
-  await stack.stop();
+for (const toolkit of servers) {
+  const stack = await startStack({ toolkit });
+  try {
+    const workerd = findDescendant(stack.wranglerPid, "workerd");
+    if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
+    console.log(`\n[${toolkit}] workerd pid ${workerd}, RSS at rest ${mib(processRss(workerd))}`);
+    // One small model first, unprinted: the isolate, R2 and the parser warm up outside the figures.
+    await bench(stack, workerd, WARMUP_SIZE, 0, true);
+    const warmRss = processRss(workerd);
+    console.log(`[${toolkit}] workerd RSS after a ${mib(WARMUP_SIZE)} warm-up: ${mib(warmRss)}`);
+    for (const size of sizes) await bench(stack, workerd, size, warmRss);
+  } finally {
+    await stack.stop();
+  }
 }
+console.log(`\n${machine()}`);

@@ -2,6 +2,7 @@
 // memory of a process tree sampled from /proc (the Worker runs in workerd, a child of wrangler).
 
 import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 
 export function percentile(sortedMs: number[], p: number): number {
   if (sortedMs.length === 0) return Number.NaN;
@@ -124,5 +125,8 @@ export function machine(): string {
       version: string;
     }
   ).version;
-  return `${cpu}, ${cores} cores, ${memGb.toFixed(0)} GB RAM, Node ${process.version}, wrangler ${wrangler}`;
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(", ");
+  return `${cpu}, ${cores} cores, ${memGb.toFixed(0)} GB RAM, Node ${process.version}, wrangler ${wrangler}, load average ${load}`;
 }

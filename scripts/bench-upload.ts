@@ -1,18 +1,22 @@
-// `npm run bench:upload`: a 1 GB dataset through the Worker (PUT to an upload session, then
-// finalize: R2 staging and batched, streamed forwarding) versus posting the same images
-// straight to the toolkit's upload_dataset in bodies of the same size limit, plus the peak
-// resident memory of the Worker's workerd process during each Worker transfer, and its growth
-// over the level reached after an unprinted warm-up upload. A 256 MB run comes before the 1 GB
-// one, so the two show whether memory grows with the dataset. The local toolkit answers like the
-// original bridge (the whole answer in one write with a Content-Length). Loopback only.
+// `npm run bench:upload`: a 200 MB dataset (ten 20 MiB images) through the Worker versus one direct
+// upload of the same files. Through the Worker the clock runs from the first byte PUT to an upload
+// session until the session is complete (the toolkit confirmed the last file and its image count),
+// in two ways: with `auto_forward: true` (each image's caption is PUT first, so images go to the
+// toolkit while the others still upload), and without it (everything is forwarded after finalize).
+// Direct: the same images as base64 in one upload_dataset call to the toolkit. Also the peak
+// resident memory of the Worker's workerd process over the level after an unprinted warm-up.
+// The local toolkit answers like the original bridge. Loopback only. BENCH_UPLOAD_FILES and
+// BENCH_UPLOAD_FILE_MB change the dataset.
 
 import { callTool, startStack, type Stack } from "../test/e2e/harness";
 import { pool, testImage } from "../test/e2e/upload-data";
 import { findDescendant, machine, mbps, processRss, sampleRss } from "./bench-stats";
 
 const MiB = 1024 * 1024;
-const FILE = 8 * MiB;
-const BATCH_LIMIT = 90_000_000;
+const FILES = Number(process.env.BENCH_UPLOAD_FILES ?? 10);
+const FILE = Number(process.env.BENCH_UPLOAD_FILE_MB ?? 20) * MiB;
+/** PUTs in flight at once, as a browser or a parallel curl would. */
+const PARALLEL_PUTS = 4;
 
 const images = (count: number, tag: string) =>
   Array.from({ length: count }, (_, i) => ({
@@ -22,86 +26,94 @@ const images = (count: number, tag: string) =>
 
 async function throughWorker(
   stack: Stack,
+  workerd: number,
   dataset: string,
   count: number,
-): Promise<{ ms: number; peakRss: number; baseRss: number }> {
-  const workerd = findDescendant(stack.wranglerPid, "workerd");
-  if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
+  autoForward: boolean,
+): Promise<{ ms: number; peakRss: number }> {
   const client = await stack.connect();
-  const created = await callTool(client, "create_dataset_upload", { dataset_name: dataset, default_caption: "bench" });
+  const created = await callTool(client, "create_dataset_upload", {
+    dataset_name: dataset,
+    default_caption: "bench",
+    auto_forward: autoForward,
+  });
+  await client.close();
   const base = String(created.structuredContent?.upload_url);
-  const baseRss = processRss(workerd);
+  const files = images(count, dataset).map((image) => ({ ...image, bytes: testImage(image.seed, FILE) }));
   const sampler = sampleRss(workerd);
   const started = performance.now();
-  await pool(images(count, dataset), 4, async ({ name, seed }) => {
-    const response = await fetch(`${base}/files/${name}`, { method: "PUT", body: testImage(seed, FILE) });
+  await pool(files, PARALLEL_PUTS, async ({ name, bytes }) => {
+    // The caption first, so an auto-forward session may send the image as soon as it is staged.
+    const caption = await fetch(`${base}/captions/${name}`, { method: "PUT", body: `bench ${name}` });
+    if (caption.status !== 200) throw new Error(`PUT caption of ${name}: ${caption.status} ${await caption.text()}`);
+    const response = await fetch(`${base}/files/${name}`, { method: "PUT", body: bytes });
     if (response.status !== 201) throw new Error(`PUT ${name}: ${response.status} ${await response.text()}`);
   });
   const finalize = await fetch(`${base}/finalize`, { method: "POST" });
   if (finalize.status !== 202) throw new Error(`finalize: ${finalize.status} ${await finalize.text()}`);
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const manifest = (await (await fetch(base)).json()) as { state: string; forward: { error?: string } };
     if (manifest.state === "complete") break;
     if (manifest.state !== "forwarding")
       throw new Error(`forwarding ended in ${manifest.state}: ${manifest.forward.error}`);
   }
-  const ms = performance.now() - started;
-  return { ms, peakRss: sampler.stop(), baseRss };
+  return { ms: performance.now() - started, peakRss: sampler.stop() };
 }
 
-/** The original way: the same images as base64 in upload_dataset bodies under the same limit. */
+/** The original way: the same images as base64 in one upload_dataset call. */
 async function direct(stack: Stack, dataset: string, count: number): Promise<number> {
-  const perBatch = Math.floor(BATCH_LIMIT / (Math.ceil(FILE / 3) * 4 + 200));
-  const all = images(count, dataset);
+  const files = images(count, dataset).map((image) => ({ ...image, bytes: testImage(image.seed, FILE) }));
   const started = performance.now();
-  for (let i = 0; i < all.length; i += perBatch) {
-    const batch = all.slice(i, i + perBatch).map(({ name, seed }) => ({
-      filename: name,
-      caption: "bench",
-      data: Buffer.from(testImage(seed, FILE)).toString("base64"),
-    }));
-    const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ tool: "upload_dataset", arguments: { dataset_name: dataset, images: batch } }),
-    });
-    const answer = (await response.json()) as { success: boolean; result?: { images_saved?: number } };
-    if (!answer.success || answer.result?.images_saved !== batch.length)
-      throw new Error(`direct upload failed: ${JSON.stringify(answer).slice(0, 200)}`);
-  }
+  const batch = files.map(({ name, bytes }) => ({
+    filename: name,
+    caption: `bench ${name}`,
+    data: Buffer.from(bytes).toString("base64"),
+  }));
+  const response = await fetch(`${stack.toolkitUrl}/mcp/execute`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ tool: "upload_dataset", arguments: { dataset_name: dataset, images: batch } }),
+  });
+  const answer = (await response.json()) as { success: boolean; result?: { images_saved?: number } };
+  if (!answer.success || answer.result?.images_saved !== batch.length)
+    throw new Error(`direct upload failed: ${JSON.stringify(answer).slice(0, 200)}`);
   return performance.now() - started;
 }
 
 async function main(): Promise<void> {
   const stack = await startStack();
   try {
+    const workerd = findDescendant(stack.wranglerPid, "workerd");
+    if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
+    const bytes = FILES * FILE;
     console.log(
-      `Dataset upload bench on ${machine()}; images of ${FILE / MiB} MiB, batch bodies ≤ ` +
-        `${BATCH_LIMIT / 1e6} MB, loopback only.\n`,
+      `Dataset upload bench on ${machine()}; ${FILES} images of ${FILE / MiB} MiB ` +
+        `(${(bytes / 1e6).toFixed(0)} MB), ${PARALLEL_PUTS} PUTs in flight, bridge stand-in ` +
+        `(tunnel/toolkit), loopback only.\n`,
     );
-    await throughWorker(stack, "bench_warmup", 4);
-    const warmRss = processRss(findDescendant(stack.wranglerPid, "workerd") ?? 0);
-    const rows: string[] = [];
-    for (const count of [32, 128]) {
-      const bytes = count * FILE;
-      const worker = await throughWorker(stack, `bench_w${count}`, count);
-      const directMs = await direct(stack, `bench_d${count}`, count);
-      const w = mbps(bytes, worker.ms);
-      const d = mbps(bytes, directMs);
-      rows.push(
-        `| ${(bytes / 1e6).toFixed(0)} MB (${count} files) | ${w.toFixed(1)} MB/s | ${d.toFixed(1)} MB/s | ` +
-          `${(w / d).toFixed(2)} | ${(worker.baseRss / MiB).toFixed(0)} MiB | ` +
-          `${(worker.peakRss / MiB).toFixed(0)} MiB | ${((worker.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
+    await throughWorker(stack, workerd, "bench_warmup", 2, true);
+    const warmRss = processRss(workerd);
+    const directMs = await direct(stack, "bench_direct", FILES);
+    const auto = await throughWorker(stack, workerd, "bench_auto", FILES, true);
+    const finalizeOnly = await throughWorker(stack, workerd, "bench_final", FILES, false);
+    const directRate = mbps(bytes, directMs);
+    console.log(`workerd RSS after a warm-up upload: ${(warmRss / MiB).toFixed(0)} MiB\n`);
+    console.log("| path | time | rate | ratio to direct | workerd peak growth over warmed-up |");
+    console.log("|---|---|---|---|---|");
+    console.log(
+      `| direct: one upload_dataset call to the bridge | ${(directMs / 1000).toFixed(1)} s | ${directRate.toFixed(1)} MB/s | 1.00 | |`,
+    );
+    for (const [label, run] of [
+      ["Worker, auto_forward (first PUT → last file confirmed)", auto],
+      ["Worker, forwarded after finalize", finalizeOnly],
+    ] as const) {
+      const rate = mbps(bytes, run.ms);
+      console.log(
+        `| ${label} | ${(run.ms / 1000).toFixed(1)} s | ${rate.toFixed(1)} MB/s | ${(rate / directRate).toFixed(2)} | ` +
+          `${((run.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
       );
     }
-    console.log(`workerd RSS after a ${(4 * FILE) / MiB} MiB warm-up upload: ${(warmRss / MiB).toFixed(0)} MiB\n`);
-    console.log(
-      "| dataset | through the Worker (upload + finalize) | straight to the toolkit | ratio | workerd RSS " +
-        "before | workerd peak RSS | peak growth over warmed-up |",
-    );
-    console.log("|---|---|---|---|---|---|---|");
-    for (const row of rows) console.log(row);
   } finally {
     await stack.stop();
   }

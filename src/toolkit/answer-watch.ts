@@ -2,6 +2,7 @@
 // whole answer, and a body that stalls or breaks off midway becomes a ToolkitError that
 // names the toolkit and what to check, whoever reads it.
 
+import { batchedReader, type ChunkReader } from "./batched-reader";
 import { describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "./errors";
 
 /** The time-out of a whole request, with how much of the answer came, when some did. */
@@ -38,7 +39,7 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
   const source = response.body;
   // Statuses that carry no body cannot be given one again.
   if (!source || [101, 204, 205, 304].includes(response.status)) return response;
-  const reader = source.getReader();
+  const reader = batchedReader(source);
   let received = 0;
   const failure = (cause: "timeout" | "idle" | unknown): unknown => {
     if (cause === "idle") {
@@ -85,10 +86,7 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
 }
 
 /** The next chunk, or a rejection with "timeout" or "idle" when the answer stalls (or the read's own error). */
-function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  watch: BodyWatch,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
+function readWithin(reader: ChunkReader, watch: BodyWatch): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (watch.timeout.aborted) return Promise.reject("timeout");
   return new Promise((resolve, reject) => {
     const onTimeout = () => finish(() => reject("timeout"));

@@ -1,3 +1,4 @@
+import { batchedReader, type ChunkReader } from "./batched-reader";
 import { UploadBodyError } from "./errors";
 
 /**
@@ -7,7 +8,7 @@ import { UploadBodyError } from "./errors";
  * source being read.
  */
 export class StreamedBody {
-  private reading: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  private reading: ChunkReader | null = null;
   private cancelled = false;
 
   /**
@@ -20,7 +21,7 @@ export class StreamedBody {
     size: number,
     label: string,
   ): AsyncGenerator<Uint8Array> {
-    const reader = (await open()).getReader();
+    const reader = batchedReader(await open());
     this.reading = reader;
     let complete = false;
     try {

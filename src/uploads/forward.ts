@@ -2,15 +2,13 @@ import { errorMessage, HOUR_MS, MINUTE_MS } from "../common";
 import type { Config } from "../config";
 import { ToolkitError, UploadBodyError } from "../toolkit/errors";
 import type { OutgoingImage, Upstream } from "../toolkit/upstream";
+import { autoForwardable } from "./auto-forward";
 import { planBatches } from "./batches";
 import { effectiveCaption } from "./captions";
-import { createUploadSession } from "./create";
 import type { SessionFiles } from "./files";
-import { acceptWhole } from "./receive/http";
 import { stagedKey, stemOf, uploadKind } from "./rules";
-import { sessionStub } from "./session";
 import type { SessionStore } from "./store";
-import type { ForwardProgress, Manifest, Outcome, SessionMeta } from "./types";
+import type { ForwardProgress, SessionMeta } from "./types";
 
 /**
  * Where an upload gets forwarded to the toolkit. finalize (or upload_dataset's inline images)
@@ -163,12 +161,26 @@ export function forwardStallMs(config: Pick<Config, "TOOLKIT_TIMEOUT_MS" | "UPLO
 /** What a failed step's error ends with: how the session's owner retries. */
 export const RETRY_BY_FINALIZE = "(finalize again to retry; only files not yet confirmed are re-sent)";
 
+/** What a failed early batch's error ends with: nothing is lost, finalize sends it again. */
+export const RESEND_AT_FINALIZE =
+  "(the upload goes on: the next image tries again, and finalize re-sends every image not yet confirmed)";
+
 export interface ForwardingContext {
   store: SessionStore;
   files: SessionFiles;
   bucket: R2Bucket;
   config: Config;
   upstream: Upstream;
+  /**
+   * "auto": an early batch of an open auto-forward session (auto-forward.ts): captioned images
+   * only, no final check, and a failure is recorded without ending the session.
+   */
+  mode?: "finalize" | "auto";
+  /**
+   * Stems whose image or caption changed while the step ran (the session fills it): their
+   * images are not marked sent, so they go again with what they are now.
+   */
+  changed?: ReadonlySet<string>;
 }
 
 /**
@@ -176,18 +188,20 @@ export interface ForwardingContext {
  * the toolkit confirmed are marked sent and the progress saved before the next step, so a
  * step cut short repeats at most its own batch. Returns true when another step should follow.
  */
-export async function forwardStep({ store, files, bucket, config, upstream }: ForwardingContext): Promise<boolean> {
+export async function forwardStep(context: ForwardingContext): Promise<boolean> {
+  const { store, files, bucket, config, upstream } = context;
+  const auto = context.mode === "auto";
   const meta = store.meta();
-  if (!meta || meta.state !== "forwarding") return false;
+  if (!meta || meta.state !== (auto ? "open" : "forwarding")) return false;
   const images = store.files().filter((f) => uploadKind(f.name) === "image" && f.state !== "receiving");
-  const pending: ForwardImage[] = images
-    .filter((f) => f.state === "staged")
-    .map((f) => ({
-      name: f.name,
-      size: f.size,
-      key: stagedKey(meta.prefix, f.name),
-      caption: captionFor(store, meta, f.name),
-    }));
+  const toSend = auto ? autoForwardable(store, meta) : images.filter((f) => f.state === "staged");
+  if (auto && toSend.length === 0) return false;
+  const pending: ForwardImage[] = toSend.map((f) => ({
+    name: f.name,
+    size: f.size,
+    key: stagedKey(meta.prefix, f.name),
+    caption: captionFor(store, meta, f.name),
+  }));
   store.saveMeta({ ...meta, forward: { ...meta.forward, activeAt: Date.now() } });
   try {
     const step = await forwardNext({
@@ -201,8 +215,12 @@ export async function forwardStep({ store, files, bucket, config, upstream }: Fo
     });
     const latest = store.meta() ?? meta;
     if (step.kind === "batch") {
+      // Only what is still the file and caption that went: a replaced image or a new caption goes again.
+      const confirmed = step.sent.filter(
+        (image) => !context.changed?.has(stemOf(image.name)) && store.file(image.name)?.state === "staged",
+      );
       store.setFileState(
-        step.sent.map((image) => image.name),
+        confirmed.map((image) => image.name),
         "sent",
       );
       store.saveMeta({ ...latest, forward: { ...step.progress, activeAt: Date.now() } });
@@ -217,6 +235,15 @@ export async function forwardStep({ store, files, bucket, config, upstream }: Fo
     const message = errorMessage(error);
     const latest = store.meta() ?? meta;
     const errorKind = error instanceof ToolkitError ? error.kind : undefined;
+    if (auto) {
+      // The upload goes on; finalize (already called, if the state moved on) re-sends the batch.
+      if (latest.state === "open")
+        store.saveMeta({
+          ...latest,
+          forward: { ...latest.forward, error: `${message} ${RESEND_AT_FINALIZE}`, errorKind },
+        });
+      return latest.state === "forwarding";
+    }
     store.saveMeta({
       ...latest,
       state: "failed",
@@ -235,11 +262,9 @@ export function notReadyToForward(store: SessionStore): string | undefined {
       `some files are still arriving in parts (${receiving.slice(0, 5).join(", ")}): complete them (POST ` +
       `.../files/<name>/complete) or delete them first`
     );
-  if (!files.some((f) => f.state === "staged" && uploadKind(f.name) === "image")) {
-    return files.length > 0
-      ? "every image has already been sent"
-      : "no images have been uploaded yet: add some, then finalize";
-  }
+  // Every image already sent (auto-forward, or a final check that failed) still needs the check.
+  if (!files.some((f) => f.state !== "receiving" && uploadKind(f.name) === "image"))
+    return "no images have been uploaded yet: add some, then finalize";
   return undefined;
 }
 
@@ -264,46 +289,4 @@ export function stalled(meta: SessionMeta, now: number, stallMs: number): Sessio
 
 function captionFor(store: SessionStore, meta: SessionMeta, name: string): string {
   return effectiveCaption(store.caption(stemOf(name))?.text, meta.defaultCaption, meta.triggerWord);
-}
-
-// upload_dataset's inline images.
-
-export interface InlineImage {
-  filename: string;
-  data: string;
-  caption: string;
-}
-
-/**
- * upload_dataset's inline images take the same road as an upload session: staged in R2,
- * checked, then forwarded in batches and verified with list_datasets. The session is
- * private to this call and removed at the end, whatever happened.
- */
-export async function forwardInline(
-  env: Env,
-  datasetName: string,
-  images: readonly InlineImage[],
-): Promise<Outcome<Manifest>> {
-  const session = await createUploadSession(env, undefined, { datasetName, defaultCaption: "", triggerWord: "" });
-  const stub = sessionStub(env, session.tokenHash);
-  try {
-    for (const image of images) {
-      const bytes = decodeBase64(image.data);
-      const stream = new Blob([bytes]).stream();
-      const accepted = await acceptWhole(env, session.tokenHash, image.filename, stream, bytes.byteLength);
-      if (!accepted.ok) return accepted;
-      const captioned = await stub.setCaptions([{ stem: stemOf(accepted.value.name), text: image.caption }], "api");
-      if (!captioned.ok) return captioned;
-    }
-    return await stub.forwardNow();
-  } finally {
-    await stub.abandon();
-  }
-}
-
-function decodeBase64(data: string): Uint8Array {
-  const binary = atob(data.replace(/\s+/g, ""));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

@@ -56,6 +56,7 @@ export function buildManifest(meta: SessionMeta, store: SessionStore, config: Co
     expires_at: new Date(meta.expiresAt).toISOString(),
     default_caption: meta.defaultCaption,
     trigger_word: meta.triggerWord,
+    auto_forward: meta.autoForward === true,
     files,
     rejected: store.rejected(),
     unpaired_captions: [...captions.keys()].filter((stem) => !paired.has(stem)).sort(),

@@ -3,12 +3,13 @@ import { HOUR_MS } from "../common";
 import { readConfig, type Config } from "../config";
 import { upstreamFor } from "../toolkit/select";
 import type { Upstream } from "../toolkit/upstream";
+import { autoForwardable, autoForwardDue, resendRecaptioned } from "./auto-forward";
 import { captionListProblem, type CaptionEntry, type CaptionSource } from "./captions";
 import { SessionFiles, type FileStatus, type OpenSession } from "./files";
 import { forwardStallMs, forwardStep, notReadyToForward, stalled } from "./forward";
 import { buildManifest, sessionLimits } from "./manifest";
 import { LEASE_MS, releaseLease, renewLease, type Lease } from "./leases";
-import { sanitizeFilename, type UploadKind } from "./rules";
+import { sanitizeFilename, stemOf, type UploadKind } from "./rules";
 import { SessionStore, type PartRow } from "./store";
 import {
   beginTusPatch,
@@ -43,6 +44,8 @@ export class UploadSession extends DurableObject<Env> {
   private readonly files: SessionFiles;
   /** True while a forwarding step runs in this instance: it is alive, whatever the clock says. */
   private stepping = false;
+  /** Stems whose image or caption changed since the running step began (see forwardStep). */
+  private readonly changed = new Set<string>();
   /** Public so tests can swap in a scripted toolkit or smaller limits. */
   config: Config;
   upstream: Upstream;
@@ -59,8 +62,10 @@ export class UploadSession extends DurableObject<Env> {
 
   async create(init: NewSession): Promise<Manifest> {
     const now = Date.now();
+    const { autoForward, ...rest } = init;
     const meta: SessionMeta = {
-      ...init,
+      ...rest,
+      ...(autoForward ? { autoForward: true } : {}),
       prefix: `uploads/${init.tokenHash.slice(0, 32)}/`,
       createdAt: now,
       expiresAt: now + this.config.UPLOAD_SESSION_TTL_HOURS * HOUR_MS,
@@ -104,7 +109,9 @@ export class UploadSession extends DurableObject<Env> {
 
   async recordWhole(name: string, size: number, format: string | null): Promise<Outcome<null>> {
     const open = this.open(true);
-    return open.ok ? this.files.recordWhole(open.value, name, size, format) : open;
+    if (!open.ok) return open;
+    this.changed.add(stemOf(name));
+    return this.afterArrival(await this.files.recordWhole(open.value, name, size, format));
   }
 
   /** Records a part its request stored in R2 while holding the part's lease. */
@@ -124,7 +131,9 @@ export class UploadSession extends DurableObject<Env> {
     own?: Lease,
   ): Promise<Outcome<{ name: string; kind: UploadKind; key: string; size: number }>> {
     const open = this.open(true);
-    return open.ok ? this.files.complete(open.value, rawName, own) : open;
+    if (!open.ok) return open;
+    this.changed.add(stemOf(sanitizeFilename(rawName) ?? rawName));
+    return this.afterArrival(await this.files.complete(open.value, rawName, own));
   }
 
   async tusCreate(rawName: string, length: number): Promise<Outcome<{ name: string }>> {
@@ -149,7 +158,9 @@ export class UploadSession extends DurableObject<Env> {
 
   async tusFinish(name: string, lease: Lease): Promise<Outcome<{ name: string; size: number }>> {
     const open = this.open(true);
-    return open.ok ? finishTus(this.files, this.store, open.value, name, lease) : open;
+    if (!open.ok) return open;
+    this.changed.add(stemOf(name));
+    return this.afterArrival(await finishTus(this.files, this.store, open.value, name, lease));
   }
 
   async tusTerminate(rawName: string): Promise<Outcome<null>> {
@@ -160,6 +171,7 @@ export class UploadSession extends DurableObject<Env> {
   async rejectFile(name: string, reason: string): Promise<Outcome<null>> {
     const open = this.open(true);
     if (!open.ok) return open;
+    this.changed.add(stemOf(name));
     await this.files.reject(open.value.meta.prefix, name, reason);
     return done(null);
   }
@@ -167,6 +179,7 @@ export class UploadSession extends DurableObject<Env> {
   async removeFile(rawName: string): Promise<Outcome<null>> {
     const open = this.open(true);
     if (!open.ok) return open;
+    this.changed.add(stemOf(sanitizeFilename(rawName) ?? rawName));
     await this.files.remove(open.value.meta.prefix, sanitizeFilename(rawName) ?? rawName);
     return done(null);
   }
@@ -176,8 +189,12 @@ export class UploadSession extends DurableObject<Env> {
     if (!open.ok) return open;
     const problem = captionListProblem(entries, this.config.UPLOAD_CAPTION_MAX_CHARS);
     if (problem) return refuse(400, problem);
-    for (const entry of entries) this.store.putCaption(entry.stem, entry.text, source);
-    return done({ captions: entries.length });
+    resendRecaptioned(this.store, entries);
+    for (const entry of entries) {
+      this.changed.add(entry.stem);
+      this.store.putCaption(entry.stem, entry.text, source);
+    }
+    return this.afterArrival(done({ captions: entries.length }));
   }
 
   /** Starts forwarding in the background (an alarm), so closing the page does not stop it. */
@@ -192,7 +209,7 @@ export class UploadSession extends DurableObject<Env> {
   async forwardNow(): Promise<Outcome<Manifest>> {
     const ready = this.startForwarding();
     if (!ready.ok) return ready;
-    while (await this.step());
+    while (await this.step("finalize"));
     await this.schedule();
     return this.manifest();
   }
@@ -224,7 +241,15 @@ export class UploadSession extends DurableObject<Env> {
       if (this.stepping) return;
       // Should this invocation die mid-batch, this alarm finds the session stalled.
       await this.store.setAlarm(now + forwardStallMs(this.config) + 1000);
-      await this.step();
+      await this.step("finalize");
+      return this.schedule();
+    }
+    if (meta.state === "open" && now < meta.expiresAt && autoForwardable(this.store, meta).length > 0) {
+      // The running step's own schedule() looks again when it ends.
+      if (this.stepping) return;
+      // Should this invocation die mid-batch, this alarm tries again.
+      await this.store.setAlarm(now + forwardStallMs(this.config) + 1000);
+      await this.step("auto");
       return this.schedule();
     }
     if (now >= meta.expiresAt) {
@@ -254,8 +279,9 @@ export class UploadSession extends DurableObject<Env> {
     return done(meta);
   }
 
-  private async step(): Promise<boolean> {
+  private async step(mode: "finalize" | "auto"): Promise<boolean> {
     this.stepping = true;
+    this.changed.clear();
     try {
       return await forwardStep({
         store: this.store,
@@ -263,6 +289,8 @@ export class UploadSession extends DurableObject<Env> {
         config: this.config,
         upstream: this.upstream,
         bucket: this.env.STAGING,
+        mode,
+        changed: this.changed,
       });
     } finally {
       this.stepping = false;
@@ -306,8 +334,20 @@ export class UploadSession extends DurableObject<Env> {
   private async schedule(): Promise<void> {
     const meta = this.store.meta();
     if (!meta) return;
-    const at = meta.state === "forwarding" ? Date.now() : Math.min(meta.expiresAt, meta.removeStagedAt ?? Infinity);
-    await this.store.setAlarm(at);
+    const now = meta.state === "forwarding" || (meta.state === "open" && autoForwardDue(this.store, meta));
+    await this.store.setAlarm(now ? Date.now() : Math.min(meta.expiresAt, meta.removeStagedAt ?? Infinity));
+  }
+
+  /**
+   * After an image or caption arrived: an auto-forward session with something to send starts
+   * an early batch now (even after a failed one: each arrival tries once more). A step already
+   * running looks again when it ends.
+   */
+  private async afterArrival<T>(outcome: Outcome<T>): Promise<Outcome<T>> {
+    const meta = this.store.meta();
+    if (outcome.ok && meta && !this.stepping && autoForwardable(this.store, meta).length > 0)
+      await this.store.setAlarm(Date.now());
+    return outcome;
   }
 }
 

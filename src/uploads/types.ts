@@ -60,6 +60,8 @@ export const sessionMetaSchema = z.object({
   forward: forwardProgressSchema,
   /** When staged objects of a complete session are removed (UPLOAD_KEEP_STAGED_HOURS). */
   removeStagedAt: z.number().optional(),
+  /** Captioned images go to the toolkit while the session is still open (see auto-forward.ts). */
+  autoForward: z.boolean().optional(),
 });
 export type SessionMeta = z.infer<typeof sessionMetaSchema>;
 
@@ -87,6 +89,8 @@ export const manifestSchema = z.object({
   expires_at: z.string(),
   default_caption: z.string(),
   trigger_word: z.string(),
+  /** Captioned images are sent while the upload is still open, not only after finalize. */
+  auto_forward: z.boolean(),
   files: z.array(stagedFileSchema),
   rejected: z.array(rejectedFileSchema),
   /** Captions received for stems that have no image yet (they pair when the image arrives). */
@@ -109,6 +113,8 @@ export interface NewSession {
   datasetName: string;
   defaultCaption: string;
   triggerWord: string;
+  /** create_dataset_upload's auto_forward. */
+  autoForward?: boolean | undefined;
 }
 
 /** Where an admitted file's bytes go in R2, and how many it may have. */

@@ -16,21 +16,31 @@ export function uploadTools(config: Config): DefinedTool[] {
       description:
         "Open a resumable upload session for a (large) LoRA dataset. Returns a secret upload URL (valid " +
         "for a limited time), a browser page to drag and drop images and edit captions, and a curl " +
-        "example. Files are staged in R2 and sent to the toolkit in batches on finalize.",
+        "example. Files are staged in R2 and sent to the toolkit in batches on finalize (with auto_forward, " +
+        "captioned images go as soon as they arrive).",
       input: z.object({
         dataset_name: safeName("dataset_name").describe("Name of the dataset folder on the toolkit"),
         default_caption: captionText("default_caption", config.UPLOAD_CAPTION_MAX_CHARS)
           .default("")
           .describe("Caption for images that arrive without their own .txt caption"),
         trigger_word: triggerWord.default("").describe("Put first in every caption that does not already contain it"),
+        auto_forward: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Send each image to the toolkit as soon as it is staged with its caption set (before it or with it), " +
+              "while the rest still upload; images without a caption of their own wait for finalize, which sends " +
+              "the rest and checks the count. Changing the caption of an image already sent sends it again",
+          ),
       }),
       output: createdOutput,
       annotations: additiveWrite,
-      async run({ dataset_name, default_caption, trigger_word }, { env, origin }) {
+      async run({ dataset_name, default_caption, trigger_word, auto_forward }, { env, origin }) {
         const created = await createUploadSession(env, origin, {
           datasetName: dataset_name,
           defaultCaption: default_caption,
           triggerWord: trigger_word.trim(),
+          autoForward: auto_forward,
         });
         const curl = [
           `curl -T cat_01.png ${created.uploadUrl}/files/cat_01.png`,
@@ -45,6 +55,13 @@ export function uploadTools(config: Config): DefinedTool[] {
           `With curl:\n${curl}`,
           `tus 1.0 clients (tus-js-client, Uppy) can upload images resumably to ${created.tusUrl} ` +
             `(metadata: filename, optionally caption).`,
+          ...(auto_forward
+            ? [
+                `auto_forward is on: each image whose caption is set (PUT ${created.uploadUrl}/captions/<name> ` +
+                  `before the image, its .txt first, or tus metadata) goes to the toolkit as soon as it is staged; ` +
+                  `finalize sends the rest and checks the count.`,
+              ]
+            : []),
           `Files over 100 MB go in parts: PUT .../files/<name>/parts/<n> (each but the last at least 5 ` +
             `MiB, all the same size), then POST .../files/<name>/complete. Follow progress with ` +
             `get_dataset_upload.`,

@@ -1,3 +1,4 @@
+import { batchedReader } from "../batched-reader";
 import { describeNetworkError, ToolkitError } from "../errors";
 import { labelOf, notJson, stalled, statusFailure, UI, type UiCall, type UiContext } from "./failures";
 import { readText, sendUi } from "./http";
@@ -181,7 +182,7 @@ function guardBody(
   expected: number | null,
 ): ReadableStream<Uint8Array> {
   if (!response.body) return emptyStream();
-  const reader = response.body.getReader();
+  const reader = batchedReader(response.body);
   let seen = 0;
   const resumeAt = () => `; resume from byte ${start + seen}`;
   return new ReadableStream<Uint8Array>(

@@ -23,11 +23,15 @@ function ascii(text: string): number[] {
   return [...text].map((c) => c.charCodeAt(0));
 }
 
-export async function newSession(datasetName = "cats", init: { defaultCaption?: string; triggerWord?: string } = {}) {
+export async function newSession(
+  datasetName = "cats",
+  init: { defaultCaption?: string; triggerWord?: string; autoForward?: boolean } = {},
+) {
   const created = await createUploadSession(env, "https://example.com", {
     datasetName,
     defaultCaption: init.defaultCaption ?? "",
     triggerWord: init.triggerWord ?? "",
+    autoForward: init.autoForward,
   });
   const base = created.uploadUrl;
   return { ...created, base };
