@@ -70,7 +70,6 @@ describe("unpacking zips", () => {
     ]);
     expect(bomb.length).toBeLessThan(400 * 1024);
     const sinks = new Map<string, RecordingSink>();
-    const started = Date.now();
     await unpackZip(
       chunked(bomb),
       async (path) => {
@@ -80,7 +79,6 @@ describe("unpacking zips", () => {
       },
       20 * MiB,
     );
-    const elapsed = Date.now() - started;
     const entry = sinks.get("bomb.png");
     expect(entry?.aborted).toMatch(/unpacks to more than 20971520 bytes.*UPLOAD_FILE_MAX_BYTES/);
     expect(entry?.closed).toBe(false);
@@ -89,7 +87,6 @@ describe("unpacking zips", () => {
     expect(entry?.written).toBeLessThanOrEqual(20 * MiB);
     // The rest of the bomb is skipped, not inflated: the entry after it still arrives.
     expect(sinks.get("after.png")).toMatchObject({ written: 3000, closed: true, aborted: undefined });
-    expect(elapsed).toBeLessThan(5000);
   });
 
   it("stops inflating an entry its sink refuses", async () => {
