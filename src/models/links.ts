@@ -101,3 +101,37 @@ export async function downloadLink(
   const url = await signedUrl(origin, await signingKey(config, env), model.key, expires);
   return { url, expiresAt: new Date(expires * 1000).toISOString() };
 }
+
+/**
+ * A signed link's expiry and signature as a request carries them, or the answer that refuses it
+ * (incomplete, altered or expired), found before its signature is checked or anything is read.
+ * `what` names the link ("download", "sample"); `again` says how to get a fresh one.
+ */
+export function linkTerms(
+  url: URL,
+  what: string,
+  again: string,
+  now: number,
+): { expires: number; sig: string } | { refused: Response } {
+  const expires = Number(url.searchParams.get("expires"));
+  const sig = url.searchParams.get("sig") ?? "";
+  if (!Number.isSafeInteger(expires) || sig === "")
+    return { refused: linkProblem(403, `This ${what} link is incomplete or was altered: ${again}.`) };
+  if (expires * 1000 <= now) {
+    const when = new Date(expires * 1000).toISOString();
+    return { refused: linkProblem(403, `This ${what} link expired at ${when}: ${again}.`) };
+  }
+  return { expires, sig };
+}
+
+/** A plain-text refusal of a link request, never cached and never sniffed as anything else. */
+export function linkProblem(status: number, message: string): Response {
+  return new Response(`${message}\n`, {
+    status,
+    headers: {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}

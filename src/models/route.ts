@@ -6,7 +6,7 @@
 
 import { Hono } from "hono";
 import { readConfig } from "../config";
-import { DOWNLOAD_ROUTE, signingKey, verify } from "./links";
+import { DOWNLOAD_ROUTE, linkProblem as problem, linkTerms, signingKey, verify } from "./links";
 import { isExpired } from "./staged";
 import { attachment } from "./stage";
 
@@ -18,15 +18,11 @@ const AGAIN = "call download_model again for a fresh link";
 downloadRoutes.get(`${DOWNLOAD_ROUTE}*`, async (c) => {
   const url = new URL(c.req.url);
   const key = objectKey(url.pathname);
-  const expires = Number(url.searchParams.get("expires"));
-  const sig = url.searchParams.get("sig") ?? "";
-  if (!key || !Number.isSafeInteger(expires) || sig === "") {
-    return problem(403, `This download link is incomplete or was altered: ${AGAIN}.`);
-  }
   const now = Date.now();
-  if (expires * 1000 <= now) {
-    return problem(403, `This download link expired at ${new Date(expires * 1000).toISOString()}: ${AGAIN}.`);
-  }
+  const terms = linkTerms(url, "download", AGAIN, now);
+  if (!key) return problem(403, `This download link is incomplete or was altered: ${AGAIN}.`);
+  if ("refused" in terms) return terms.refused;
+  const { expires, sig } = terms;
   const config = readConfig(c.env);
   if (!(await verify(await signingKey(config, c.env), key, expires, sig))) {
     return problem(403, `This download link's signature is not valid (altered, or the signing key changed): ${AGAIN}.`);
@@ -113,11 +109,4 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (last !== "" && Number(last) < start) return undefined;
   if (start >= size) return "unsatisfiable";
   return { start, end };
-}
-
-function problem(status: number, message: string): Response {
-  return new Response(`${message}\n`, {
-    status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
-  });
 }

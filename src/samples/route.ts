@@ -12,6 +12,7 @@ import { jobId as jobIdSchema } from "../mcp/fields";
 import { ToolkitError } from "../toolkit/errors";
 import { upstreamFor } from "../toolkit/select";
 import type { Upstream } from "../toolkit/upstream";
+import { linkProblem as problem, linkTerms } from "../models/links";
 import { SAMPLE_ROUTE, sampleContentType, sampleLinkValid } from "./links";
 
 export const sampleRoutes = new Hono<{ Bindings: Env }>();
@@ -25,15 +26,11 @@ sampleRoutes.get(`${SAMPLE_ROUTE}*`, (c) => serveSample(c.req.raw, c.env, () => 
 export async function serveSample(request: Request, env: Env, upstream: () => Upstream): Promise<Response> {
   const url = new URL(request.url);
   const sample = sampleOf(url.pathname);
-  const expires = Number(url.searchParams.get("expires"));
-  const sig = url.searchParams.get("sig") ?? "";
-  if (!sample || !Number.isSafeInteger(expires) || sig === "") {
-    return problem(403, `This sample link is incomplete or was altered: ${AGAIN}.`);
-  }
   const now = Date.now();
-  if (expires * 1000 <= now) {
-    return problem(403, `This sample link expired at ${new Date(expires * 1000).toISOString()}: ${AGAIN}.`);
-  }
+  const terms = linkTerms(url, "sample", AGAIN, now);
+  if (!sample) return problem(403, `This sample link is incomplete or was altered: ${AGAIN}.`);
+  if ("refused" in terms) return terms.refused;
+  const { expires, sig } = terms;
   const config = readConfig(env);
   if (!(await sampleLinkValid(config, env, sample, expires, sig))) {
     return problem(403, `This sample link's signature is not valid (altered, or the signing key changed): ${AGAIN}.`);
@@ -85,15 +82,4 @@ function sampleOf(pathname: string): { jobId: string; file: string; contentType:
 /** Shown in the browser under its own name; the name is [A-Za-z0-9._-] (sampleContentType), so it needs no escaping. */
 function inline(file: string): string {
   return `inline; filename="${file}"`;
-}
-
-function problem(status: number, message: string): Response {
-  return new Response(`${message}\n`, {
-    status,
-    headers: {
-      "Content-Type": "text/plain; charset=utf-8",
-      "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
-    },
-  });
 }
