@@ -8,13 +8,14 @@ export function workerOver(instanceEnv: Env): Fetcher {
     worker.fetch(new Request(input, init) as Parameters<typeof worker.fetch>[0], instanceEnv, createExecutionContext());
 }
 
-/** An authenticated JSON-RPC request to `<origin>/mcp`, with extra headers (an Origin, say). */
+/** An authenticated JSON-RPC request to `<origin>/mcp`, with extra headers (an Origin, say), its params and id. */
 export function mcpPost(
   fetch: Fetcher,
   origin: string,
   token: string,
   method: string,
   headers: Record<string, string> = {},
+  call: { params?: unknown; id?: number } = {},
 ): Promise<Response> {
   return fetch(`${origin}/mcp`, {
     method: "POST",
@@ -26,6 +27,6 @@ export function mcpPost(
       Host: new URL(origin).host,
       ...headers,
     },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: {} }),
+    body: JSON.stringify({ jsonrpc: "2.0", id: call.id ?? 1, method, params: call.params ?? {} }),
   });
 }

@@ -10,7 +10,7 @@ import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { obtainAccessToken, type Fetcher } from "../../shared/oauth-flow";
-import { workerOver } from "../helpers/instance";
+import { mcpPost, workerOver } from "../helpers/instance";
 import { mcpRequest, type ToolCallResult } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 
@@ -80,22 +80,8 @@ describe("concurrent requests in one isolate", () => {
   let address = 0;
 
   function callOn(fetch: Fetcher, origin: string, token: string, id: number) {
-    return fetch(`${origin}/mcp`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-        "MCP-Protocol-Version": "2025-06-18",
-        Host: new URL(origin).host,
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id,
-        method: "tools/call",
-        params: { name: "create_dataset_upload", arguments: { dataset_name: `cats_${id}` } },
-      }),
-    });
+    const params = { name: "create_dataset_upload", arguments: { dataset_name: `cats_${id}` } };
+    return mcpPost(fetch, origin, token, "tools/call", {}, { params, id });
   }
 
   it("give each caller links on the origin it came in on", async () => {
