@@ -45,3 +45,12 @@ export class ScriptedToolkit implements ToolkitTransport {
     return Response.json({ success: true, result: answer.result, error: null });
   }
 }
+
+/** The bridge's answer to an upload_dataset that saved every one of `saved` images into dataset "ds". */
+export function uploadedAnswer(saved: number): Response {
+  return Response.json({
+    success: true,
+    result: { status: "success", dataset: "ds", images_saved: saved, path: "/ai-toolkit/datasets/ds" },
+    error: null,
+  });
+}

@@ -6,6 +6,7 @@ import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
+import { uploadedAnswer } from "../helpers/scripted-toolkit";
 
 interface Arrived {
   filename: string;
@@ -57,16 +58,7 @@ class Toolkit implements ToolkitTransport {
     }
     this.batches.push(body.arguments.images);
     for (const arrived of body.arguments.images) this.disk.set(arrived.filename, arrived);
-    return Response.json({
-      success: true,
-      result: {
-        status: "success",
-        dataset: "ds",
-        images_saved: body.arguments.images.length,
-        path: "/ai-toolkit/datasets/ds",
-      },
-      error: null,
-    });
+    return uploadedAnswer(body.arguments.images.length);
   }
 
   sent(): string[] {

@@ -14,6 +14,7 @@ import {
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { ForwardProgress } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
+import { uploadedAnswer } from "../helpers/scripted-toolkit";
 
 /** A toolkit that reads each streamed upload_dataset body whole and remembers what arrived. */
 class RecordingToolkit implements ToolkitTransport {
@@ -45,16 +46,7 @@ class RecordingToolkit implements ToolkitTransport {
       images: body.arguments.images,
     });
     this.listed += body.arguments.images.length;
-    return Response.json({
-      success: true,
-      result: {
-        status: "success",
-        dataset: "ds",
-        images_saved: body.arguments.images.length,
-        path: "/ai-toolkit/datasets/ds",
-      },
-      error: null,
-    });
+    return uploadedAnswer(body.arguments.images.length);
   }
 }
 

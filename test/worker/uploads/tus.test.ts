@@ -7,6 +7,7 @@ import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import { patchUpload, TUS_PART_BYTES } from "../../../src/uploads/receive/tus";
 import type { Manifest } from "../../../src/uploads/types";
 import { image, newSession } from "./support";
+import { uploadedAnswer } from "../helpers/scripted-toolkit";
 
 const MiB = 1024 * 1024;
 const TUS = { "Tus-Resumable": "1.0.0" };
@@ -197,16 +198,7 @@ describe("tus 1.0", () => {
             error: null,
           });
         arrived.push(...body.arguments.images);
-        return Response.json({
-          success: true,
-          result: {
-            status: "success",
-            dataset: "ds",
-            images_saved: body.arguments.images.length,
-            path: "/ai-toolkit/datasets/ds",
-          },
-          error: null,
-        });
+        return uploadedAnswer(body.arguments.images.length);
       },
     };
     await runInDurableObject(stub, (instance: UploadSession) => {
