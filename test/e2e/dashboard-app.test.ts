@@ -142,11 +142,20 @@ describe("the training dashboard as an MCP App", () => {
       expect(await app.locator("#gpu-temp").textContent()).toBe("67 °C · 98%");
 
       // Hovering the chart shows the step and the values there.
+      // The page redraws the chart on each refresh, so the hover area is found (and hovered) afresh
+      // until the tip shows.
       const plot = app.locator("#chart svg rect");
-      const box = await plot.boundingBox();
-      if (!box) throw new Error("the chart has no hover area");
-      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
-      await expect.poll(() => app.locator("#chart .tip").isVisible()).toBe(true);
+      await expect
+        .poll(
+          async () => {
+            const box = await plot.boundingBox();
+            if (!box) return false;
+            await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+            return app.locator("#chart .tip").isVisible();
+          },
+          { timeout: 15_000 },
+        )
+        .toBe(true);
       const tip = (await app.locator("#chart .tip").textContent()) ?? "";
       expect(tip).toMatch(/Step \d+/);
       expect(tip).toMatch(/loss 0\.\d+/);
