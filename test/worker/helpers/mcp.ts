@@ -35,7 +35,16 @@ export async function mcpRequestTo(server: () => McpServer, method: string, para
   return send(createMcpHandler(server, { route: "/mcp" }), method, params);
 }
 
-async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method: string, params: unknown) {
+/**
+ * One JSON-RPC request through `handler`. `ctx` is the execution context the handler gets (the OAuth
+ * provider puts the token's props and auth there).
+ */
+export async function send(
+  handler: ReturnType<typeof createToolkitMcpHandler>,
+  method: string,
+  params: unknown,
+  ctx: ExecutionContext = createExecutionContext(),
+) {
   const request = new Request("http://localhost/mcp", {
     method: "POST",
     headers: {
@@ -46,8 +55,12 @@ async function send(handler: ReturnType<typeof createToolkitMcpHandler>, method:
     },
     body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
   });
-  const response = await handler(request, env, createExecutionContext());
-  const text = await response.text();
+  const response = await handler(request, env, ctx);
+  return rpcAnswer(await response.text());
+}
+
+/** The JSON-RPC answer in a /mcp response body: plain JSON, or the `data:` line of its SSE stream. */
+export function rpcAnswer(text: string): { result?: unknown; error?: { code: number; message: string } } {
   const json = text.startsWith("{")
     ? text
     : text

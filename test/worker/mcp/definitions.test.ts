@@ -11,7 +11,7 @@ import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
 import type { ToolkitTransport } from "../../../src/toolkit/transport";
 import { obtainAccessToken, type Fetcher } from "../../shared/oauth-flow";
 import { mcpPost, workerOver } from "../helpers/instance";
-import { mcpRequest, type ToolCallResult } from "../helpers/mcp";
+import { mcpRequest, rpcAnswer, send, type ToolCallResult } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 
 /**
@@ -98,14 +98,7 @@ describe("concurrent requests in one isolate", () => {
       calls.map(async ({ origin, token, id }) => {
         const response = await callOn(fetch, origin, token, id);
         expect(response.status).toBe(200);
-        const text = await response.text();
-        const json = text.startsWith("{")
-          ? text
-          : text
-              .split("\n")
-              .find((line) => line.startsWith("data: "))!
-              .slice(6);
-        return (JSON.parse(json) as { result: ToolCallResult }).result;
+        return rpcAnswer(await response.text()).result as ToolCallResult;
       }),
     );
     for (const [i, answer] of answers.entries()) {
@@ -163,29 +156,8 @@ describe("concurrent requests in one isolate", () => {
             expiresAt: Math.floor(Date.now() / 1000) + 3600,
           },
         });
-        const request = new Request("http://localhost/mcp", {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            Accept: "application/json, text/event-stream",
-            "MCP-Protocol-Version": "2025-06-18",
-            Host: "localhost",
-          },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: 1,
-            method: "tools/call",
-            params: { name: "stop_training", arguments: { job_id: jobId } },
-          }),
-        });
-        const text = await (await handler(request, env, ctx)).text();
-        const json = text.startsWith("{")
-          ? text
-          : text
-              .split("\n")
-              .find((line) => line.startsWith("data: "))!
-              .slice(6);
-        return (JSON.parse(json) as { result: ToolCallResult }).result;
+        const params = { name: "stop_training", arguments: { job_id: jobId } };
+        return (await send(handler, "tools/call", params, ctx)).result as ToolCallResult;
       }),
     );
     expect(arrived).toBe(2);

@@ -10,7 +10,7 @@ import { readConfig } from "../../../src/config";
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
-import { mcpRequest } from "../helpers/mcp";
+import { mcpRequest, rpcAnswer } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 
 /**
@@ -75,14 +75,8 @@ describe("the 2026-07-28 era", () => {
         },
       }),
     });
-    const text = await (await createToolkitMcpHandler(context)(request, env, createExecutionContext())).text();
-    const json = text.startsWith("{")
-      ? text
-      : text
-          .split("\n")
-          .find((line) => line.startsWith("data: "))
-          ?.slice(6);
-    return JSON.parse(json ?? text) as { result?: Record<string, unknown>; error?: unknown };
+    const response = await createToolkitMcpHandler(context)(request, env, createExecutionContext());
+    return rpcAnswer(await response.text()) as { result?: Record<string, unknown>; error?: unknown };
   }
 
   it("lists the same tools, and calls them, from the shared definitions", async () => {
