@@ -18,6 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { parse } from "yaml";
 
+import { noiseSource } from "./noise.ts";
 import { writeSafetensors, type TensorSpec } from "./safetensors.ts";
 import { isFluxModel, readTrainerSettings, type TrainerSettings } from "./training-config.ts";
 import { formatTqdmLine, pythonExp, TqdmWriter } from "./tqdm.ts";
@@ -37,18 +38,6 @@ const out = (text: string): void => {
 const err = (text: string): void => {
   writeSync(2, text);
 };
-
-/** Deterministic noise, so two runs of the same config print the same curve. */
-function noiseSource(seedText: string): () => number {
-  let state = 0x9e3779b9;
-  for (const ch of seedText) state = Math.imul(state ^ ch.charCodeAt(0), 0x01000193) >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0xffffffff - 0.5;
-  };
-}
 
 function countImages(folder: string): number {
   try {

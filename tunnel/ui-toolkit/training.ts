@@ -13,6 +13,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 
+import { noiseSource } from "../toolkit/noise.ts";
 import { formatTqdmLine, pythonExp, TqdmWriter } from "../toolkit/tqdm.ts";
 import {
   cleanUpSaves,
@@ -273,16 +274,4 @@ function countImages(folder: string): number {
   } catch {
     return 0;
   }
-}
-
-/** Deterministic noise, so two runs of the same job print the same curve. */
-function noiseSource(seedText: string): () => number {
-  let state = 0x9e3779b9;
-  for (const ch of seedText) state = Math.imul(state ^ ch.charCodeAt(0), 0x01000193) >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 0xffffffff - 0.5;
-  };
 }
