@@ -2,7 +2,7 @@
 // whole answer, and a body that stalls or breaks off midway becomes a ToolkitError that
 // names the toolkit and what to check, whoever reads it.
 
-import { batchedReader, type ChunkReader } from "./batched-reader";
+import { batchedReader, declaredLength, type ChunkReader } from "./batched-reader";
 import { describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "./errors";
 
 /** The time-out of a whole request, with how much of the answer came, when some did. */
@@ -39,7 +39,7 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
   const source = response.body;
   // Statuses that carry no body cannot be given one again.
   if (!source || [101, 204, 205, 304].includes(response.status)) return response;
-  const reader = batchedReader(source);
+  const reader = batchedReader(source, declaredLength(response));
   let received = 0;
   const failure = (cause: "timeout" | "idle" | unknown): unknown => {
     if (cause === "idle") {

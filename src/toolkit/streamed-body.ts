@@ -21,7 +21,7 @@ export class StreamedBody {
     size: number,
     label: string,
   ): AsyncGenerator<Uint8Array> {
-    const reader = batchedReader(await open());
+    const reader = batchedReader(await open(), size);
     this.reading = reader;
     let complete = false;
     try {

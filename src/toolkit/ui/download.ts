@@ -182,7 +182,7 @@ function guardBody(
   expected: number | null,
 ): ReadableStream<Uint8Array> {
   if (!response.body) return emptyStream();
-  const reader = batchedReader(response.body);
+  const reader = batchedReader(response.body, expected);
   let seen = 0;
   const resumeAt = () => `; resume from byte ${start + seen}`;
   return new ReadableStream<Uint8Array>(

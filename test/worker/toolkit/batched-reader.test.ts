@@ -1,5 +1,10 @@
-import { describe, expect, it } from "vitest";
-import { BATCH_MIN_BYTES, batchedReader } from "../../../src/toolkit/batched-reader";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  BATCH_BUFFER_BYTES,
+  BATCH_MIN_BYTES,
+  END_PROBE_BYTES,
+  batchedReader,
+} from "../../../src/toolkit/batched-reader";
 
 /** A byte stream (what workerd's fetch and R2 bodies are) that enqueues `count` pieces of `size` bytes. */
 function byteStream(count: number, size: number): ReadableStream<Uint8Array> {
@@ -13,8 +18,8 @@ function byteStream(count: number, size: number): ReadableStream<Uint8Array> {
   });
 }
 
-async function readAll(stream: ReadableStream<Uint8Array>) {
-  const reader = batchedReader(stream);
+async function readAll(stream: ReadableStream<Uint8Array>, expectedBytes?: number) {
+  const reader = batchedReader(stream, expectedBytes);
   const pieces: Uint8Array[] = [];
   for (;;) {
     const next = await reader.read();
@@ -30,7 +35,23 @@ async function readAll(stream: ReadableStream<Uint8Array>) {
   return { pieces, bytes };
 }
 
+type AtLeast = (min: number, view: Uint8Array) => Promise<ReadableStreamReadResult<Uint8Array>>;
+
+/** The room (buffer size) of every readAtLeast call from here on. */
+function recordRooms(): number[] {
+  const rooms: number[] = [];
+  const prototype = ReadableStreamBYOBReader.prototype as unknown as { readAtLeast: AtLeast };
+  const original = prototype.readAtLeast;
+  vi.spyOn(prototype, "readAtLeast").mockImplementation(function (this: unknown, min, view) {
+    rooms.push(view.byteLength);
+    return original.call(this, min, view);
+  });
+  return rooms;
+}
+
 describe("batchedReader", () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it("joins a byte stream's 4 KiB pieces into pieces of at least BATCH_MIN_BYTES, every byte in order", async () => {
     const { pieces, bytes } = await readAll(byteStream(100, 4096));
     expect(bytes.byteLength).toBe(100 * 4096);
@@ -96,5 +117,49 @@ describe("batchedReader", () => {
     await reader.read();
     await reader.cancel("enough");
     expect(cancelled).toBe("enough");
+  });
+
+  describe("sizes each read's room to what is left", () => {
+    it("gives a body of known length no more room than its bytes, and the end a small probe", async () => {
+      const rooms = recordRooms();
+      const { bytes } = await readAll(byteStream(3, 10), 30);
+      expect(bytes.byteLength).toBe(30);
+      expect(rooms).toEqual([30, END_PROBE_BYTES]);
+    });
+
+    it("confirms the end of a short body of unknown length with a small probe", async () => {
+      const rooms = recordRooms();
+      const { bytes } = await readAll(byteStream(3, 10));
+      expect(bytes.byteLength).toBe(30);
+      expect(rooms).toEqual([BATCH_BUFFER_BYTES, END_PROBE_BYTES]);
+    });
+
+    it("never gives a long body of known length more room than it has left", async () => {
+      const rooms = recordRooms();
+      const total = 100 * 4096;
+      const { pieces, bytes } = await readAll(byteStream(100, 4096), total);
+      expect(bytes.byteLength).toBe(total);
+      expect(rooms).toHaveLength(pieces.length + 1);
+      let left = total;
+      pieces.forEach((piece, i) => {
+        expect(rooms[i]).toBeLessThanOrEqual(Math.min(BATCH_BUFFER_BYTES, left));
+        left -= piece.byteLength;
+      });
+      expect(rooms.at(-1)).toBe(END_PROBE_BYTES);
+    });
+
+    it("reads a body that runs past its declared length whole, with full room again", async () => {
+      const rooms = recordRooms();
+      const { bytes } = await readAll(byteStream(100, 4096), 10);
+      expect(bytes.byteLength).toBe(100 * 4096);
+      for (let i = 0; i < 100; i++) expect(bytes[i * 4096]).toBe(i % 251);
+      expect(rooms).toContain(BATCH_BUFFER_BYTES);
+    });
+
+    it("ends an empty body of known length with one probe", async () => {
+      const rooms = recordRooms();
+      expect((await readAll(byteStream(0, 1), 0)).bytes.byteLength).toBe(0);
+      expect(rooms).toEqual([END_PROBE_BYTES]);
+    });
   });
 });
