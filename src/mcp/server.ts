@@ -1,7 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/server";
 import { registerDashboard } from "../dashboard";
-import { createMcpHandler } from "agents/mcp/server";
-import { mcpOriginOptions } from "../auth/origins";
+import { callerOf, serveMcp } from "./endpoint";
 import { readConfig, type Config } from "../config";
 import { upstreamFor } from "../toolkit/select";
 import { WORKER_NAME, WORKER_VERSION } from "../common";
@@ -76,22 +75,24 @@ export function buildServer(context: ToolContext): McpServer {
   return server;
 }
 
-/** The Streamable HTTP handler for one request, stateless: a fresh McpServer each time. */
-export function createToolkitMcpHandler(context: ToolContext, request?: Request) {
-  // The SDK's default 4 MiB request limit stays: the handler classifies 2025-era clients by
-  // reading the body under that same bound, so a larger limit would break those clients.
-  // Large data goes through upload sessions instead of one MCP request.
-  // Browser pages: loopback, this Worker's own origin and ALLOWED_ORIGINS (auth/origins.ts).
-  return createMcpHandler(() => buildServer(context), { route: "/mcp", ...mcpOriginOptions(context.config, request) });
+/**
+ * The Streamable HTTP handler for one request, stateless: a fresh McpServer each time, and the
+ * caller as the OAuth provider left it on the execution context (mcp/endpoint.ts).
+ */
+export function createToolkitMcpHandler(context: ToolContext) {
+  // The SDK's default 4 MiB request limit stays: large data goes through upload sessions
+  // instead of one MCP request. Browser pages: loopback, this Worker's own origin and
+  // ALLOWED_ORIGINS (auth/origins.ts).
+  return (request: Request, _env: Env, ctx: ExecutionContext) =>
+    serveMcp(request, context.config, () => buildServer(context), callerOf(ctx));
+}
+
+/** One /mcp request from a caller the OAuth check let through (its props and auth on `ctx`). */
+export function serveToolkitMcp(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin))(request, env, ctx);
 }
 
 /** The protected /mcp endpoint: OAuthProvider calls this only with a valid token. */
 export const mcpApiHandler: ExportedHandler<Env> & { fetch: NonNullable<ExportedHandler<Env>["fetch"]> } = {
-  fetch(request, env, ctx) {
-    return createToolkitMcpHandler(toolContext(env, new URL(request.url).origin), request as Request)(
-      request as Request,
-      env,
-      ctx,
-    );
-  },
+  fetch: (request, env, ctx) => serveToolkitMcp(request as Request, env, ctx),
 };

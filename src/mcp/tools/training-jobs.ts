@@ -1,5 +1,5 @@
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { getMcpAuthContext } from "agents/mcp/server";
 import { capitalize, plural } from "../../common";
 import { indexEntrySchema } from "../../jobs/job-index";
 import { listJobs, readLogs, startJob, stopJob } from "../../jobs/service";
@@ -94,7 +94,7 @@ export function trainingJobTools(): DefinedTool[] {
       output: stopOutput,
       annotations: destructiveWrite,
       async run({ job_id }, { env, upstream, call }) {
-        const outcome = await stopJob(env, upstream, job_id, stoppedBy(call.http?.authInfo?.clientId));
+        const outcome = await stopJob(env, upstream, job_id, stoppedBy(call.http?.authInfo));
         if (!outcome.stopped) {
           const view = outcome.job;
           if (outcome.raced)
@@ -234,8 +234,8 @@ const logsOutput = z.looseObject({
 });
 
 /** Who stopped a job, as far as the token says: the owner, through which OAuth client. */
-function stoppedBy(clientId: string | undefined): string {
-  const props = getMcpAuthContext()?.props;
+function stoppedBy(authInfo: AuthInfo | undefined): string {
+  const props = authInfo?.extra?.props as { userId?: unknown } | undefined;
   const user = typeof props?.userId === "string" ? props.userId : "owner";
-  return clientId ? `${user} (OAuth client ${clientId})` : user;
+  return authInfo?.clientId ? `${user} (OAuth client ${authInfo.clientId})` : user;
 }
