@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { authorizeRoutes, TOOLKIT_SCOPE } from "./auth/authorize";
 import { withFrameGuard } from "./auth/frame-guard";
 import { screenRegistration } from "./auth/register";
-import { tokenRecords } from "./auth/token-cache";
+import { tokenRecords, type TokenVerdict } from "./auth/token-cache";
 import { ConfigError, readConfig, requestEnv } from "./config";
 import { healthResponse } from "./health";
-import { mcpApiHandler } from "./mcp/server";
+import { mcpApiHandler, serveToolkitMcp } from "./mcp/server";
 import { uploadRoutes } from "./uploads/routes";
 import { downloadRoutes } from "./models/route";
 import { sampleRoutes } from "./samples/route";
@@ -122,9 +122,26 @@ async function route(request: Request, env: Env, ctx: ExecutionContext): Promise
     if (screened instanceof Response) return screened;
     request = screened;
   }
+  const verdictApplies = isTokenVerdictRequest(request);
+  if (verdictApplies) {
+    // A token the library let through moments ago at this resource and URL (auth/token-cache.ts).
+    const verdict = tokenRecords.verdictFor(resource, request);
+    if (verdict) return serveToolkitMcp(request, env, Object.assign(ctx, verdict));
+  }
   const perRequest = requestEnv(env);
-  // /mcp requests read their token's record through the isolate's cache: the provider still
-  // checks audience, expiry and decrypts on every request (auth/token-cache.ts says why).
-  perRequest.OAUTH_KV = tokenRecords.store(env.OAUTH_KV, resource);
-  return provider.fetch(request, perRequest, ctx);
+  // Token records are read through the isolate's cache (auth/token-cache.ts says why).
+  let recordKey: string | undefined;
+  perRequest.OAUTH_KV = tokenRecords.store(env.OAUTH_KV, resource, (key) => (recordKey = key));
+  const response = await provider.fetch(request, perRequest, ctx);
+  // The library puts the caller on the context only for a token it let through.
+  const { props, auth } = ctx as ExecutionContext & Partial<TokenVerdict>;
+  if (verdictApplies && recordKey !== undefined && auth !== undefined) {
+    tokenRecords.rememberVerdict(resource, request, recordKey, { props, auth });
+  }
+  return response;
+}
+
+/** /mcp requests from clients that are not browser pages: those the library answers with no CORS headers. */
+function isTokenVerdictRequest(request: Request): boolean {
+  return request.method !== "OPTIONS" && !request.headers.has("Origin") && new URL(request.url).pathname === "/mcp";
 }

@@ -91,6 +91,63 @@ describe("the token cache, through the Worker", () => {
   });
 });
 
+describe("kept verdicts, through the Worker", () => {
+  /** Counts the library's per-request token work: unwrapping the props key with the token. */
+  function countUnwraps() {
+    const counted = { unwraps: 0 };
+    const unwrap = crypto.subtle.unwrapKey.bind(crypto.subtle);
+    vi.spyOn(crypto.subtle, "unwrapKey").mockImplementation((...args: Parameters<SubtleCrypto["unwrapKey"]>) => {
+      counted.unwraps++;
+      return unwrap(...args);
+    });
+    return counted;
+  }
+
+  it("serves a token the library let through moments ago without checking it again, and answers the same", async () => {
+    const { fetch, token } = await cachedToken();
+    const counted = countUnwraps();
+    for (let i = 0; i < 3; i++) {
+      const response = await mcpPost(
+        fetch,
+        ORIGIN,
+        token,
+        "tools/call",
+        {},
+        {
+          params: { name: "stop_training", arguments: { job_id: "no-such-job" } },
+        },
+      );
+      expect(response.status).toBe(200);
+    }
+    expect(counted.unwraps).toBe(0);
+    expect(tokenRecords.verdictCount).toBeGreaterThan(0);
+  });
+
+  it("sends a browser page's request through the library every time, which adds its CORS headers", async () => {
+    const { fetch, token } = await cachedToken();
+    const counted = countUnwraps();
+    const response = await mcpPost(fetch, ORIGIN, token, "ping", { Origin: ORIGIN });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe(ORIGIN);
+    expect(counted.unwraps).toBe(1);
+  });
+
+  it("keeps no verdict for a refused token, and refuses it every time", async () => {
+    const { fetch, token } = await cachedToken();
+    const forged = `${token.slice(0, -4)}AAAA`;
+    for (let i = 0; i < 2; i++) expect((await ping(fetch, ORIGIN, forged)).status).toBe(401);
+    expect((await ping(fetch, ORIGIN, token)).status).toBe(200);
+  });
+
+  it("holds a verdict for the URL it was made at: with the resource pinned, another host is still refused", async () => {
+    const pinned = workerOver({ ...env, MCP_RESOURCE: `${ORIGIN}/mcp` } as Env);
+    const token = await obtainAccessToken(ORIGIN, PASSWORD, pinned, fromNewAddress());
+    expect((await ping(pinned, ORIGIN, token)).status).toBe(200);
+    expect((await ping(pinned, ORIGIN, token)).status).toBe(200);
+    expect((await ping(pinned, LOCALHOST, token)).status).toBe(401);
+  });
+});
+
 describe("TokenRecordCache", () => {
   /** A KV with one token record, counting reads. */
   function fakeKv(expiresAt: number) {
@@ -177,5 +234,64 @@ describe("TokenRecordCache", () => {
     await store.get("token:u:g:nope", { type: "json" });
     await store.get("grant:u:g", { type: "json" });
     expect(cache.size).toBe(0);
+  });
+
+  describe("verdicts", () => {
+    const request = (token = "u:g:secret", url = "https://a.example/mcp") =>
+      new Request(url, { headers: { Authorization: `Bearer ${token}` } });
+    const verdict = { props: { userId: "owner" }, auth: { clientId: "c", expiresAt: 3600 } };
+
+    async function keptRecord(cache: TokenRecordCache, resource = "https://a.example/mcp") {
+      const kv = fakeKv(3600);
+      const store = cache.store(asKv(kv), resource);
+      await store.get("token:u:g:h", { type: "json" });
+      return store;
+    }
+
+    it("keeps one only while the token's record is kept, and hands out copies", async () => {
+      let now = 0;
+      const cache = new TokenRecordCache(() => now);
+      // No record kept: nothing to bind the verdict to.
+      cache.rememberVerdict("https://a.example/mcp", request(), "token:u:g:h", verdict);
+      expect(cache.verdictFor("https://a.example/mcp", request())).toBeUndefined();
+      await keptRecord(cache);
+      cache.rememberVerdict("https://a.example/mcp", request(), "token:u:g:h", verdict);
+      const copy = cache.verdictFor("https://a.example/mcp", request())!;
+      expect(copy).toEqual(verdict);
+      (copy.props as { userId: string }).userId = "changed";
+      expect(cache.verdictFor("https://a.example/mcp", request())).toEqual(verdict);
+      now = TOKEN_CACHE_TTL_MS;
+      expect(cache.verdictFor("https://a.example/mcp", request())).toBeUndefined();
+    });
+
+    it("holds for its own token, resource and URL only", async () => {
+      const cache = new TokenRecordCache(() => 0);
+      await keptRecord(cache);
+      cache.rememberVerdict("https://a.example/mcp", request(), "token:u:g:h", verdict);
+      expect(cache.verdictFor("https://a.example/mcp", request("u:g:other"))).toBeUndefined();
+      expect(cache.verdictFor("https://b.example/mcp", request())).toBeUndefined();
+      expect(cache.verdictFor("https://a.example/mcp", request(undefined, "https://b.example/mcp"))).toBeUndefined();
+      expect(cache.verdictFor("https://a.example/mcp", new Request("https://a.example/mcp"))).toBeUndefined();
+      expect(cache.verdictFor("https://a.example/mcp", request())).toEqual(verdict);
+    });
+
+    it("drops a verdict with its record: a revocation in this isolate takes effect at once", async () => {
+      const cache = new TokenRecordCache(() => 0);
+      const store = await keptRecord(cache);
+      cache.rememberVerdict("https://a.example/mcp", request(), "token:u:g:h", verdict);
+      await store.delete("token:u:g:h");
+      expect(cache.verdictCount).toBe(0);
+      expect(cache.verdictFor("https://a.example/mcp", request())).toBeUndefined();
+    });
+
+    it("stays bounded, dropping the least recently used", async () => {
+      const cache = new TokenRecordCache(() => 0, TOKEN_CACHE_TTL_MS, 2);
+      await keptRecord(cache);
+      for (const token of ["u:g:1", "u:g:2", "u:g:3"])
+        cache.rememberVerdict("https://a.example/mcp", request(token), "token:u:g:h", verdict);
+      expect(cache.verdictCount).toBe(2);
+      expect(cache.verdictFor("https://a.example/mcp", request("u:g:1"))).toBeUndefined();
+      expect(cache.verdictFor("https://a.example/mcp", request("u:g:3"))).toEqual(verdict);
+    });
   });
 });
