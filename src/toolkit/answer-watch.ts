@@ -35,7 +35,7 @@ export interface BodyWatch {
  * operation was aborted due to timeout" wherever it was read. Silence counts only while a
  * read waits, so a slow reader (an R2 upload, say) is never taken for a stalled toolkit.
  */
-export function watchBody(response: Response, watch: BodyWatch): Response {
+export async function watchBody(response: Response, watch: BodyWatch): Promise<Response> {
   const source = response.body;
   // Statuses that carry no body cannot be given one again.
   if (!source || [101, 204, 205, 304].includes(response.status)) return response;
@@ -59,6 +59,26 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
         `${watch.what} (${describeNetworkError(cause)}): is the tunnel running? ${TUNNEL_GUIDE}`,
     );
   };
+  if (isSmall(response)) {
+    const pieces: Uint8Array[] = [];
+    try {
+      for (;;) {
+        const next = await readWithin(reader, watch);
+        if (next.done) break;
+        received += next.value.byteLength;
+        pieces.push(next.value);
+      }
+    } catch (cause) {
+      const error = failure(cause);
+      await reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    return new Response(concat(pieces), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -83,6 +103,30 @@ export function watchBody(response: Response, watch: BodyWatch): Response {
     { highWaterMark: 0 },
   );
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * Answers of at most this declared length are read whole as soon as their headers arrive: every
+ * caller reads such an answer whole anyway (a tool's JSON), and a body already in memory saves
+ * the stream wrapped around it, which cost more than the bytes for a tool call's few hundred.
+ */
+export const SMALL_ANSWER_BYTES = 64 * 1024;
+
+function isSmall(response: Response): boolean {
+  const length = declaredLength(response);
+  // A compressed answer's length counts the wire bytes, not what it inflates to.
+  return length !== null && length <= SMALL_ANSWER_BYTES && !response.headers.has("content-encoding");
+}
+
+function concat(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const whole = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.byteLength, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    whole.set(piece, at);
+    at += piece.byteLength;
+  }
+  return whole;
 }
 
 /** The next chunk, or a rejection with "timeout" or "idle" when the answer stalls (or the read's own error). */

@@ -149,7 +149,7 @@ export class ToolkitClient {
         `the toolkit at ${target} could not be reached (${cause}): is the tunnel running? ${TUNNEL_GUIDE}`,
       );
     }
-    const watched = watchBody(response, {
+    const watched = await watchBody(response, {
       target,
       what,
       timeout,

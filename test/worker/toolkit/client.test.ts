@@ -232,7 +232,12 @@ describe("an answer that stalls after its headers", () => {
    * `likeFetch`, the request's signal errors the body when it fires, as workerd's fetch does
    * (the runtime's bare "The operation was aborted due to timeout" used to reach the tool).
    */
-  function stalling(sent: string, likeFetch: boolean, calls: string[] = []): ToolkitTransport {
+  function stalling(
+    sent: string,
+    likeFetch: boolean,
+    calls: string[] = [],
+    headers: Record<string, string> = {},
+  ): ToolkitTransport {
     return {
       kind: "direct",
       target,
@@ -245,7 +250,7 @@ describe("an answer that stalls after its headers", () => {
             if (likeFetch) signal?.addEventListener("abort", () => controller.error(signal.reason));
           },
         });
-        return new Response(body, { headers: { "Content-Type": "application/json" } });
+        return new Response(body, { headers: { "Content-Type": "application/json", ...headers } });
       },
     };
   }
@@ -271,6 +276,24 @@ describe("an answer that stalls after its headers", () => {
     },
   );
 
+  it("is the same time-out for a small answer of declared length, which is read whole before it is handed on", async () => {
+    const client = new ToolkitClient(stalling('{"success": true', true, [], { "Content-Length": "200" }), 100);
+    // Read at once: the stall surfaces from the request itself, not from a later read of its body.
+    const error = await failureOf(client.execute("start_training", "{}"));
+    expect(error.kind).toBe("timeout");
+    expect(error.message).toBe(
+      "the toolkit at http://127.0.0.1:9 did not answer start_training within 0.1 s (it sent 16 bytes of " +
+        "its answer, then nothing more): is the tunnel running and the toolkit up? see tunnel/README.md",
+    );
+  });
+
+  it("streams a small answer that is compressed: its declared length is not what it inflates to", async () => {
+    const headers = { "Content-Length": "200", "Content-Encoding": "gzip" };
+    const client = new ToolkitClient(stalling('{"success": true', true, [], headers), 100);
+    const response = await client.execute("start_training", "{}");
+    expect((await failureOf(response.text())).kind).toBe("timeout");
+  });
+
   it("a read that stalls is retried once, like any read that timed out", async () => {
     const calls: string[] = [];
     const error = await failureOf(new ToolkitClient(stalling("{", true, calls), 100).run("list_configs"));
@@ -295,8 +318,8 @@ describe("an answer that stalls after its headers", () => {
     },
   );
 
-  it("an answer that breaks off is an unreachable toolkit, with how far it got", async () => {
-    const broken: ToolkitTransport = {
+  it("an answer that breaks off is an unreachable toolkit, with how far it got, declared length or not", async () => {
+    const broken = (declared: boolean): ToolkitTransport => ({
       kind: "direct",
       target,
       fetch: async () => {
@@ -307,14 +330,18 @@ describe("an answer that stalls after its headers", () => {
             else controller.error(new TypeError("Network connection lost."));
           },
         });
-        return new Response(body);
+        return new Response(body, { headers: declared ? { "Content-Length": "100" } : {} });
       },
-    };
-    const error = await failureOf(new ToolkitClient(broken, 1000).run("start_training", { config_name: "c" }));
-    expect(error.kind).toBe("unreachable");
-    expect(error.message).toMatch(
-      /^the connection to the toolkit at http:\/\/127\.0\.0\.1:9 broke after 10 bytes of its answer to start_training \(Network connection lost\.\): is the tunnel running\?/,
-    );
+    });
+    for (const declared of [false, true]) {
+      const error = await failureOf(
+        new ToolkitClient(broken(declared), 1000).run("start_training", { config_name: "c" }),
+      );
+      expect(error.kind).toBe("unreachable");
+      expect(error.message).toMatch(
+        /^the connection to the toolkit at http:\/\/127\.0\.0\.1:9 broke after 10 bytes of its answer to start_training \(Network connection lost\.\): is the tunnel running\?/,
+      );
+    }
   });
 
   it("reaches the tool's caller as a time-out result, not as a bug", async () => {
