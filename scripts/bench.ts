@@ -97,11 +97,21 @@ async function main(): Promise<void> {
 
     const list = probes(stack, jobId);
     await interleaved(list, WARMUP);
-    const stats = (await interleaved(list, CALLS)).map(summarize);
+    const samples = await interleaved(list, CALLS);
+    const stats = samples.map(summarize);
     await callTool(client, "stop_training", { job_id: jobId });
 
     const by = (name: string) => stats[list.findIndex((p) => p.name.startsWith(name))] as LatencySummary;
     const [plain, tool, direct] = [by("plain route"), by("tool call list_configs"), by("list_configs direct")];
+    // The same difference taken within each round, whose requests ran back to back: a drift of the
+    // machine's speed over the run then cancels out instead of landing in one row's median.
+    const at = (name: string) => samples[list.findIndex((p) => p.name.startsWith(name))]!;
+    const [plainRuns, toolRuns, directRuns] = [
+      at("plain route"),
+      at("tool call list_configs"),
+      at("list_configs direct"),
+    ];
+    const paired = summarize(toolRuns.map((t, round) => t - plainRuns[round]! - directRuns[round]!));
     console.log(`\nPer-request latency, ${CALLS} interleaved rounds after ${WARMUP} warm-up rounds (${machine()})\n`);
     console.log("| request | n | p50 | p95 |");
     console.log("|---|---|---|---|");
@@ -112,6 +122,7 @@ async function main(): Promise<void> {
       `| **overhead of a tool call** (list_configs Worker − plain route − direct) | | ` +
         `${fmt(tool.p50 - plain.p50 - direct.p50)} | ${fmt(tool.p95 - plain.p95 - direct.p95)} |`,
     );
+    console.log(`| the same, taken within each round | ${paired.n} | ${fmt(paired.p50)} | ${fmt(paired.p95)} |`);
   } finally {
     await stack.stop();
   }
