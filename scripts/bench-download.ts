@@ -8,9 +8,11 @@
  *    answers);
  *  - worker: download_model through MCP (toolkit → Worker → R2), then the signed link read
  *    to the end, and both together;
- *  - the workerd process's resident memory (VmRSS from /proc), sampled every 20 ms during
- *    each transfer, for a 100 MB and a 500 MB model, and its growth over the level reached
- *    after a warm-up transfer of a small model: it must not grow with the model.
+ *  - the Worker isolate's memory (its JS heap and the ArrayBuffers it holds, read through its
+ *    inspector, garbage not yet collected included) and the resident memory of the workerd
+ *    process that runs it (VmRSS from /proc, which also holds local R2, KV and Durable Objects),
+ *    both sampled every 20 ms during each transfer; the process's growth is taken over the level
+ *    reached after a warm-up transfer of a small model.
  * The local toolkit answers like the original bridge (FastAPI's JSONResponse): the whole answer
  * in one write with a Content-Length. Sizes can be changed with BENCH_SIZES_MB=100,500, the
  * servers with BENCH_SERVERS=bridge,ui.
@@ -19,21 +21,32 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { startStack, type Stack } from "../test/e2e/harness";
 import { hashBody, writeSafetensors } from "../test/e2e/model-files";
-import { findDescendant, machine, mbps, processRss, sampleRss } from "./bench-stats";
+import { machine, mbps, processRss, sampleRss, workerRuntimePid } from "./bench-stats";
+import { IsolateMemory } from "./isolate-memory";
 
 const MiB = 1024 * 1024;
 const servers = (process.env.BENCH_SERVERS ?? "bridge,ui").split(",").map((s) => s.trim()) as Array<"bridge" | "ui">;
 const sizes = (process.env.BENCH_SIZES_MB ?? "300").split(",").map((s) => Number(s.trim()) * MiB);
 
-/** Runs `work` while sampling workerd's RSS; returns its result, the time and the peak. */
-async function measured<T>(pid: number, work: () => Promise<T>) {
-  const sampler = sampleRss(pid);
+interface Watched {
+  /** The workerd process that runs the Worker (with local R2, KV and Durable Objects). */
+  pid: number;
+  /** The Worker isolate's own memory. */
+  isolate: IsolateMemory;
+}
+
+/** Runs `work` while sampling workerd's RSS and the isolate's memory; returns its result, the time and the peaks. */
+async function measured<T>(watched: Watched, work: () => Promise<T>) {
+  const rss = sampleRss(watched.pid);
+  const isolate = watched.isolate.sample();
   const started = performance.now();
   try {
     const result = await work();
-    return { result, ms: performance.now() - started, peak: sampler.stop() };
+    const ms = performance.now() - started;
+    return { result, ms, peak: rss.stop(), isolatePeak: await isolate.stop() };
   } catch (error) {
-    sampler.stop();
+    rss.stop();
+    await isolate.stop();
     throw error;
   }
 }
@@ -78,7 +91,7 @@ async function placeModel(stack: Stack, size: number): Promise<{ name: string; d
   return { name, direct: () => fetch(`${stack.ui!.url}/api/files/${encodeURIComponent(file)}`) };
 }
 
-async function bench(stack: Stack, workerd: number, size: number, warmRss: number, quiet = false): Promise<void> {
+async function bench(stack: Stack, workerd: Watched, size: number, warmRss: number, quiet = false): Promise<void> {
   const { name, direct: fetchDirect } = await placeModel(stack, size);
   const direct = await measured(workerd, async () => {
     const response = await fetchDirect();
@@ -87,7 +100,8 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
   });
 
   const client = await stack.connect();
-  const baseline = processRss(workerd);
+  const baseline = processRss(workerd.pid);
+  const isolateBaseline = await workerd.isolate.bytes();
   const staged = await measured(workerd, () =>
     client.callTool({ name: "download_model", arguments: { model_name: name, encoding: "raw" } }, undefined, {
       timeout: 1_800_000,
@@ -117,24 +131,33 @@ async function bench(stack: Stack, workerd: number, size: number, warmRss: numbe
       `(${(direct.ms / total).toFixed(2)}x the direct rate)`,
   );
   console.log(
-    `  workerd RSS: before ${mib(baseline)}, peak while staging ${mib(staged.peak)}, peak while serving ` +
-      `${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
+    `  Worker isolate (JS heap + ArrayBuffers): ${mib(isolateBaseline)} before, peak while ` +
+      `staging ${mib(staged.isolatePeak)}, peak while serving ${mib(link.isolatePeak)}`,
+  );
+  console.log(
+    `  workerd RSS (the isolate and local R2, KV, Durable Objects): before ${mib(baseline)}, peak while staging ` +
+      `${mib(staged.peak)}, peak while serving ${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
   );
 }
 
 console.log(machine());
 for (const toolkit of servers) {
   const stack = await startStack({ toolkit });
+  let isolate: IsolateMemory | undefined;
   try {
-    const workerd = findDescendant(stack.wranglerPid, "workerd");
-    if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
-    console.log(`\n[${toolkit}] workerd pid ${workerd}, RSS at rest ${mib(processRss(workerd))}`);
+    isolate = await IsolateMemory.connect(stack.wranglerPid);
+    const workerd: Watched = {
+      pid: workerRuntimePid(stack.wranglerPid, Number(new URL(stack.workerUrl).port)),
+      isolate,
+    };
+    console.log(`\n[${toolkit}] workerd pid ${workerd.pid}, RSS at rest ${mib(processRss(workerd.pid))}`);
     // One small model first, unprinted: the isolate, R2 and the parser warm up outside the figures.
     await bench(stack, workerd, WARMUP_SIZE, 0, true);
-    const warmRss = processRss(workerd);
+    const warmRss = processRss(workerd.pid);
     console.log(`[${toolkit}] workerd RSS after a ${mib(WARMUP_SIZE)} warm-up: ${mib(warmRss)}`);
     for (const size of sizes) await bench(stack, workerd, size, warmRss);
   } finally {
+    isolate?.close();
     await stack.stop();
   }
 }

@@ -71,18 +71,35 @@ export function treeRss(rootPid: number): number {
   return total;
 }
 
-/** The workerd process under wrangler (where the Worker's memory lives), if found. */
-export function findDescendant(rootPid: number, name: string): number | undefined {
+/** Every process named `name` under `rootPid`, in pid order. */
+export function findDescendants(rootPid: number, name: string): number[] {
+  const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
-      if (comm === name && isDescendant(Number(entry), rootPid)) return Number(entry);
+      if (comm === name && isDescendant(Number(entry), rootPid)) found.push(Number(entry));
     } catch {
       // gone
     }
   }
-  return undefined;
+  return found.sort((a, b) => a - b);
+}
+
+/**
+ * The workerd process that runs the Worker (its isolate, and local R2, KV and Durable Objects).
+ * wrangler dev starts two: one for its own proxy, which listens on the dev port and passes each
+ * request on, and one for the Worker, which listens on a port of its own choosing ("entry=...:0").
+ * Memory and CPU figures must come from the second.
+ */
+export function workerRuntimePid(wranglerPid: number, devPort: number): number {
+  const runtimes = findDescendants(wranglerPid, "workerd").filter((pid) => {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return !args.includes(`--socket-addr=entry=127.0.0.1:${devPort}`);
+  });
+  if (runtimes.length !== 1)
+    throw new Error(`expected one workerd running the Worker under wrangler dev, found ${runtimes.length}`);
+  return runtimes[0]!;
 }
 
 function isDescendant(pid: number, ancestor: number): boolean {

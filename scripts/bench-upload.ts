@@ -4,13 +4,16 @@
 // in two ways: with `auto_forward: true` (each image's caption is PUT first, so images go to the
 // toolkit while the others still upload), and without it (everything is forwarded after finalize).
 // Direct: the same images as base64 in one upload_dataset call to the toolkit. Also the peak
-// resident memory of the Worker's workerd process over the level after an unprinted warm-up.
+// memory of the Worker isolate (through its inspector), and the peak resident memory of the
+// workerd process that runs it (with local R2, KV and Durable Objects) over the level after an
+// unprinted warm-up.
 // The local toolkit answers like the original bridge. Loopback only. BENCH_UPLOAD_FILES and
 // BENCH_UPLOAD_FILE_MB change the dataset.
 
 import { callTool, startStack, type Stack } from "../test/e2e/harness";
 import { pool, testImage } from "../test/e2e/upload-data";
-import { findDescendant, machine, mbps, processRss, sampleRss } from "./bench-stats";
+import { machine, mbps, processRss, sampleRss, workerRuntimePid } from "./bench-stats";
+import { IsolateMemory } from "./isolate-memory";
 
 const MiB = 1024 * 1024;
 const FILES = Number(process.env.BENCH_UPLOAD_FILES ?? 10);
@@ -27,10 +30,11 @@ const images = (count: number, tag: string) =>
 async function throughWorker(
   stack: Stack,
   workerd: number,
+  isolate: IsolateMemory,
   dataset: string,
   count: number,
   autoForward: boolean,
-): Promise<{ ms: number; peakRss: number }> {
+): Promise<{ ms: number; peakRss: number; isolatePeak: number }> {
   const client = await stack.connect();
   const created = await callTool(client, "create_dataset_upload", {
     dataset_name: dataset,
@@ -41,6 +45,7 @@ async function throughWorker(
   const base = String(created.structuredContent?.upload_url);
   const files = images(count, dataset).map((image) => ({ ...image, bytes: testImage(image.seed, FILE) }));
   const sampler = sampleRss(workerd);
+  const isolateSampler = isolate.sample();
   const started = performance.now();
   await pool(files, PARALLEL_PUTS, async ({ name, bytes }) => {
     // The caption first, so an auto-forward session may send the image as soon as it is staged.
@@ -58,7 +63,8 @@ async function throughWorker(
     if (manifest.state !== "forwarding")
       throw new Error(`forwarding ended in ${manifest.state}: ${manifest.forward.error}`);
   }
-  return { ms: performance.now() - started, peakRss: sampler.stop() };
+  const ms = performance.now() - started;
+  return { ms, peakRss: sampler.stop(), isolatePeak: await isolateSampler.stop() };
 }
 
 /** The original way: the same images as base64 in one upload_dataset call. */
@@ -83,26 +89,30 @@ async function direct(stack: Stack, dataset: string, count: number): Promise<num
 
 async function main(): Promise<void> {
   const stack = await startStack();
+  let isolate: IsolateMemory | undefined;
   try {
-    const workerd = findDescendant(stack.wranglerPid, "workerd");
-    if (!workerd) throw new Error("the workerd process under wrangler dev was not found");
+    isolate = await IsolateMemory.connect(stack.wranglerPid);
+    const workerd = workerRuntimePid(stack.wranglerPid, Number(new URL(stack.workerUrl).port));
     const bytes = FILES * FILE;
     console.log(
       `Dataset upload bench on ${machine()}; ${FILES} images of ${FILE / MiB} MiB ` +
         `(${(bytes / 1e6).toFixed(0)} MB), ${PARALLEL_PUTS} PUTs in flight, bridge stand-in ` +
         `(tunnel/toolkit), loopback only.\n`,
     );
-    await throughWorker(stack, workerd, "bench_warmup", 2, true);
+    await throughWorker(stack, workerd, isolate, "bench_warmup", 2, true);
     const warmRss = processRss(workerd);
     const directMs = await direct(stack, "bench_direct", FILES);
-    const auto = await throughWorker(stack, workerd, "bench_auto", FILES, true);
-    const finalizeOnly = await throughWorker(stack, workerd, "bench_final", FILES, false);
+    const auto = await throughWorker(stack, workerd, isolate, "bench_auto", FILES, true);
+    const finalizeOnly = await throughWorker(stack, workerd, isolate, "bench_final", FILES, false);
     const directRate = mbps(bytes, directMs);
     console.log(`workerd RSS after a warm-up upload: ${(warmRss / MiB).toFixed(0)} MiB\n`);
-    console.log("| path | time | rate | ratio to direct | workerd peak growth over warmed-up |");
-    console.log("|---|---|---|---|---|");
     console.log(
-      `| direct: one upload_dataset call to the bridge | ${(directMs / 1000).toFixed(1)} s | ${directRate.toFixed(1)} MB/s | 1.00 | |`,
+      "| path | time | rate | ratio to direct | Worker isolate peak (JS heap + ArrayBuffers) | " +
+        "workerd peak growth over warmed-up |",
+    );
+    console.log("|---|---|---|---|---|---|");
+    console.log(
+      `| direct: one upload_dataset call to the bridge | ${(directMs / 1000).toFixed(1)} s | ${directRate.toFixed(1)} MB/s | 1.00 | | |`,
     );
     for (const [label, run] of [
       ["Worker, auto_forward (first PUT → last file confirmed)", auto],
@@ -111,10 +121,11 @@ async function main(): Promise<void> {
       const rate = mbps(bytes, run.ms);
       console.log(
         `| ${label} | ${(run.ms / 1000).toFixed(1)} s | ${rate.toFixed(1)} MB/s | ${(rate / directRate).toFixed(2)} | ` +
-          `${((run.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
+          `${(run.isolatePeak / MiB).toFixed(0)} MiB | ${((run.peakRss - warmRss) / MiB).toFixed(0)} MiB |`,
       );
     }
   } finally {
+    isolate?.close();
     await stack.stop();
   }
 }
