@@ -3,6 +3,7 @@
 // names the toolkit and what to check, whoever reads it.
 
 import { batchedReader, declaredLength, type ChunkReader } from "./batched-reader";
+import { concatBytes } from "../common";
 import { describeNetworkError, formatSeconds, ToolkitError, TUNNEL_GUIDE } from "./errors";
 
 /** The time-out of a whole request, with how much of the answer came, when some did. */
@@ -73,7 +74,7 @@ export async function watchBody(response: Response, watch: BodyWatch): Promise<R
       await reader.cancel(error).catch(() => {});
       throw error;
     }
-    return new Response(concat(pieces), {
+    return new Response(concatBytes(pieces), {
       status: response.status,
       statusText: response.statusText,
       headers: response.headers,
@@ -116,17 +117,6 @@ function isSmall(response: Response): boolean {
   const length = declaredLength(response);
   // A compressed answer's length counts the wire bytes, not what it inflates to.
   return length !== null && length <= SMALL_ANSWER_BYTES && !response.headers.has("content-encoding");
-}
-
-function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const whole = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.byteLength, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    whole.set(piece, at);
-    at += piece.byteLength;
-  }
-  return whole;
 }
 
 /** The next chunk, or a rejection with "timeout" or "idle" when the answer stalls (or the read's own error). */

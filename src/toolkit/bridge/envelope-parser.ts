@@ -7,10 +7,10 @@
 // literals, base64 groups), and everything it keeps between chunks (the rest of the
 // envelope, a partly read string) is capped, so a hostile answer cannot exhaust memory.
 
+import { concatBytes } from "../../common";
 import {
   BACKSLASH,
   Base64FieldSink,
-  concatBytes,
   DEFAULT_ENVELOPE_LIMITS,
   describeByte,
   EnvelopeBudget,

@@ -4,6 +4,7 @@
 // strings are collected as text, the extracted field is base64-decoded as it streams past.
 
 import { Base64Decoder } from "./base64";
+import { concatBytes } from "../../common";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -211,15 +212,4 @@ export class Base64FieldSink {
   private put(byte: number): void {
     this.scratch[this.length++] = byte;
   }
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -45,18 +45,24 @@ export async function send(
   params: unknown,
   ctx: ExecutionContext = createExecutionContext(),
 ) {
-  const request = new Request("http://localhost/mcp", {
+  const request = mcpHttpRequest(JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }));
+  const response = await handler(request, env, ctx);
+  return rpcAnswer(await response.text());
+}
+
+/** A POST to http://localhost/mcp as a 2025-era client (MCP SDK 1.x) sends it, with this body. */
+export function mcpHttpRequest(body: string, headers: Record<string, string> = {}): Request {
+  return new Request("http://localhost/mcp", {
     method: "POST",
     headers: {
       "Content-Type": "application/json",
       Accept: "application/json, text/event-stream",
       "MCP-Protocol-Version": "2025-06-18",
       Host: "localhost",
+      ...headers,
     },
-    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
+    body,
   });
-  const response = await handler(request, env, ctx);
-  return rpcAnswer(await response.text());
 }
 
 /** The JSON-RPC answer in a /mcp response body: plain JSON, or the `data:` line of its SSE stream. */

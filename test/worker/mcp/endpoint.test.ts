@@ -6,25 +6,14 @@ import { readConfig } from "../../../src/config";
 import { createToolkitMcpHandler } from "../../../src/mcp/server";
 import { ToolkitClient } from "../../../src/toolkit/bridge/client";
 import { BridgeUpstream } from "../../../src/toolkit/bridge/upstream";
-import { rpcAnswer } from "../helpers/mcp";
+import { mcpHttpRequest, rpcAnswer } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 
 /** One /mcp request as a 2025-era client (MCP SDK 1.x) sends it, with the given body. */
 async function post(body: string, headers: Record<string, string> = {}) {
   const toolkit = new ScriptedToolkit().on("list_configs", { result: { configs: ["a"] } });
   const context = { config: readConfig(env), upstream: new BridgeUpstream(new ToolkitClient(toolkit, 2_000)), env };
-  const request = new Request("http://localhost/mcp", {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      "MCP-Protocol-Version": "2025-06-18",
-      Host: "localhost",
-      ...headers,
-    },
-    body,
-  });
-  return createToolkitMcpHandler(context)(request, env, createExecutionContext());
+  return createToolkitMcpHandler(context)(mcpHttpRequest(body, headers), env, createExecutionContext());
 }
 
 const rpc = (method: string, params: Record<string, unknown> = {}) =>

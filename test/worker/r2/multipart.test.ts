@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { concatBytes } from "../../../src/common";
 import { describe, expect, it } from "vitest";
 import { PartWriter, R2_MIN_PART_BYTES, uploadStream } from "../../../src/r2/multipart";
 
@@ -22,16 +23,6 @@ function chunked(bytes: Uint8Array, sizes: number[]): Uint8Array[] {
     at += size;
   }
   return chunks;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** Byte-for-byte equality without vitest's element-wise diff, which big arrays exhaust memory with. */
@@ -84,7 +75,7 @@ describe("PartWriter", () => {
         [3, PART],
         [4, 12_345],
       ]);
-      expect(same(concat(sent.map((p) => p.bytes)), file)).toBe(true);
+      expect(same(concatBytes(sent.map((p) => p.bytes)), file)).toBe(true);
       expect(writer.partsSent).toBe(4);
     });
   }

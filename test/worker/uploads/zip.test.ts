@@ -1,7 +1,7 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { Zip, ZipDeflate } from "fflate";
 import { describe, expect, it } from "vitest";
-import { concatBytes } from "../../../src/toolkit/bridge/json-stream";
+import { concatBytes } from "../../../src/common";
 import { sessionStub, type UploadSession } from "../../../src/uploads/session";
 import type { Manifest } from "../../../src/uploads/types";
 import { unpackZip, type ZipEntrySink } from "../../../src/uploads/receive/zip";

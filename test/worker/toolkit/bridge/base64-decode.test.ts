@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Base64Decoder, Base64Error, createBase64DecodeStream } from "../../../../src/toolkit/bridge/base64";
-import { concatBytes as concat } from "../../../../src/toolkit/bridge/json-stream";
+import { concatBytes as concat } from "../../../../src/common";
 import {
   ascii,
   collect,

@@ -5,7 +5,7 @@ import {
   createBase64EncodeStream,
   ENCODE_SLICE_BYTES,
 } from "../../../../src/toolkit/bridge/base64";
-import { concatBytes as concat } from "../../../../src/toolkit/bridge/json-stream";
+import { concatBytes as concat } from "../../../../src/common";
 import {
   ascii,
   collectChunks,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { extractBase64Field } from "../../../../src/toolkit/bridge/download-extract";
-import { concatBytes as concat, JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
+import { concatBytes as concat } from "../../../../src/common";
+import { JsonStreamError } from "../../../../src/toolkit/bridge/json-stream";
 import { expectExtraction, expected, extract } from "./extract-support";
 import {
   ascii,
