@@ -77,8 +77,9 @@ export async function serveMcp(
   if (refused) return refused;
 
   const read = await readRequestBody(request, DEFAULT_MAX_REQUEST_BODY_SIZE).catch(() => undefined);
-  // Too large or unreadable: the Agents handler answers that as it always has.
-  if (read === undefined || read.tooLarge) return forward(undefined, withBody(request, null));
+  if (read?.tooLarge) return tooLarge();
+  // Unreadable: the Agents handler answers that as it always has.
+  if (read === undefined) return forward(undefined, withBody(request, null));
   let body: unknown;
   try {
     body = read.text === "" ? undefined : JSON.parse(read.text);
@@ -89,6 +90,15 @@ export async function serveMcp(
   if (body === undefined) return forward(undefined, withBody(request, read.text));
   if (!(await isLegacyRequest(request, body))) return forward(body);
   return serveLegacy(request, body, buildServer, caller);
+}
+
+/** As the SDK answers a body over its limit, saying where large data goes instead. */
+function tooLarge(): Response {
+  const limit = `${DEFAULT_MAX_REQUEST_BODY_SIZE / 1024 / 1024} MiB`;
+  const message =
+    `Request body too large: an MCP request may carry at most ${limit}. Send datasets through an ` +
+    "upload session (create_dataset_upload) instead.";
+  return Response.json({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }, { status: 413 });
 }
 
 /** The same request with its body put back (it was read here). */

@@ -51,7 +51,7 @@ export async function send(
 }
 
 /** A POST to http://localhost/mcp as a 2025-era client (MCP SDK 1.x) sends it, with this body. */
-export function mcpHttpRequest(body: string, headers: Record<string, string> = {}): Request {
+export function mcpHttpRequest(body: BodyInit, headers: Record<string, string> = {}): Request {
   return new Request("http://localhost/mcp", {
     method: "POST",
     headers: {

@@ -10,7 +10,7 @@ import { mcpHttpRequest, rpcAnswer } from "../helpers/mcp";
 import { ScriptedToolkit } from "../helpers/scripted-toolkit";
 
 /** One /mcp request as a 2025-era client (MCP SDK 1.x) sends it, with the given body. */
-async function post(body: string, headers: Record<string, string> = {}) {
+async function post(body: BodyInit, headers: Record<string, string> = {}) {
   const toolkit = new ScriptedToolkit().on("list_configs", { result: { configs: ["a"] } });
   const context = { config: readConfig(env), upstream: new BridgeUpstream(new ToolkitClient(toolkit, 2_000)), env };
   return createToolkitMcpHandler(context)(mcpHttpRequest(body, headers), env, createExecutionContext());
@@ -44,6 +44,20 @@ describe("the /mcp endpoint for 2025-era clients", () => {
   it("refuses a body over the SDK's limit before reading it", async () => {
     const response = await post(rpc("ping"), { "Content-Length": String(DEFAULT_MAX_REQUEST_BODY_SIZE + 1) });
     expect(response.status).toBe(413);
+  });
+
+  it("refuses a streamed body that runs past the limit, saying where large data goes", async () => {
+    let sent = 0;
+    const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ <= DEFAULT_MAX_REQUEST_BODY_SIZE / chunk.byteLength) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await post(body);
+    expect(response.status).toBe(413);
+    expect(rpcAnswer(await response.text()).error?.message).toContain("create_dataset_upload");
   });
 
   it("refuses a browser page from an origin that is not allowed, before reading the body", async () => {
