@@ -12,7 +12,9 @@
  *    inspector, garbage not yet collected included) and the resident memory of the workerd
  *    process that runs it (VmRSS from /proc, which also holds local R2, KV and Durable Objects),
  *    both sampled every 20 ms during each transfer; the process's growth is taken over the level
- *    reached after a warm-up transfer of a small model.
+ *    reached after a warm-up transfer of a small model;
+ *  - what the isolate keeps live, from a separate untimed transfer of another model of the same
+ *    size, with a garbage collection forced before each reading.
  * The local toolkit answers like the original bridge (FastAPI's JSONResponse): the whole answer
  * in one write with a Content-Length. Sizes can be changed with BENCH_SIZES_MB=100,500, the
  * servers with BENCH_SERVERS=bridge,ui.
@@ -62,8 +64,12 @@ const WARMUP_SIZE = 16 * MiB;
  * to fetch it directly: the bridge's download_model call, or the UI's /api/files of the file (a
  * finished train job's final model, in the job's folder under the UI's training folder).
  */
-async function placeModel(stack: Stack, size: number): Promise<{ name: string; direct: () => Promise<Response> }> {
-  const name = `bench_${size / MiB}mb`;
+async function placeModel(
+  stack: Stack,
+  size: number,
+  suffix = "",
+): Promise<{ name: string; direct: () => Promise<Response> }> {
+  const name = `bench_${size / MiB}mb${suffix}`;
   if (!stack.ui) {
     await writeSafetensors(join(stack.dataDir, "outputs", `${name}.safetensors`), size);
     const body = JSON.stringify({ tool: "download_model", arguments: { model_name: name, encoding: "base64" } });
@@ -116,6 +122,7 @@ async function bench(stack: Stack, workerd: Watched, size: number, warmRss: numb
 
   const total = staged.ms + link.ms;
   if (quiet) return;
+  const live = await liveMemory(stack, workerd.isolate, size);
   const growth = Math.max(staged.peak, link.peak) - warmRss;
   const server = stack.ui ? "ai-toolkit UI stand-in (tunnel/ui-toolkit)" : "bridge stand-in (tunnel/toolkit)";
   const what = stack.ui ? "GET /api/files, raw" : "download_model, base64 JSON";
@@ -135,9 +142,42 @@ async function bench(stack: Stack, workerd: Watched, size: number, warmRss: numb
       `staging ${mib(staged.isolatePeak)}, peak while serving ${mib(link.isolatePeak)}`,
   );
   console.log(
+    `  Worker isolate, live (a collection before each reading, every 100 ms; another model of the same size): ` +
+      `peak while staging ${mib(live.staging)}, while serving ${mib(live.serving)}`,
+  );
+  console.log(
     `  workerd RSS (the isolate and local R2, KV, Durable Objects): before ${mib(baseline)}, peak while staging ` +
       `${mib(staged.peak)}, peak while serving ${mib(link.peak)}, growth over the warmed-up level ${mib(growth)}`,
   );
+}
+
+/**
+ * What the isolate keeps live while it stages and serves a model like the timed one (under another
+ * name, so it crosses the tunnel again): the forced collections slow the transfer, so this run is
+ * never timed.
+ */
+async function liveMemory(stack: Stack, isolate: IsolateMemory, size: number) {
+  const { name } = await placeModel(stack, size, "_live");
+  const client = await stack.connect();
+  try {
+    const staging = isolate.sampleLive();
+    const staged = await client.callTool(
+      { name: "download_model", arguments: { model_name: name, encoding: "raw" } },
+      undefined,
+      {
+        timeout: 1_800_000,
+      },
+    );
+    const stagingPeak = await staging.stop();
+    const url = (staged.structuredContent as Record<string, unknown> | undefined)?.download_url;
+    if (staged.isError || typeof url !== "string")
+      throw new Error(`download_model failed: ${JSON.stringify(staged.content)}`);
+    const serving = isolate.sampleLive();
+    await hashBody(await fetch(url));
+    return { staging: stagingPeak, serving: await serving.stop() };
+  } finally {
+    await client.close();
+  }
 }
 
 console.log(machine());
