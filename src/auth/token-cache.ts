@@ -163,8 +163,8 @@ export class TokenRecordCache {
     for (const cacheKey of [...this.entries.keys()]) {
       if (cacheKey.endsWith(` ${key}`)) this.entries.delete(cacheKey);
     }
-    for (const [verdictKey, entry] of [...this.verdicts]) {
-      if (entry.recordKey === key) this.verdicts.delete(verdictKey);
+    for (const [kept, entry] of [...this.verdicts]) {
+      if (entry.recordKey === key) this.verdicts.delete(kept);
     }
   }
 }
