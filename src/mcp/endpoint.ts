@@ -65,15 +65,16 @@ export async function serveMcp(
   caller: McpCaller,
 ): Promise<Response> {
   const origins = mcpOriginOptions(config, request);
-  const agents = createMcpHandler(buildServer, { route: "/mcp", ...origins });
+  // Built only for the requests it answers: most are answered here.
   const forward = (body: unknown, forwarded = request) =>
-    agents.fetch(forwarded, {
+    createMcpHandler(buildServer, { route: "/mcp", ...origins }).fetch(forwarded, {
       ...(body !== undefined ? { parsedBody: body } : {}),
       ...(caller.authInfo ? { authInfo: caller.authInfo } : {}),
     });
-  if (request.method !== "POST" || new URL(request.url).pathname !== "/mcp") return forward(undefined);
+  const url = new URL(request.url);
+  if (request.method !== "POST" || url.pathname !== "/mcp") return forward(undefined);
 
-  const refused = hostOrOriginRefusal(request, origins.allowedOriginHostnames);
+  const refused = hostOrOriginRefusal(request, url, origins.allowedOriginHostnames);
   if (refused) return refused;
 
   const read = await readRequestBody(request, DEFAULT_MAX_REQUEST_BODY_SIZE).catch(() => undefined);
@@ -111,8 +112,8 @@ function withBody(request: Request, text: string | null): Request {
  * here: a loopback endpoint answers only to loopback Host names (DNS rebinding), a workers.dev one
  * only to itself, and a browser page only from an allowed origin (auth/origins.ts).
  */
-function hostOrOriginRefusal(request: Request, allowedOriginHostnames: string[]): Response | undefined {
-  const { hostname } = new URL(request.url);
+function hostOrOriginRefusal(request: Request, url: URL, allowedOriginHostnames: string[]): Response | undefined {
+  const { hostname } = url;
   const loopback = localhostAllowedHostnames();
   const accepted = loopback.includes(hostname) ? loopback : hostname.endsWith(".workers.dev") ? [hostname] : undefined;
   return (

@@ -40,7 +40,8 @@ export async function watchBody(response: Response, watch: BodyWatch): Promise<R
   const source = response.body;
   // Statuses that carry no body cannot be given one again.
   if (!source || [101, 204, 205, 304].includes(response.status)) return response;
-  const reader = batchedReader(source, declaredLength(response));
+  const length = declaredLength(response);
+  const reader = batchedReader(source, length);
   let received = 0;
   const failure = (cause: "timeout" | "idle" | unknown): unknown => {
     if (cause === "idle") {
@@ -60,7 +61,7 @@ export async function watchBody(response: Response, watch: BodyWatch): Promise<R
         `${watch.what} (${describeNetworkError(cause)}): is the tunnel running? ${TUNNEL_GUIDE}`,
     );
   };
-  if (isSmall(response)) {
+  if (isSmall(response, length)) {
     const pieces: Uint8Array[] = [];
     try {
       for (;;) {
@@ -113,8 +114,7 @@ export async function watchBody(response: Response, watch: BodyWatch): Promise<R
  */
 export const SMALL_ANSWER_BYTES = 64 * 1024;
 
-function isSmall(response: Response): boolean {
-  const length = declaredLength(response);
+function isSmall(response: Response, length: number | null): boolean {
   // A compressed answer's length counts the wire bytes, not what it inflates to.
   return length !== null && length <= SMALL_ANSWER_BYTES && !response.headers.has("content-encoding");
 }

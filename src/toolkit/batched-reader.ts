@@ -33,8 +33,9 @@ export interface ChunkReader {
 /** The body length an answer declares (its Content-Length), or null when it declares none. */
 export function declaredLength(response: Response): number | null {
   const header = response.headers.get("content-length");
-  const length = header === null || header.trim() === "" ? NaN : Number(header);
-  return Number.isSafeInteger(length) && length >= 0 ? length : null;
+  if (header === null || !/^\d+$/.test(header.trim())) return null;
+  const length = Number(header);
+  return Number.isSafeInteger(length) ? length : null;
 }
 
 type AtLeastReader = ReadableStreamBYOBReader & {

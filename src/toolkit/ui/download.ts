@@ -1,4 +1,4 @@
-import { batchedReader } from "../batched-reader";
+import { batchedReader, declaredLength } from "../batched-reader";
 import { describeNetworkError, ToolkitError } from "../errors";
 import { labelOf, notJson, stalled, statusFailure, UI, type UiCall, type UiContext } from "./failures";
 import { readText, sendUi } from "./http";
@@ -73,7 +73,7 @@ export async function downloadUiFile(
     clearTimeout(timer);
   }
   const contentType = response.headers.get("content-type");
-  const contentLength = numberOrNull(response.headers.get("content-length"));
+  const contentLength = declaredLength(response);
 
   // The UI sends every file as an attachment; a web page without one is someone else's answer
   // (Cloudflare Access's login page, a proxy's error page), never the file.
